@@ -1,0 +1,2 @@
+/** bench module. */
+package mgm.bench;

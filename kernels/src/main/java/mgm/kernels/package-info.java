@@ -1,0 +1,2 @@
+/** kernels module. */
+package mgm.kernels;

@@ -1,0 +1,2 @@
+/** loaders module. */
+package mgm.loaders;

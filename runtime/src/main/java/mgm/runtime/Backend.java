@@ -1,0 +1,156 @@
+package mgm.runtime;
+
+/**
+ * The op set every backend implements (CPU reference, CPU SIMD, CUDA, CUDA-under-emulator).
+ *
+ * <p>Contract, for every op:
+ * <ul>
+ *   <li>Outputs are passed in and written; an op never allocates behind the caller's back. Every
+ *       tensor must live on this backend's {@link #device()}.</li>
+ *   <li>Activations are F32 unless an op says otherwise. Weights may be F32, F16, BF16, Q8_0 or Q4_0
+ *       where an op says "weight dtype".</li>
+ *   <li>Inputs may be strided views unless the op asks for contiguity; outputs may alias an input
+ *       only where the op says "in place allowed".</li>
+ *   <li>Bad shapes, dtypes, devices or closed tensors raise {@link IllegalArgumentException} /
+ *       {@link IllegalStateException} naming the op and the tensors ({@link OpChecks} builds
+ *       those messages), before anything is written.</li>
+ * </ul>
+ *
+ * <p>Layouts: sequences are {@code [T, D]} (tokens × features), attention tensors are
+ * {@code [T, heads, headDim]}, images and feature maps are channels-last {@code [N, H, W, C]}
+ * (NCHW data is viewed with {@link Tensor#permute} and copied). Linear weights keep the PyTorch
+ * layout {@code [out, in]}.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** A short name for messages and reports, e.g. {@code cpu-simd}. */
+    String name();
+
+    /** Where this backend's tensors live. */
+    Device device();
+
+    /** A zero-filled contiguous tensor on this backend, owned by the caller. */
+    Tensor allocate(DType dtype, long... shape);
+
+    /**
+     * This backend's copy of a host tensor (uploads on a device; returns {@code t} itself on a
+     * host backend, which is how memory-mapped weights stay zero copy).
+     */
+    Tensor toDevice(Tensor t);
+
+    /** A host copy of {@code t} (returns {@code t} itself on a host backend). */
+    Tensor toHost(Tensor t);
+
+    /** Waits until all queued work is done (no-op on synchronous backends). */
+    default void synchronize() {}
+
+    // ------------------------------------------------------------------ data movement
+
+    /**
+     * {@code dst = src} element-wise, converting dtype: any dtype to F32/F16/BF16/I32, F32 to
+     * Q8_0/Q4_0 (GGML-exact quantisation), Q8_0/Q4_0 to F32. Shapes must be equal; {@code src} may
+     * be any strided view (this is also permute/concat/transpose-copy), {@code dst} any view.
+     */
+    void copy(Tensor src, Tensor dst);
+
+    /** {@code out[t, :] = table[ids[t], :]}: table {@code [V, D]} in a weight dtype, ids I32 {@code [T]}, out F32 {@code [T, D]}. */
+    void embedding(Tensor table, Tensor ids, Tensor out);
+
+    // ------------------------------------------------------------------ linear algebra
+
+    /**
+     * {@code out = x · wᵀ + bias}, PyTorch {@code nn.Linear}: x F32 {@code [M, K]}, w {@code [N, K]} in a
+     * weight dtype (contiguous), bias F32 {@code [N]} or null, out F32 {@code [M, N]}. Accumulates in F32.
+     * M = 1 is the decode (GEMV) shape, larger M the prefill (GEMM) shape.
+     */
+    void matmul(Tensor x, Tensor w, Tensor bias, Tensor out);
+
+    // ------------------------------------------------------------------ normalisation
+
+    /**
+     * RMSNorm over the last dim: {@code out = x / sqrt(mean(x²) + eps) * (weightOffset + w)}; w F32
+     * {@code [D]} (or a weight float dtype), x/out {@code [..., D]}. weightOffset is 0 for LLaMA and 1 for
+     * Gemma's {@code (1 + w)}. In place allowed.
+     */
+    void rmsNorm(Tensor x, Tensor weight, float eps, float weightOffset, Tensor out);
+
+    /** LayerNorm over the last dim with affine weight and bias {@code [D]}: {@code (x - mean) / sqrt(var + eps) * w + b}. In place allowed. */
+    void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out);
+
+    /** Softmax over the last dim, in F32. In place allowed. */
+    void softmax(Tensor x, Tensor out);
+
+    // ------------------------------------------------------------------ attention
+
+    /**
+     * Rotary position embedding, HF {@code rotate_half} layout, on x {@code [T, H, Dh]}: for token t at
+     * position {@code startPos + t} and i &lt; Dh/2, angle = (float) position * invFreq[i] computed in F32,
+     * {@code out[i] = x[i] cos - x[i + Dh/2] sin}, {@code out[i + Dh/2] = x[i + Dh/2] cos + x[i] sin}.
+     * invFreq F32 {@code [Dh/2]} on this backend (rope scaling is folded into it by the caller). In place allowed.
+     */
+    void rope(Tensor x, int startPos, Tensor invFreq, Tensor out);
+
+    /**
+     * Scaled dot-product attention. q {@code [T, Hq, Dh]} F32; k, v {@code [S, Hkv, Dh]} in F32, F16 or
+     * BF16 (a KV cache view); out {@code [T, Hq, Dh]} F32. Query head h uses kv head {@code h / (Hq / Hkv)}
+     * (GQA/MQA). Scores {@code q·k * scale}, softmax in F32. With {@code causal}, query t (at absolute
+     * position {@code queryStart + t}) sees keys {@code 0 .. queryStart + t}; key j is at position j.
+     * Prefill: T tokens with queryStart = cached length; decode: T = 1 against the whole cache.
+     */
+    void attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal, int queryStart, Tensor out);
+
+    // ------------------------------------------------------------------ pointwise
+
+    /** {@code out = act(x)}. In place allowed. */
+    void activation(Activation act, Tensor x, Tensor out);
+
+    /** {@code out = act(gate) * up} (SwiGLU / GeGLU). In place allowed (out may be gate or up). */
+    void gatedActivation(Activation act, Tensor gate, Tensor up, Tensor out);
+
+    /** {@code out = a + b}; b is broadcast to a's shape NumPy-style (e.g. a bias {@code [D]}). In place allowed. */
+    void add(Tensor a, Tensor b, Tensor out);
+
+    /** {@code out = a * b} element-wise with b broadcast to a's shape. In place allowed. */
+    void mul(Tensor a, Tensor b, Tensor out);
+
+    /** {@code out = x * s}. In place allowed. */
+    void scale(Tensor x, float s, Tensor out);
+
+    // ------------------------------------------------------------------ convolution and resampling
+
+    /**
+     * 2-D convolution, channels-last: x {@code [N, H, W, C]} F32, w {@code [O, C, kh, kw]} (PyTorch layout,
+     * weight dtype), bias F32 {@code [O]} or null, out {@code [N, Ho, Wo, O]} with
+     * {@code Ho = (H + 2 pad - kh) / stride + 1}. Zero padding. Used for patch embeddings, the ConvNeXt stem
+     * and downsampling.
+     */
+    void conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor out);
+
+    /**
+     * Depthwise 2-D convolution, stride 1, channels-last: x {@code [N, H, W, C]}, w {@code [C, 1, k, k]},
+     * bias {@code [C]} or null, zero padding {@code pad}, out {@code [N, H + 2 pad - k + 1, ..., C]}.
+     */
+    void depthwiseConv2d(Tensor x, Tensor w, Tensor bias, int padding, Tensor out);
+
+    /**
+     * Bilinear resize, PyTorch {@code F.interpolate(mode='bilinear', align_corners=False)} semantics with
+     * the scale {@code in/out} computed in F32 and no antialiasing: x {@code [N, H, W, C]}, out
+     * {@code [N, Ho, Wo, C]}. (NCHW images are viewed as {@code [N*C, H, W, 1]}.)
+     */
+    void resizeBilinear(Tensor x, Tensor out);
+
+    // ------------------------------------------------------------------ selection
+
+    /**
+     * The k largest values of each row of x {@code [M, N]} F32, in descending order (ties: lower index
+     * first): values F32 {@code [M, k]}, indices I32 {@code [M, k]}.
+     */
+    void topK(Tensor x, int k, Tensor values, Tensor indices);
+
+    /** Index of the largest value of each row of x {@code [M, N]} F32 (first on ties): out I32 {@code [M]}. */
+    void argmax(Tensor x, Tensor out);
+
+    /** Releases backend resources (thread pools, device contexts). Tensors it allocated stay the caller's. */
+    @Override
+    default void close() {}
+}

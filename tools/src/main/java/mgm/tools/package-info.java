@@ -1,0 +1,2 @@
+/** tools module. */
+package mgm.tools;
