@@ -1,0 +1,81 @@
+package mgm.loaders.image;
+
+import java.awt.image.Raster;
+
+/**
+ * WebP (lossless VP8L, lossy VP8, extended VP8X with alpha) through the TwelveMonkeys plugin; alpha
+ * is dropped, as PIL's {@code convert('RGB')} does. Lossless files decode exactly as libwebp (PIL)
+ * does. Lossy files do not: the plugin's VP8 decoder upsamples chroma without libwebp's "fancy"
+ * filter and uses its own YUV → RGB rounding, so pixels differ from PIL's by a few levels (up to
+ * ~25 on a photo; see the decoding tests for the measured bound). Animated files are refused.
+ */
+final class WebpFile {
+    private WebpFile() {}
+
+    record Header(long width, long height, boolean lossy) {}
+
+    static Header parse(byte[] data, String source) throws ImageException {
+        HeaderBytes b = new HeaderBytes(data, source, "WebP");
+        long chunk = 12;
+        if (b.matches(chunk, "VP8X")) {
+            int flags = b.u8(chunk + 8);
+            if ((flags & 0x02) != 0) {
+                throw b.error("animated WebP is not supported");
+            }
+            long width = b.u24le(chunk + 12) + 1L;
+            long height = b.u24le(chunk + 15) + 1L;
+            return new Header(width, height, !containsChunk(b, "VP8L"));
+        }
+        if (b.matches(chunk, "VP8 ")) {
+            long p = chunk + 8;
+            if (b.u8(p + 3) != 0x9D || b.u8(p + 4) != 0x01 || b.u8(p + 5) != 0x2A) {
+                throw b.error("VP8 frame without the key-frame start code");
+            }
+            return new Header(b.u16le(p + 6) & 0x3FFF, b.u16le(p + 8) & 0x3FFF, true);
+        }
+        if (b.matches(chunk, "VP8L")) {
+            long p = chunk + 8;
+            if (b.u8(p) != 0x2F) {
+                throw b.error("VP8L chunk without its signature byte");
+            }
+            long bits = b.u32le(p + 1);
+            return new Header((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, false);
+        }
+        throw b.error("no VP8, VP8L or VP8X chunk after the RIFF header");
+    }
+
+    private static boolean containsChunk(HeaderBytes b, String fourcc) throws ImageException {
+        long pos = 12;
+        while (b.has(pos, 8)) {
+            if (b.matches(pos, fourcc)) {
+                return true;
+            }
+            long size = b.u32le(pos + 4);
+            pos += 8 + size + (size & 1);
+        }
+        return false;
+    }
+
+    static RgbImage decode(byte[] data, String source, Header h) throws ImageException {
+        Raster raster = ImageIoSupport.decode(data, source, ImageFormat.WEBP, false, null).raster();
+        RasterChecks.requireSize(raster, h.width(), h.height(), source);
+        if (raster.getNumBands() < 3) {
+            throw new ImageException(source, "the decoder returned " + raster.getNumBands() + " channels for a WebP image");
+        }
+        int w = raster.getWidth();
+        int height = raster.getHeight();
+        int bands = raster.getNumBands();
+        byte[] out = new byte[w * height * 3];
+        int[] row = new int[w * bands];
+        for (int y = 0; y < height; y++) {
+            raster.getPixels(raster.getMinX(), raster.getMinY() + y, w, 1, row);
+            int o = y * w * 3;
+            for (int x = 0; x < w; x++, o += 3) {
+                out[o] = (byte) row[x * bands];
+                out[o + 1] = (byte) row[x * bands + 1];
+                out[o + 2] = (byte) row[x * bands + 2];
+            }
+        }
+        return new RgbImage(w, height, out);
+    }
+}
