@@ -49,9 +49,25 @@ public interface Backend extends AutoCloseable {
     /**
      * {@code dst = src} element-wise, converting dtype: any dtype to F32/F16/BF16/I32, F32 to
      * Q8_0/Q4_0 (GGML-exact quantisation), Q8_0/Q4_0 to F32. Shapes must be equal; {@code src} may
-     * be any strided view (this is also permute/concat/transpose-copy), {@code dst} any view.
+     * be any strided view (this is also permute/concat/transpose-copy), {@code dst} any view. On a
+     * device backend one side may be a host tensor (an upload or download into an existing tensor).
      */
     void copy(Tensor src, Tensor dst);
+
+    /**
+     * {@code dst[row .. row + src.dim(0)) = src} along dim 0, converting dtype as {@link #copy} does:
+     * appending to a KV cache, splicing image features into an embedding sequence. Backends override
+     * it to avoid creating the view; the default is the plain form.
+     */
+    default void copyRows(Tensor src, Tensor dst, long row) {
+        OpChecks.notNull("copyRows", "src", src);
+        OpChecks.notNull("copyRows", "dst", dst);
+        OpChecks.require(src.rank() == dst.rank() && src.rank() >= 1, "copyRows",
+                "src " + src.describe() + " and dst " + dst.describe() + " need the same rank");
+        OpChecks.require(row >= 0 && row + src.dim(0) <= dst.dim(0), "copyRows", "rows [" + row + ", "
+                + (row + src.dim(0)) + ") of src " + src.describe() + " do not fit in dst " + dst.describe());
+        copy(src, dst.slice(0, row, row + src.dim(0)));
+    }
 
     /** {@code out[t, :] = table[ids[t], :]}: table {@code [V, D]} in a weight dtype, ids I32 {@code [T]}, out F32 {@code [T, D]}. */
     void embedding(Tensor table, Tensor ids, Tensor out);
@@ -95,7 +111,9 @@ public interface Backend extends AutoCloseable {
      * BF16 (a KV cache view); out {@code [T, Hq, Dh]} F32. Query head h uses kv head {@code h / (Hq / Hkv)}
      * (GQA/MQA). Scores {@code q·k * scale}, softmax in F32. With {@code causal}, query t (at absolute
      * position {@code queryStart + t}) sees keys {@code 0 .. queryStart + t}; key j is at position j.
-     * Prefill: T tokens with queryStart = cached length; decode: T = 1 against the whole cache.
+     * Prefill: T tokens with queryStart = cached length; decode: T = 1 against the cache. Causal
+     * attention reads only keys {@code 0 .. queryStart + T - 1}, so the whole preallocated cache
+     * {@code [maxLen, Hkv, Dh]} can be passed without making a view per step.
      */
     void attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal, int queryStart, Tensor out);
 
