@@ -95,6 +95,13 @@ for (hin, win, hout, wout) in [(48, 48, 21, 21), (5, 7, 9, 4), (12, 10, 6, 5)]:
     y = F.interpolate(x, size=[hout, wout], mode="bilinear", align_corners=False)
     add("resizeBilinear", {"x": x.permute(0, 2, 3, 1)}, y.permute(0, 2, 3, 1))
 
+# windowAttention: each grid token attends over its window x window pixels of a channels-last map
+Hm, Wm, D, win = 4, 6, 5, 2
+m = torch.randn(Hm, Wm, D); q = torch.randn((Hm // win) * (Wm // win), D); sc = 0.7
+wins = m.reshape(Hm // win, win, Wm // win, win, D).permute(0, 2, 1, 3, 4).reshape(-1, win * win, D)
+a = torch.softmax(torch.einsum("td,tid->ti", q, wins) * sc, dim=-1)
+add("windowAttention", {"q": q, "map": m}, torch.einsum("ti,tid->td", a, wins), window=win, scale=sc)
+
 # topK and argmax
 x = torch.randn(3, 8)
 vals, idx = torch.topk(x, 2, dim=-1)

@@ -117,6 +117,45 @@ public interface Backend extends AutoCloseable {
      */
     void attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal, int queryStart, Tensor out);
 
+    /**
+     * Local attention of a grid of queries over non-overlapping windows of a channels-last map (MGM's
+     * patch info mining, folded form): q {@code [T, D]} F32 with T = (Hm / window) × (Wm / window) in
+     * row-major grid order; map {@code [Hm, Wm, D]} F32 (any row/column strides, channels contiguous);
+     * {@code out[t] = Σ_i softmax_i(q[t]·m_i · scale) m_i} over the window×window pixels m_i of
+     * token t's window; out F32 {@code [T, D]}; q and out contiguous. The default gathers each window and calls
+     * {@link #attention}; backends override it with a fused kernel.
+     */
+    default void windowAttention(Tensor q, Tensor map, int window, float scale, Tensor out) {
+        String op = "windowAttention";
+        OpChecks.notNull(op, "q", q);
+        OpChecks.notNull(op, "map", map);
+        OpChecks.notNull(op, "out", out);
+        OpChecks.onDevice(op, device(), q, map, out);
+        OpChecks.dtype(op, "q", q, DType.F32);
+        OpChecks.dtype(op, "map", map, DType.F32);
+        OpChecks.dtype(op, "out", out, DType.F32);
+        OpChecks.rank(op, "map", map, 3);
+        long d = map.dim(2);
+        OpChecks.require(window >= 1 && map.dim(0) % window == 0 && map.dim(1) % window == 0, op,
+                "map " + map.describe() + " is not divisible into " + window + "x" + window + " windows");
+        long rows = map.dim(0) / window;
+        long cols = map.dim(1) / window;
+        OpChecks.shape(op, "q", q, rows * cols, d);
+        OpChecks.sameShape(op, "q", q, "out", out);
+        OpChecks.contiguous(op, "q", q);
+        OpChecks.contiguous(op, "out", out);
+        try (Tensor win = allocate(DType.F32, (long) window * window, 1, d)) {
+            Tensor win4 = win.reshape(window, window, d);
+            for (long t = 0; t < rows * cols; t++) {
+                long y = t / cols * window;
+                long x = t % cols * window;
+                copy(map.slice(0, y, y + window).slice(1, x, x + window), win4);
+                Tensor qt = q.slice(0, t, t + 1).reshape(1, 1, d);
+                attention(qt, win, win, scale, false, 0, out.slice(0, t, t + 1).reshape(1, 1, d));
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ pointwise
 
     /** {@code out = act(x)}. In place allowed. */

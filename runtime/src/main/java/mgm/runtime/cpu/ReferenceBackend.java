@@ -298,6 +298,56 @@ public final class ReferenceBackend implements Backend {
         HostArrays.write(out, result);
     }
 
+    @Override
+    public void windowAttention(Tensor q, Tensor map, int window, float scale, Tensor out) {
+        String op = "windowAttention";
+        OpChecks.onDevice(op, Device.CPU, q, map, out);
+        OpChecks.dtype(op, "q", q, DType.F32);
+        OpChecks.dtype(op, "map", map, DType.F32);
+        OpChecks.dtype(op, "out", out, DType.F32);
+        OpChecks.rank(op, "map", map, 3);
+        long d = map.dim(2);
+        OpChecks.require(window >= 1 && map.dim(0) % window == 0 && map.dim(1) % window == 0, op,
+                "map " + map.describe() + " is not divisible into " + window + "x" + window + " windows");
+        long cols = map.dim(1) / window;
+        OpChecks.shape(op, "q", q, map.dim(0) / window * cols, d);
+        OpChecks.sameShape(op, "q", q, "out", out);
+        float[] qs = q.toFloatArray();
+        float[] m = map.toFloatArray();
+        float[] result = new float[qs.length];
+        int n = window * window;
+        long width = map.dim(1);
+        for (int t = 0; t < q.dim(0); t++) {
+            long y0 = t / cols * window;
+            long x0 = t % cols * window;
+            int[] pixel = new int[n];
+            double[] p = new double[n];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) {
+                pixel[i] = (int) (((y0 + i / window) * width + x0 + i % window) * d);
+                double dot = 0;
+                for (int c = 0; c < d; c++) {
+                    dot += (double) qs[(int) (t * d + c)] * m[pixel[i] + c];
+                }
+                p[i] = dot * scale;
+                max = Math.max(max, p[i]);
+            }
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                p[i] = Math.exp(p[i] - max);
+                sum += p[i];
+            }
+            for (int c = 0; c < d; c++) {
+                double acc = 0;
+                for (int i = 0; i < n; i++) {
+                    acc += p[i] * m[pixel[i] + c];
+                }
+                result[(int) (t * d + c)] = (float) (acc / sum);
+            }
+        }
+        HostArrays.write(out, result);
+    }
+
     // ------------------------------------------------------------------ pointwise
 
     @Override

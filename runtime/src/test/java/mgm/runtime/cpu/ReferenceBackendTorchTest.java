@@ -64,6 +64,8 @@ class ReferenceBackendTorchTest {
             case "depthwiseConv2d" -> backend.depthwiseConv2d(tensor(in.get("x")), tensor(in.get("w")),
                     tensor(in.get("bias")), p.get("padding").asInt(), out);
             case "resizeBilinear" -> backend.resizeBilinear(tensor(in.get("x")), out);
+            case "windowAttention" -> backend.windowAttention(tensor(in.get("q")), tensor(in.get("map")),
+                    p.get("window").asInt(), (float) p.get("scale").asDouble(), out);
             case "topK" -> {
                 int k = p.get("k").asInt();
                 Tensor idx = Tensor.allocate(DType.I32, expected.shape());
