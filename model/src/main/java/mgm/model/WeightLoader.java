@@ -86,6 +86,12 @@ public final class WeightLoader implements AutoCloseable {
         return quantised;
     }
 
+    /** Registers a tensor derived from weights (e.g. a transposed copy) so that {@link #close()} releases it. */
+    public Tensor owned(Tensor t) {
+        owned.add(t);
+        return t;
+    }
+
     /** Converts a host weight into {@code dst} a block of rows at a time (host-to-device copies are transfers). */
     private void convertChunked(Tensor src, Tensor dst) {
         long rows = src.dim(0);
