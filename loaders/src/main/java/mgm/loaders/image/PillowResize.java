@@ -1,0 +1,221 @@
+package mgm.loaders.image;
+
+/**
+ * Pillow 9.4's {@code Image.resize(size, Image.BICUBIC)} on 8-bit RGB, ported operation for
+ * operation from {@code libImaging/Resample.c} so that the output is bit-identical:
+ * <ul>
+ *   <li>a separable filter, horizontal pass first (over the source rows the vertical pass needs),
+ *       then vertical; a pass whose size does not change is skipped;</li>
+ *   <li>bicubic kernel with a = -0.5 and support 2, widened by the scale factor when downscaling
+ *       (antialiasing); taps from {@code (int)(center ± support + 0.5)}, clamped to the image;</li>
+ *   <li>coefficients normalised to sum 1 in double, then rounded to 22-bit fixed point
+ *       ({@code PRECISION_BITS = 32 - 8 - 2}) away from zero;</li>
+ *   <li>each pass accumulates in int from 2^21 (rounding) and clips to 0..255 after {@code >> 22},
+ *       so the intermediate image is 8-bit, as in Pillow.</li>
+ * </ul>
+ */
+public final class PillowResize {
+    private PillowResize() {}
+
+    private static final int PRECISION_BITS = 32 - 8 - 2;
+    private static final double BICUBIC_SUPPORT = 2.0;
+
+    /** Rows of an RGB source image that need not exist in memory all at once (e.g. a padded image). */
+    interface RowSource {
+        int width();
+
+        int height();
+
+        /** Writes row {@code y} (interleaved RGB, {@code width() * 3} bytes) into {@code dst}. */
+        void row(int y, byte[] dst);
+    }
+
+    /** {@code src} resized to {@code width x height} exactly as Pillow's bicubic resize does it. */
+    public static RgbImage bicubic(RgbImage src, int width, int height) {
+        return bicubic(rowsOf(src), width, height);
+    }
+
+    static RowSource rowsOf(RgbImage img) {
+        return new RowSource() {
+            @Override
+            public int width() {
+                return img.width();
+            }
+
+            @Override
+            public int height() {
+                return img.height();
+            }
+
+            @Override
+            public void row(int y, byte[] dst) {
+                System.arraycopy(img.data(), y * img.width() * 3, dst, 0, img.width() * 3);
+            }
+        };
+    }
+
+    static RgbImage bicubic(RowSource src, int width, int height) {
+        if (width < 1 || height < 1) {
+            throw new IllegalArgumentException("resize to " + width + "x" + height + ": sizes must be at least 1");
+        }
+        if ((long) width * height * 3 > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("resize to " + width + "x" + height + ": too large");
+        }
+        boolean horizontal = width != src.width();
+        boolean vertical = height != src.height();
+        Coefficients vert = Coefficients.bicubic(src.height(), height);
+        int firstRow = vert.start[0];
+        int lastRow = vert.start[height - 1] + vert.count[height - 1];
+        if (horizontal) {
+            byte[] temp = horizontalPass(src, width, firstRow, lastRow);
+            if (!vertical) {
+                return new RgbImage(width, height, temp);
+            }
+            vert.shift(-firstRow);
+            return new RgbImage(width, height, verticalPass(temp, width, vert));
+        }
+        byte[] all = new byte[src.width() * src.height() * 3];
+        byte[] row = new byte[src.width() * 3];
+        for (int y = 0; y < src.height(); y++) {
+            src.row(y, row);
+            System.arraycopy(row, 0, all, y * row.length, row.length);
+        }
+        return new RgbImage(width, height, vertical ? verticalPass(all, width, vert) : all);
+    }
+
+    /** Resamples rows [firstRow, lastRow) of {@code src} to {@code width} pixels each. */
+    private static byte[] horizontalPass(RowSource src, int width, int firstRow, int lastRow) {
+        Coefficients c = Coefficients.bicubic(src.width(), width);
+        byte[] out = new byte[width * (lastRow - firstRow) * 3];
+        byte[] in = new byte[src.width() * 3];
+        for (int y = firstRow; y < lastRow; y++) {
+            src.row(y, in);
+            int o = (y - firstRow) * width * 3;
+            for (int xx = 0; xx < width; xx++, o += 3) {
+                int k0 = xx * c.ksize;
+                int p = c.start[xx] * 3;
+                int r = 1 << (PRECISION_BITS - 1);
+                int g = r;
+                int b = r;
+                for (int t = 0; t < c.count[xx]; t++, p += 3) {
+                    int k = c.fixed[k0 + t];
+                    r += (in[p] & 0xFF) * k;
+                    g += (in[p + 1] & 0xFF) * k;
+                    b += (in[p + 2] & 0xFF) * k;
+                }
+                out[o] = clip8(r);
+                out[o + 1] = clip8(g);
+                out[o + 2] = clip8(b);
+            }
+        }
+        return out;
+    }
+
+    /** Resamples the columns of {@code in} (rows of {@code width} RGB pixels) with {@code c}. */
+    private static byte[] verticalPass(byte[] in, int width, Coefficients c) {
+        int rowBytes = width * 3;
+        int outRows = c.start.length;
+        byte[] out = new byte[rowBytes * outRows];
+        int[] acc = new int[rowBytes];
+        for (int yy = 0; yy < outRows; yy++) {
+            java.util.Arrays.fill(acc, 1 << (PRECISION_BITS - 1));
+            int k0 = yy * c.ksize;
+            for (int t = 0; t < c.count[yy]; t++) {
+                int k = c.fixed[k0 + t];
+                int p = (c.start[yy] + t) * rowBytes;
+                // Integer sums are exact, so accumulating tap by tap equals Pillow's pixel-by-pixel order.
+                for (int i = 0; i < rowBytes; i++) {
+                    acc[i] += (in[p + i] & 0xFF) * k;
+                }
+            }
+            int o = yy * rowBytes;
+            for (int i = 0; i < rowBytes; i++) {
+                out[o + i] = clip8(acc[i]);
+            }
+        }
+        return out;
+    }
+
+    private static byte clip8(int v) {
+        int s = v >> PRECISION_BITS;
+        return (byte) (s < 0 ? 0 : Math.min(s, 255));
+    }
+
+    /** Pillow's bicubic kernel, a = -0.5. */
+    static double bicubicKernel(double x) {
+        final double a = -0.5;
+        if (x < 0.0) {
+            x = -x;
+        }
+        if (x < 1.0) {
+            return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+        }
+        if (x < 2.0) {
+            return (((x - 5) * x + 8) * x - 4) * a;
+        }
+        return 0.0;
+    }
+
+    /** Taps of one pass: for output i, {@code count[i]} source pixels from {@code start[i]}. */
+    static final class Coefficients {
+        final int ksize;
+        final int[] start;
+        final int[] count;
+        final int[] fixed;
+
+        private Coefficients(int ksize, int[] start, int[] count, int[] fixed) {
+            this.ksize = ksize;
+            this.start = start;
+            this.count = count;
+            this.fixed = fixed;
+        }
+
+        /** {@code precompute_coeffs} + {@code normalize_coeffs_8bpc} for the box [0, inSize). */
+        static Coefficients bicubic(int inSize, int outSize) {
+            // The box is float in Pillow: (in1 - in0) is a float difference.
+            double scale = (double) ((float) inSize - 0.0f) / outSize;
+            double filterScale = Math.max(scale, 1.0);
+            double support = BICUBIC_SUPPORT * filterScale;
+            int ksize = (int) Math.ceil(support) * 2 + 1;
+            int[] start = new int[outSize];
+            int[] count = new int[outSize];
+            int[] fixed = new int[outSize * ksize];
+            double[] k = new double[ksize];
+            for (int xx = 0; xx < outSize; xx++) {
+                double center = 0.0 + (xx + 0.5) * scale;
+                double ww = 0.0;
+                double ss = 1.0 / filterScale;
+                int xmin = (int) (center - support + 0.5);
+                if (xmin < 0) {
+                    xmin = 0;
+                }
+                int xmax = (int) (center + support + 0.5);
+                if (xmax > inSize) {
+                    xmax = inSize;
+                }
+                xmax -= xmin;
+                for (int x = 0; x < xmax; x++) {
+                    double w = bicubicKernel((x + xmin - center + 0.5) * ss);
+                    k[x] = w;
+                    ww += w;
+                }
+                for (int x = 0; x < xmax; x++) {
+                    if (ww != 0.0) {
+                        k[x] /= ww;
+                    }
+                    double v = k[x];
+                    fixed[xx * ksize + x] = v < 0 ? (int) (-0.5 + v * (1 << PRECISION_BITS)) : (int) (0.5 + v * (1 << PRECISION_BITS));
+                }
+                start[xx] = xmin;
+                count[xx] = xmax;
+            }
+            return new Coefficients(ksize, start, count, fixed);
+        }
+
+        void shift(int delta) {
+            for (int i = 0; i < start.length; i++) {
+                start[i] += delta;
+            }
+        }
+    }
+}
