@@ -9,7 +9,8 @@ import java.util.Locale;
  * libjpeg's integer tables, YCCK to CMYK, CMYK read with Adobe polarity ({@code CMYK;I}) and then
  * Pillow's {@code cmyk2rgb}. Embedded ICC profiles are ignored, as PIL ignores them (Java's own
  * decoders apply them, which moves pixels by up to ~55 levels on a photo with a profile).
- * Truncated files are refused, as PIL refuses them.
+ * Truncated files are refused, as PIL refuses them. Pixels are identical to PIL's for baseline and
+ * progressive files with 4:4:4, 4:2:2, 4:2:0 and 4:4:0 chroma (see the decoding fixtures).
  */
 final class JpegFile {
     private JpegFile() {}
@@ -17,7 +18,12 @@ final class JpegFile {
     /** How libjpeg interprets the components (jdapimin.c default_decompress_parms). */
     enum ColorSpace { GRAY, YCBCR, RGB, CMYK, YCCK }
 
-    record Header(long width, long height, int components, ColorSpace colorSpace) {}
+    /**
+     * @param verticalFancy per component: chroma halved vertically only (4:4:0), which libjpeg-turbo
+     *                      upsamples with its "fancy" triangle filter and Java's IJG 6b decoder by
+     *                      repeating rows; we undo the repetition and apply libjpeg-turbo's filter
+     */
+    record Header(long width, long height, int components, ColorSpace colorSpace, boolean[] verticalFancy) {}
 
     static Header parse(byte[] data, String source) throws ImageException {
         HeaderBytes b = new HeaderBytes(data, source, "JPEG");
@@ -84,10 +90,25 @@ final class JpegFile {
             throw b.error("the frame header is shorter than its " + components + " components");
         }
         int[] ids = new int[components];
+        int[] h = new int[components];
+        int[] v = new int[components];
+        int maxH = 1;
+        int maxV = 1;
         for (int i = 0; i < components; i++) {
             ids[i] = b.u8(p + 6 + 3L * i);
+            h[i] = b.u8(p + 7 + 3L * i) >> 4;
+            v[i] = b.u8(p + 7 + 3L * i) & 15;
+            if (h[i] < 1 || h[i] > 4 || v[i] < 1 || v[i] > 4) {
+                throw b.error("component " + i + " has sampling factors " + h[i] + "x" + v[i]);
+            }
+            maxH = Math.max(maxH, h[i]);
+            maxV = Math.max(maxV, v[i]);
         }
-        return new Header(width, height, components, colorSpace(components, ids, sawJfif, adobeTransform));
+        boolean[] verticalFancy = new boolean[components];
+        for (int i = 0; i < components; i++) {
+            verticalFancy[i] = h[i] == maxH && v[i] * 2 == maxV;
+        }
+        return new Header(width, height, components, colorSpace(components, ids, sawJfif, adobeTransform), verticalFancy);
     }
 
     /** libjpeg-turbo's guess of the colour space from the markers and component ids. */
@@ -124,8 +145,17 @@ final class JpegFile {
         int n = h.components();
         byte[] out = new byte[w * height * 3];
         int[] row = new int[w * n];
+        boolean anyFancy = false;
+        for (boolean f : h.verticalFancy()) {
+            anyFancy |= f;
+        }
+        int[] nearest = anyFancy ? new int[w * n] : null;
+        int[] next = anyFancy ? new int[w * n] : null;
         for (int y = 0; y < height; y++) {
             raster.getPixels(raster.getMinX(), raster.getMinY() + y, w, 1, row);
+            if (anyFancy) {
+                verticalFancyUpsample(raster, y, h.verticalFancy(), row, nearest, next);
+            }
             int o = y * w * 3;
             for (int x = 0; x < w; x++, o += 3) {
                 int s = x * n;
@@ -153,6 +183,30 @@ final class JpegFile {
             }
         }
         return new RgbImage(w, height, out);
+    }
+
+    /**
+     * libjpeg-turbo's {@code h1v2_fancy_upsample} for output row {@code y}: chroma row k = y / 2
+     * (rows 2k and 2k+1 of Java's output repeat it) weighted 3:1 with the row above (even y,
+     * rounding bias 1) or below (odd y, bias 2), the image's first and last chroma rows repeated at
+     * the edges.
+     */
+    private static void verticalFancyUpsample(Raster raster, int y, boolean[] fancy, int[] row, int[] nearest, int[] next) {
+        int w = raster.getWidth();
+        int n = fancy.length;
+        int k = y / 2;
+        int lastChromaRow = (raster.getHeight() + 1) / 2 - 1;
+        int other = (y & 1) == 0 ? Math.max(k - 1, 0) : Math.min(k + 1, lastChromaRow);
+        int bias = (y & 1) == 0 ? 1 : 2;
+        raster.getPixels(raster.getMinX(), raster.getMinY() + 2 * k, w, 1, nearest);
+        raster.getPixels(raster.getMinX(), raster.getMinY() + 2 * other, w, 1, next);
+        for (int c = 0; c < n; c++) {
+            if (fancy[c]) {
+                for (int x = 0; x < w; x++) {
+                    row[x * n + c] = (3 * nearest[x * n + c] + next[x * n + c] + bias) >> 2;
+                }
+            }
+        }
     }
 
     /** PIL's CMYK (already in PIL's polarity) to RGB. */

@@ -1,13 +1,15 @@
 package mgm.loaders.image;
 
 import java.awt.image.Raster;
+import java.util.zip.CRC32;
 
 /**
  * PNG: header parsing and the conversion PIL 9.4 applies. PIL opens 16-bit greyscale as mode "I"
  * and {@code convert('RGB')} clips it to 0..255 (so most 16-bit grey pictures come out white);
  * every other 16-bit PNG keeps the high byte; 1/2/4-bit grey is scaled to 0..255; palette indices
  * beyond the PLTE entries map to grey (k, k, k), as Pillow's palettes start as a grey ramp; alpha
- * and transparency are dropped without compositing. Gamma and ICC chunks are ignored, as PIL does.
+ * and transparency are dropped without compositing. Gamma and ICC chunks are ignored, as PIL does;
+ * the CRCs of the chunks before the image data are checked, as PIL checks them.
  */
 final class PngFile {
     private PngFile() {}
@@ -33,7 +35,37 @@ final class PngFile {
         if (b.u8(26) != 0 || b.u8(27) != 0 || b.u8(28) > 1) {
             throw b.error("unknown compression, filter or interlace method in IHDR");
         }
+        checkHeaderChunks(b);
         return new Header(width, height, bitDepth, colorType, colorType == 3 ? findPalette(b) : null);
+    }
+
+    /** Like PIL, verify the CRC of every chunk before the image data. */
+    private static void checkHeaderChunks(HeaderBytes b) throws ImageException {
+        long pos = 8;
+        while (true) {
+            long length = b.u32be(pos);
+            if (b.matches(pos + 4, "IDAT") || b.matches(pos + 4, "IEND")) {
+                return;
+            }
+            if (length > Integer.MAX_VALUE || !b.has(pos + 4, length + 8)) {
+                throw b.error("the chunk at byte " + pos + " runs past the end of the file");
+            }
+            CRC32 crc = new CRC32();
+            crc.update(b.slice(pos + 4, (int) length + 4));
+            if (crc.getValue() != b.u32be(pos + 8 + length)) {
+                throw b.error("bad CRC in the " + chunkName(b, pos + 4) + " chunk");
+            }
+            pos += 12 + length;
+        }
+    }
+
+    private static String chunkName(HeaderBytes b, long pos) throws ImageException {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 4; i++) {
+            int c = b.u8(pos + i);
+            sb.append(c >= 32 && c < 127 ? (char) c : '?');
+        }
+        return sb.toString();
     }
 
     private static boolean validDepth(int colorType, int bitDepth) {

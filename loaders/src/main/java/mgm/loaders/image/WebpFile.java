@@ -16,6 +16,13 @@ final class WebpFile {
 
     static Header parse(byte[] data, String source) throws ImageException {
         HeaderBytes b = new HeaderBytes(data, source, "WebP");
+        long riffEnd = b.u32le(4) + 8;
+        if (riffEnd > data.length) {
+            // libwebp (PIL) refuses partial files; the Java decoder would fill the missing part.
+            throw new ImageException(source, "the WebP data is truncated (the RIFF header declares " + riffEnd
+                    + " bytes, the file has " + data.length + ")");
+        }
+        checkChunks(b, riffEnd);
         long chunk = 12;
         if (b.matches(chunk, "VP8X")) {
             int flags = b.u8(chunk + 8);
@@ -42,6 +49,28 @@ final class WebpFile {
             return new Header((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, false);
         }
         throw b.error("no VP8, VP8L or VP8X chunk after the RIFF header");
+    }
+
+    /** Every chunk must fit inside the RIFF data. */
+    private static void checkChunks(HeaderBytes b, long riffEnd) throws ImageException {
+        long pos = 12;
+        while (pos + 8 <= riffEnd) {
+            long size = b.u32le(pos + 4);
+            if (pos + 8 + size > riffEnd) {
+                throw new ImageException(b.source(), "the WebP data is truncated (chunk " + fourcc(b, pos) + " of " + size
+                        + " bytes runs past the end of the data)");
+            }
+            pos += 8 + size + (size & 1);
+        }
+    }
+
+    private static String fourcc(HeaderBytes b, long pos) throws ImageException {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 4; i++) {
+            int c = b.u8(pos + i);
+            sb.append(c >= 32 && c < 127 ? (char) c : '?');
+        }
+        return "'" + sb + "'";
     }
 
     private static boolean containsChunk(HeaderBytes b, String fourcc) throws ImageException {

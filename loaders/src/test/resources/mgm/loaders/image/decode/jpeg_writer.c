@@ -1,8 +1,9 @@
 /*
  * Writes JPEG variants PIL cannot write, with libjpeg (the library PIL decodes with), for the
  * decoding fixtures: 4-component YCCK, 3-component RGB (Adobe transform 0) and YCbCr without a
- * JFIF marker. Input: raw interleaved samples (CMYK in the file's polarity, or RGB).
- *   jpeg_writer IN.raw WIDTH HEIGHT OUT.jpg ycck|rgb|nojfif
+ * JFIF marker, and YCbCr 4:4:0 (chroma halved vertically only). Input: raw interleaved samples (CMYK
+ * in the file's polarity, or RGB).
+ *   jpeg_writer IN.raw WIDTH HEIGHT OUT.jpg ycck|rgb|nojfif|440
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 
 int main(int argc, char **argv) {
     if (argc != 6) {
-        fprintf(stderr, "usage: %s IN.raw WIDTH HEIGHT OUT.jpg ycck|rgb|nojfif\n", argv[0]);
+        fprintf(stderr, "usage: %s IN.raw WIDTH HEIGHT OUT.jpg ycck|rgb|nojfif|440\n", argv[0]);
         return 2;
     }
     int w = atoi(argv[2]), h = atoi(argv[3]);
@@ -40,6 +41,9 @@ int main(int argc, char **argv) {
         jpeg_set_colorspace(&c, JCS_YCCK);
     } else if (strcmp(kind, "rgb") == 0) {
         jpeg_set_colorspace(&c, JCS_RGB);
+    } else if (strcmp(kind, "440") == 0) {
+        c.comp_info[0].h_samp_factor = 1;
+        c.comp_info[0].v_samp_factor = 2;
     } else {
         c.write_JFIF_header = FALSE;
     }

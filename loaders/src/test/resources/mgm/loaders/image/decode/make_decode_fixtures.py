@@ -158,11 +158,14 @@ if subprocess.call(["gcc", "-O1", "-o", tool, os.path.join(HERE, "jpeg_writer.c"
     record("jpeg_adobe_rgb.jpg", "RGB components (Adobe transform 0), written by libjpeg")
     subprocess.check_call([tool, tmp, str(W), str(H), os.path.join(HERE, "jpeg_no_jfif.jpg"), "nojfif"])
     record("jpeg_no_jfif.jpg", "YCbCr without a JFIF marker (component ids 1,2,3), written by libjpeg")
+    subprocess.check_call([tool, tmp, str(W), str(H), os.path.join(HERE, "jpeg_440.jpg"), "440"])
+    record("jpeg_440.jpg", "YCbCr 4:4:0 (chroma halved vertically), written by libjpeg")
 else:
     print("gcc/libjpeg not available: keeping the committed libjpeg-written JPEGs")
     for f, note in (("jpeg_ycck.jpg", "YCCK (Adobe transform 2), written by libjpeg"),
                     ("jpeg_adobe_rgb.jpg", "RGB components (Adobe transform 0), written by libjpeg"),
-                    ("jpeg_no_jfif.jpg", "YCbCr without a JFIF marker (component ids 1,2,3), written by libjpeg")):
+                    ("jpeg_no_jfif.jpg", "YCbCr without a JFIF marker (component ids 1,2,3), written by libjpeg"),
+                    ("jpeg_440.jpg", "YCbCr 4:4:0 (chroma halved vertically), written by libjpeg")):
         record(f, note)
 
 
