@@ -1,5 +1,8 @@
 package mgm.loaders.image;
 
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
 /**
  * Pillow 9.4's {@code Image.resize(size, Image.BICUBIC)} on 8-bit RGB, ported operation for
  * operation from {@code libImaging/Resample.c} so that the output is bit-identical:
@@ -19,6 +22,8 @@ public final class PillowResize {
 
     private static final int PRECISION_BITS = 32 - 8 - 2;
     private static final double BICUBIC_SUPPORT = 2.0;
+    /** Multiply-adds below which a pass runs on the calling thread. */
+    private static final long PARALLEL_WORK = 4_000_000;
 
     /** Rows of an RGB source image that need not exist in memory all at once (e.g. a padded image). */
     interface RowSource {
@@ -87,27 +92,30 @@ public final class PillowResize {
     private static byte[] horizontalPass(RowSource src, int width, int firstRow, int lastRow) {
         Coefficients c = Coefficients.bicubic(src.width(), width);
         byte[] out = new byte[width * (lastRow - firstRow) * 3];
-        byte[] in = new byte[src.width() * 3];
-        for (int y = firstRow; y < lastRow; y++) {
-            src.row(y, in);
-            int o = (y - firstRow) * width * 3;
-            for (int xx = 0; xx < width; xx++, o += 3) {
-                int k0 = xx * c.ksize;
-                int p = c.start[xx] * 3;
-                int r = 1 << (PRECISION_BITS - 1);
-                int g = r;
-                int b = r;
-                for (int t = 0; t < c.count[xx]; t++, p += 3) {
-                    int k = c.fixed[k0 + t];
-                    r += (in[p] & 0xFF) * k;
-                    g += (in[p + 1] & 0xFF) * k;
-                    b += (in[p + 2] & 0xFF) * k;
+        long work = (long) width * (lastRow - firstRow) * c.ksize;
+        forRowRanges(lastRow - firstRow, work, (from, to) -> {
+            byte[] in = new byte[src.width() * 3];
+            for (int y = firstRow + from; y < firstRow + to; y++) {
+                src.row(y, in);
+                int o = (y - firstRow) * width * 3;
+                for (int xx = 0; xx < width; xx++, o += 3) {
+                    int k0 = xx * c.ksize;
+                    int p = c.start[xx] * 3;
+                    int r = 1 << (PRECISION_BITS - 1);
+                    int g = r;
+                    int b = r;
+                    for (int t = 0; t < c.count[xx]; t++, p += 3) {
+                        int k = c.fixed[k0 + t];
+                        r += (in[p] & 0xFF) * k;
+                        g += (in[p + 1] & 0xFF) * k;
+                        b += (in[p + 2] & 0xFF) * k;
+                    }
+                    out[o] = clip8(r);
+                    out[o + 1] = clip8(g);
+                    out[o + 2] = clip8(b);
                 }
-                out[o] = clip8(r);
-                out[o + 1] = clip8(g);
-                out[o + 2] = clip8(b);
             }
-        }
+        });
         return out;
     }
 
@@ -116,24 +124,46 @@ public final class PillowResize {
         int rowBytes = width * 3;
         int outRows = c.start.length;
         byte[] out = new byte[rowBytes * outRows];
-        int[] acc = new int[rowBytes];
-        for (int yy = 0; yy < outRows; yy++) {
-            java.util.Arrays.fill(acc, 1 << (PRECISION_BITS - 1));
-            int k0 = yy * c.ksize;
-            for (int t = 0; t < c.count[yy]; t++) {
-                int k = c.fixed[k0 + t];
-                int p = (c.start[yy] + t) * rowBytes;
-                // Integer sums are exact, so accumulating tap by tap equals Pillow's pixel-by-pixel order.
+        forRowRanges(outRows, (long) rowBytes * outRows * c.ksize / 3, (from, to) -> {
+            int[] acc = new int[rowBytes];
+            for (int yy = from; yy < to; yy++) {
+                Arrays.fill(acc, 1 << (PRECISION_BITS - 1));
+                int k0 = yy * c.ksize;
+                for (int t = 0; t < c.count[yy]; t++) {
+                    int k = c.fixed[k0 + t];
+                    int p = (c.start[yy] + t) * rowBytes;
+                    // Integer sums are exact, so accumulating tap by tap equals Pillow's pixel-by-pixel order.
+                    for (int i = 0; i < rowBytes; i++) {
+                        acc[i] += (in[p + i] & 0xFF) * k;
+                    }
+                }
+                int o = yy * rowBytes;
                 for (int i = 0; i < rowBytes; i++) {
-                    acc[i] += (in[p + i] & 0xFF) * k;
+                    out[o + i] = clip8(acc[i]);
                 }
             }
-            int o = yy * rowBytes;
-            for (int i = 0; i < rowBytes; i++) {
-                out[o + i] = clip8(acc[i]);
-            }
-        }
+        });
         return out;
+    }
+
+    private interface RowRange {
+        void run(int from, int to);
+    }
+
+    /**
+     * Runs {@code body} over [0, rows) in contiguous ranges, in parallel when there is enough work.
+     * Every output row is computed by exactly one range, from the same inputs, so the result does
+     * not depend on the split.
+     */
+    private static void forRowRanges(int rows, long work, RowRange body) {
+        int threads = Runtime.getRuntime().availableProcessors();
+        if (threads == 1 || work < PARALLEL_WORK || rows < 2) {
+            body.run(0, rows);
+            return;
+        }
+        int ranges = Math.min(rows, threads * 4);
+        IntStream.range(0, ranges).parallel().forEach(i -> body.run(
+                (int) ((long) rows * i / ranges), (int) ((long) rows * (i + 1) / ranges)));
     }
 
     private static byte clip8(int v) {
