@@ -55,6 +55,8 @@ public final class ImageDecoder {
                 throw new ImageException(source, "the file has " + size + " bytes, more than the " + MAX_FILE_BYTES + " an image may have");
             }
             data = Files.readAllBytes(file);
+        } catch (OutOfMemoryError e) {
+            throw new ImageException(source, "not enough memory to read the file");
         } catch (NoSuchFileException e) {
             throw new ImageException(source, "no such file");
         } catch (AccessDeniedException e) {
@@ -78,6 +80,17 @@ public final class ImageDecoder {
             throw new ImageException(source, "not a supported image (PNG, JPEG, GIF, BMP or WebP); it starts with "
                     + HexFormat.ofDelimiter(" ").formatHex(data, 0, Math.min(8, data.length)));
         }
+        try {
+            return decode(data, source, format);
+        } catch (OutOfMemoryError e) {
+            throw new ImageException(source, "not enough memory to decode this " + format + " image");
+        } catch (RuntimeException e) {
+            // A plugin or raster layout we did not expect: still one clean line, the cause kept.
+            throw new ImageException(source, "cannot decode " + format + ": " + ImageIoSupport.oneLine(e), e);
+        }
+    }
+
+    private RgbImage decode(byte[] data, String source, ImageFormat format) throws ImageException {
         return switch (format) {
             case PNG -> {
                 PngFile.Header h = PngFile.parse(data, source);

@@ -165,6 +165,13 @@ public final class MgmImageProcessor {
         PillowResize.RowSource source = pad ? new PaddedSquare(image, padColour) : PillowResize.rowsOf(image);
         int a = config.imageSizeAux;
         int[] size = shortestEdgeSize(source.width(), source.height(), a);
+        int left = Math.floorDiv(size[0] - a, 2);
+        int top = Math.floorDiv(size[1] - a, 2);
+        if (left >= 0 && top >= 0 && left + a <= size[0] && top + a <= size[1]) {
+            // Resize only the centre-crop window: same pixels, and a very long image never
+            // materialises its full resized size.
+            return PillowResize.bicubicWindow(source, size[0], size[1], left, top, a, a);
+        }
         return centerCrop(PillowResize.bicubic(source, size[0], size[1]), a, a);
     }
 

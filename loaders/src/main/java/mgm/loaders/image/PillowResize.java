@@ -60,45 +60,61 @@ public final class PillowResize {
     }
 
     static RgbImage bicubic(RowSource src, int width, int height) {
+        return bicubicWindow(src, width, height, 0, 0, width, height);
+    }
+
+    /**
+     * Pixels {@code [x0, x0 + w) x [y0, y0 + h)} of {@code src} resized to {@code width x height}:
+     * the same values as cropping Pillow's full resize (every output pixel depends only on its own
+     * taps), without computing or storing the rest.
+     */
+    static RgbImage bicubicWindow(RowSource src, int width, int height, int x0, int y0, int w, int h) {
         if (width < 1 || height < 1) {
             throw new IllegalArgumentException("resize to " + width + "x" + height + ": sizes must be at least 1");
         }
-        if ((long) width * height * 3 > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException("resize to " + width + "x" + height + ": too large");
+        if (w < 1 || h < 1 || x0 < 0 || y0 < 0 || x0 > width - w || y0 > height - h) {
+            throw new IllegalArgumentException("window " + w + "x" + h + " at (" + x0 + ", " + y0 + ") is not inside "
+                    + width + "x" + height);
+        }
+        if ((long) w * h * 3 > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("resize window " + w + "x" + h + ": too large");
         }
         boolean horizontal = width != src.width();
         boolean vertical = height != src.height();
-        Coefficients vert = Coefficients.bicubic(src.height(), height);
-        int firstRow = vert.start[0];
-        int lastRow = vert.start[height - 1] + vert.count[height - 1];
-        if (horizontal) {
-            byte[] temp = horizontalPass(src, width, firstRow, lastRow);
-            if (!vertical) {
-                return new RgbImage(width, height, temp);
-            }
-            vert.shift(-firstRow);
-            return new RgbImage(width, height, verticalPass(temp, width, vert));
+        Coefficients vert = vertical ? Coefficients.bicubic(src.height(), height) : null;
+        // The rows of the (horizontally resized) source that the window's output rows read.
+        int firstRow = vertical ? vert.start[y0] : y0;
+        int lastRow = vertical ? vert.start[y0 + h - 1] + vert.count[y0 + h - 1] : y0 + h;
+        if ((long) w * (lastRow - firstRow) * 3 > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("resize of " + src.width() + "x" + src.height() + " to " + width + "x" + height
+                    + ": the intermediate image is too large");
         }
-        byte[] all = new byte[src.width() * src.height() * 3];
-        byte[] row = new byte[src.width() * 3];
-        for (int y = 0; y < src.height(); y++) {
-            src.row(y, row);
-            System.arraycopy(row, 0, all, y * row.length, row.length);
-        }
-        return new RgbImage(width, height, vertical ? verticalPass(all, width, vert) : all);
+        byte[] rows = horizontal ? horizontalPass(src, width, x0, w, firstRow, lastRow) : copyRows(src, x0, w, firstRow, lastRow);
+        return new RgbImage(w, h, vertical ? verticalPass(rows, w, vert, y0, h, firstRow) : rows);
     }
 
-    /** Resamples rows [firstRow, lastRow) of {@code src} to {@code width} pixels each. */
-    private static byte[] horizontalPass(RowSource src, int width, int firstRow, int lastRow) {
+    /** Columns [x0, x0 + w) of rows [firstRow, lastRow) of {@code src}, unchanged. */
+    private static byte[] copyRows(RowSource src, int x0, int w, int firstRow, int lastRow) {
+        byte[] out = new byte[w * (lastRow - firstRow) * 3];
+        byte[] row = new byte[src.width() * 3];
+        for (int y = firstRow; y < lastRow; y++) {
+            src.row(y, row);
+            System.arraycopy(row, x0 * 3, out, (y - firstRow) * w * 3, w * 3);
+        }
+        return out;
+    }
+
+    /** Output columns [x0, x0 + w) of rows [firstRow, lastRow) of {@code src} resized to {@code width} pixels. */
+    private static byte[] horizontalPass(RowSource src, int width, int x0, int w, int firstRow, int lastRow) {
         Coefficients c = Coefficients.bicubic(src.width(), width);
-        byte[] out = new byte[width * (lastRow - firstRow) * 3];
-        long work = (long) width * (lastRow - firstRow) * c.ksize;
+        byte[] out = new byte[w * (lastRow - firstRow) * 3];
+        long work = (long) w * (lastRow - firstRow) * c.ksize;
         forRowRanges(lastRow - firstRow, work, (from, to) -> {
             byte[] in = new byte[src.width() * 3];
             for (int y = firstRow + from; y < firstRow + to; y++) {
                 src.row(y, in);
-                int o = (y - firstRow) * width * 3;
-                for (int xx = 0; xx < width; xx++, o += 3) {
+                int o = (y - firstRow) * w * 3;
+                for (int xx = x0; xx < x0 + w; xx++, o += 3) {
                     int k0 = xx * c.ksize;
                     int p = c.start[xx] * 3;
                     int r = 1 << (PRECISION_BITS - 1);
@@ -119,25 +135,27 @@ public final class PillowResize {
         return out;
     }
 
-    /** Resamples the columns of {@code in} (rows of {@code width} RGB pixels) with {@code c}. */
-    private static byte[] verticalPass(byte[] in, int width, Coefficients c) {
-        int rowBytes = width * 3;
-        int outRows = c.start.length;
-        byte[] out = new byte[rowBytes * outRows];
-        forRowRanges(outRows, (long) rowBytes * outRows * c.ksize / 3, (from, to) -> {
+    /**
+     * Output rows [y0, y0 + h) of the vertical pass over {@code in}: rows of {@code w} RGB pixels
+     * holding source rows from {@code firstRow} on.
+     */
+    private static byte[] verticalPass(byte[] in, int w, Coefficients c, int y0, int h, int firstRow) {
+        int rowBytes = w * 3;
+        byte[] out = new byte[rowBytes * h];
+        forRowRanges(h, (long) w * h * c.ksize, (from, to) -> {
             int[] acc = new int[rowBytes];
-            for (int yy = from; yy < to; yy++) {
+            for (int yy = y0 + from; yy < y0 + to; yy++) {
                 Arrays.fill(acc, 1 << (PRECISION_BITS - 1));
                 int k0 = yy * c.ksize;
                 for (int t = 0; t < c.count[yy]; t++) {
                     int k = c.fixed[k0 + t];
-                    int p = (c.start[yy] + t) * rowBytes;
+                    int p = (c.start[yy] + t - firstRow) * rowBytes;
                     // Integer sums are exact, so accumulating tap by tap equals Pillow's pixel-by-pixel order.
                     for (int i = 0; i < rowBytes; i++) {
                         acc[i] += (in[p + i] & 0xFF) * k;
                     }
                 }
-                int o = yy * rowBytes;
+                int o = (yy - y0) * rowBytes;
                 for (int i = 0; i < rowBytes; i++) {
                     out[o + i] = clip8(acc[i]);
                 }
@@ -240,12 +258,6 @@ public final class PillowResize {
                 count[xx] = xmax;
             }
             return new Coefficients(ksize, start, count, fixed);
-        }
-
-        void shift(int delta) {
-            for (int i = 0; i < start.length; i++) {
-                start[i] += delta;
-            }
         }
     }
 }

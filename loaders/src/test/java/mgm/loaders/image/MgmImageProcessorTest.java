@@ -93,6 +93,16 @@ class MgmImageProcessorTest {
     }
 
     @Test
+    void veryLongImagesInCropModeOnlyResizeTheCropWindow() {
+        MgmImageProcessor.Config config = MgmImageProcessor.Config.mgm(64, 1, false, MgmImageProcessor.AspectMode.RESIZE_AND_CROP);
+        MgmImageProcessor processor = new MgmImageProcessor(config, backend);
+        RgbImage strip = FixtureData.xorshiftImage(20_000, 10, 11); // resized to 128000 x 64 before the crop
+        RgbImage pixels = processor.highResPixels(strip);
+        RgbImage full = PillowResize.bicubic(strip, 128_000, 64);
+        assertTrue(FixtureData.crop(full, (128_000 - 64) / 2, 0, (128_000 - 64) / 2 + 64, 64).samePixels(pixels));
+    }
+
+    @Test
     void badConfigsAreRefused() {
         double[] m = MgmImageProcessor.CLIP_MEAN;
         double[] s = MgmImageProcessor.CLIP_STD;

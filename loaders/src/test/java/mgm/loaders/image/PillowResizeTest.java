@@ -75,6 +75,27 @@ class PillowResizeTest {
     }
 
     @Test
+    void windowsEqualCropsOfTheFullResize() {
+        java.util.Random random = new java.util.Random(7);
+        int[][] cases = {{37, 23, 768, 500}, {1000, 700, 333, 517}, {64, 48, 100, 48}, {64, 48, 64, 17}, {31, 17, 31, 17}};
+        for (int[] c : cases) {
+            RgbImage src = FixtureData.xorshiftImage(c[0], c[1], c[0] + c[1]);
+            RgbImage full = PillowResize.bicubic(src, c[2], c[3]);
+            for (int i = 0; i < 5; i++) {
+                int w = 1 + random.nextInt(c[2]);
+                int h = 1 + random.nextInt(c[3]);
+                int x0 = random.nextInt(c[2] - w + 1);
+                int y0 = random.nextInt(c[3] - h + 1);
+                RgbImage window = PillowResize.bicubicWindow(PillowResize.rowsOf(src), c[2], c[3], x0, y0, w, h);
+                assertTrue(FixtureData.crop(full, x0, y0, x0 + w, y0 + h).samePixels(window),
+                        "window " + w + "x" + h + " at " + x0 + "," + y0 + " of " + java.util.Arrays.toString(c));
+            }
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> PillowResize.bicubicWindow(PillowResize.rowsOf(FixtureData.xorshiftImage(4, 4, 1)), 8, 8, 5, 0, 4, 4));
+    }
+
+    @Test
     void rejectsEmptyTargets() {
         RgbImage img = FixtureData.xorshiftImage(4, 4, 1);
         assertThrows(IllegalArgumentException.class, () -> PillowResize.bicubic(img, 0, 3));
