@@ -45,27 +45,26 @@ public final class ImageDecoder {
     /** Reads and decodes {@code file}. */
     public RgbImage decode(Path file) throws ImageException {
         String source = file.toString();
+        if (Files.isDirectory(file)) {
+            throw new ImageException(source, "is a directory, not an image file");
+        }
         byte[] data;
         try {
-            if (Files.isDirectory(file)) {
-                throw new ImageException(source, "is a directory, not an image file");
-            }
             long size = Files.size(file);
             if (size > MAX_FILE_BYTES) {
-                throw new ImageException(source, "the file has " + size + " bytes, more than the " + MAX_FILE_BYTES + " an image may have");
+                throw new ImageException(source, "the file has " + size + " bytes; image files may have at most " + MAX_FILE_BYTES);
             }
             data = Files.readAllBytes(file);
-        } catch (OutOfMemoryError e) {
-            throw new ImageException(source, "not enough memory to read the file");
+        } catch (ImageException e) {
+            throw e;
         } catch (NoSuchFileException e) {
             throw new ImageException(source, "no such file");
         } catch (AccessDeniedException e) {
             throw new ImageException(source, "permission denied");
         } catch (IOException e) {
-            if (e instanceof ImageException ie) {
-                throw ie;
-            }
             throw new ImageException(source, "cannot read the file: " + ImageIoSupport.oneLine(e), e);
+        } catch (OutOfMemoryError e) {
+            throw new ImageException(source, "not enough memory to read the file");
         }
         return decode(data, source);
     }

@@ -36,10 +36,8 @@ public final class MgmImageProcessor {
         RESIZE_AND_CROP
     }
 
-    /** CLIP ViT-L/14-336's {@code image_mean}, as the preprocessor config stores it. */
-    public static final double[] CLIP_MEAN = {0.48145466, 0.4578275, 0.40821073};
-    /** CLIP ViT-L/14-336's {@code image_std}. */
-    public static final double[] CLIP_STD = {0.26862954, 0.26130258, 0.27577711};
+    private static final double[] CLIP_MEAN = {0.48145466, 0.4578275, 0.40821073};
+    private static final double[] CLIP_STD = {0.26862954, 0.26130258, 0.27577711};
     /** HF's {@code rescale_factor}, 1/255 as a double. */
     static final double RESCALE = 1.0 / 255;
 
@@ -65,9 +63,10 @@ public final class MgmImageProcessor {
             if (aspectMode == null || mean == null || std == null || mean.length != 3 || std.length != 3) {
                 throw new IllegalArgumentException("image preprocessing: need an aspect mode and 3-channel mean and std");
             }
-            for (double s : std) {
-                if (!(s > 0) || Double.isInfinite(s)) {
-                    throw new IllegalArgumentException("image preprocessing: std " + Arrays.toString(std) + " must be positive");
+            for (int c = 0; c < 3; c++) {
+                if (!(std[c] > 0) || Double.isInfinite(std[c]) || !(mean[c] >= 0 && mean[c] <= 1)) {
+                    throw new IllegalArgumentException("image preprocessing: mean " + Arrays.toString(mean) + " must be in [0, 1] and std "
+                            + Arrays.toString(std) + " positive");
                 }
             }
             mean = mean.clone();
@@ -124,6 +123,16 @@ public final class MgmImageProcessor {
 
     public Config config() {
         return config;
+    }
+
+    /** CLIP ViT-L/14-336's {@code image_mean}, as its preprocessor config stores it. */
+    public static double[] clipMean() {
+        return CLIP_MEAN.clone();
+    }
+
+    /** CLIP ViT-L/14-336's {@code image_std}. */
+    public static double[] clipStd() {
+        return CLIP_STD.clone();
     }
 
     /** MGM's pad colour {@code tuple(int(x * 255) for x in mean)}. */

@@ -40,14 +40,14 @@ class MgmImageProcessorFixtureTest {
         for (int c = 0; c < 3; c++) {
             expected[c] = fixtures.get("pad_colour").get(c).asInt();
         }
-        assertArrayEquals(expected, MgmImageProcessor.padColour(MgmImageProcessor.CLIP_MEAN));
+        assertArrayEquals(expected, MgmImageProcessor.padColour(MgmImageProcessor.clipMean()));
         assertArrayEquals(new int[] {122, 116, 104}, expected);
     }
 
     @Test
     void normalisationIsNumpysBitForBit() {
         float[] lut = FixtureData.floats(TestResources.bytes("preprocess/normalise_lut.f32"));
-        float[][] ours = MgmImageProcessor.normalisationTable(MgmImageProcessor.CLIP_MEAN, MgmImageProcessor.CLIP_STD);
+        float[][] ours = MgmImageProcessor.normalisationTable(MgmImageProcessor.clipMean(), MgmImageProcessor.clipStd());
         for (int c = 0; c < 3; c++) {
             for (int v = 0; v < 256; v++) {
                 assertEquals(Float.floatToIntBits(lut[c * 256 + v]), Float.floatToIntBits(ours[c][v]),
@@ -82,7 +82,7 @@ class MgmImageProcessorFixtureTest {
         MgmImageProcessor processor = new MgmImageProcessor(config, backend);
 
         if (pad) {
-            RgbImage square = MgmImageProcessor.expandToSquare(image, MgmImageProcessor.padColour(MgmImageProcessor.CLIP_MEAN));
+            RgbImage square = MgmImageProcessor.expandToSquare(image, MgmImageProcessor.padColour(MgmImageProcessor.clipMean()));
             assertEquals(c.get("padded_size").get(0).asInt(), square.width());
             assertEquals(c.get("padded_sha256").asText(), FixtureData.sha256(square.toByteArray()), "padded image differs");
         }
@@ -113,7 +113,7 @@ class MgmImageProcessorFixtureTest {
 
     private static double minStd() {
         double m = Double.MAX_VALUE;
-        for (double s : MgmImageProcessor.CLIP_STD) {
+        for (double s : MgmImageProcessor.clipStd()) {
             m = Math.min(m, s);
         }
         return m;

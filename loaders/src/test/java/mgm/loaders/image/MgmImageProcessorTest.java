@@ -18,7 +18,7 @@ class MgmImageProcessorTest {
     @Test
     void gridCropsAreRowMajorTilesOfTheLowResImageAndGlobalComesLast() {
         MgmImageProcessor.Config config = new MgmImageProcessor.Config(100, 3, true, MgmImageProcessor.AspectMode.PAD,
-                MgmImageProcessor.CLIP_MEAN, MgmImageProcessor.CLIP_STD, 20);
+                MgmImageProcessor.clipMean(), MgmImageProcessor.clipStd(), 20);
         assertEquals(10, config.lowResCount());
         RgbImage image = FixtureData.xorshiftImage(53, 31, 9);
         try (MgmImageProcessor.Output out = new MgmImageProcessor(config, backend).process(image);
@@ -104,8 +104,8 @@ class MgmImageProcessorTest {
 
     @Test
     void badConfigsAreRefused() {
-        double[] m = MgmImageProcessor.CLIP_MEAN;
-        double[] s = MgmImageProcessor.CLIP_STD;
+        double[] m = MgmImageProcessor.clipMean();
+        double[] s = MgmImageProcessor.clipStd();
         MgmImageProcessor.AspectMode pad = MgmImageProcessor.AspectMode.PAD;
         assertThrows(IllegalArgumentException.class, () -> new MgmImageProcessor.Config(0, 1, false, pad, m, s, 336));
         assertThrows(IllegalArgumentException.class, () -> new MgmImageProcessor.Config(768, 0, false, pad, m, s, 336));
