@@ -43,8 +43,10 @@ class ImageDecoderBadInputTest {
         refused(jpegWithFrame(0xC3, 8, 10, 10, 3), "lossless.jpg", "lossless JPEG is not supported");
         refused(jpegWithFrame(0xC0, 12, 10, 10, 3), "deep.jpg", "12-bit samples are not supported");
         refused(jpegWithFrame(0xC0, 8, 10, 10, 2), "two.jpg", "2-component images are not supported");
-        byte[] webp = riff("VP8X", new byte[] {0x02, 0, 0, 0, 9, 0, 0, 9, 0, 0}); // animation flag
-        refused(webp, "anim.webp", "animated WebP is not supported");
+        byte[] anim = TestResources.bytes("decode/webp_animated.webp");
+        int anmf = indexOf(anim, "ANMF");
+        anim[anmf + 8] = 1; // first frame moved 2 pixels right
+        refused(anim, "anim.webp", "animated WebP whose first frame (29x21 at 2,0) does not cover the 29x21 canvas is not supported");
     }
 
     @Test
@@ -126,6 +128,16 @@ class ImageDecoderBadInputTest {
         refused(bmp, "hdr.bmp", "unsupported header size 99");
         refused(riff("ABCD", new byte[16]), "odd.webp", "no VP8, VP8L or VP8X chunk");
         refused(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xD9}, "eoi.jpg", "no frame header (SOF) before the end of the image");
+    }
+
+    private static int indexOf(byte[] data, String ascii) {
+        byte[] needle = ascii.getBytes(StandardCharsets.US_ASCII);
+        for (int i = 0; i + needle.length <= data.length; i++) {
+            if (Arrays.equals(data, i, i + needle.length, needle, 0, needle.length)) {
+                return i;
+            }
+        }
+        throw new AssertionError(ascii + " not found");
     }
 
     private static long usedHeap() {

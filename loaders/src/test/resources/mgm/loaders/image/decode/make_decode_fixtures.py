@@ -342,6 +342,9 @@ write("bmp_rle4.bmp", bmp(W, H, 4, None, pal16, compression=2, data=rle4(idx4)),
 save(photo, "webp_lossless.webp", "lossless", lossless=True)
 save(Image.fromarray(rgba, "RGBA"), "webp_lossless_alpha.webp", "lossless with alpha: dropped", lossless=True)
 # Lossy: the Java decoder differs from libwebp (no fancy chroma upsampling); tolerance measured, see README.
+photo.save(os.path.join(HERE, "webp_animated.webp"), save_all=True, append_images=[photo.rotate(180)], duration=100,
+           lossless=True)
+record("webp_animated.webp", "animated (lossless frames): first frame")
 save(photo, "webp_lossy.webp", "lossy (VP8)", tolerance=-1, quality=80)
 save(Image.fromarray(rgba, "RGBA"), "webp_lossy_alpha.webp", "lossy with alpha (VP8X + ALPH)", tolerance=-1, quality=80)
 
