@@ -33,7 +33,12 @@ public final class MgmImageProcessor {
         /** Pad to a square with the mean colour, then resize. */
         PAD,
         /** Resize the shortest edge, then centre crop (the processor called directly). */
-        RESIZE_AND_CROP
+        RESIZE_AND_CROP;
+
+        /** The mode for a config's {@code image_aspect_ratio}: 'pad' pads, anything else (or none) does not. */
+        public static AspectMode fromConfig(String imageAspectRatio) {
+            return "pad".equals(imageAspectRatio) ? PAD : RESIZE_AND_CROP;
+        }
     }
 
     private static final double[] CLIP_MEAN = {0.48145466, 0.4578275, 0.40821073};

@@ -103,6 +103,13 @@ class MgmImageProcessorTest {
     }
 
     @Test
+    void aspectModeFollowsProcessImages() {
+        assertEquals(MgmImageProcessor.AspectMode.PAD, MgmImageProcessor.AspectMode.fromConfig("pad"));
+        assertEquals(MgmImageProcessor.AspectMode.RESIZE_AND_CROP, MgmImageProcessor.AspectMode.fromConfig("square"));
+        assertEquals(MgmImageProcessor.AspectMode.RESIZE_AND_CROP, MgmImageProcessor.AspectMode.fromConfig(null));
+    }
+
+    @Test
     void badConfigsAreRefused() {
         double[] m = MgmImageProcessor.clipMean();
         double[] s = MgmImageProcessor.clipStd();
