@@ -44,6 +44,10 @@ final class TorchPickle implements RestrictedUnpickler.Policy {
                 || (module.equals("torch") && DTYPE_NAMES.contains(name))) {
             return new Py.Global(module, name);
         }
+        if (module.equals("torch") && name.endsWith("Storage")) {
+            throw new RestrictedUnpickler.Refused("storage type '" + full + "' is not supported (supported: "
+                    + java.util.Arrays.stream(StorageType.values()).map(t -> "torch." + t.className).toList() + ")");
+        }
         throw new RestrictedUnpickler.Refused("refusing to load global '" + full
                 + "': only PyTorch state-dict types are allowed (this file may contain code)");
     }

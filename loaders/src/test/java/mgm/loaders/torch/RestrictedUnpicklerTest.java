@@ -92,6 +92,8 @@ class RestrictedUnpicklerTest {
         refused(Pickles.proto2().global("torch", "load").op('.').bytes(), "refusing to load global 'torch.load'");
         refused(Pickles.proto2().global("torch._utils", "_rebuild_qtensor").op('.').bytes(),
                 "refusing to load global 'torch._utils._rebuild_qtensor'");
+        refused(Pickles.proto2().global("torch", "ComplexFloatStorage").op('.').bytes(),
+                "storage type 'torch.ComplexFloatStorage' is not supported");
         // allowed names still cannot be called in ways they were not meant for
         refused(Pickles.proto2().global("torch", "FloatStorage").op(')').op('R').op('.').bytes(), "refusing to call torch.FloatStorage");
         refused(Pickles.proto2().global("collections", "OrderedDict").op(')').op(0x81).op('.').bytes(), "NEWOBJ");
