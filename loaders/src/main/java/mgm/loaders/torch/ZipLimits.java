@@ -12,6 +12,14 @@ package mgm.loaders.torch;
 public record ZipLimits(long maxPickleBytes, long maxInflatedBytes, long maxRatio, int maxEntries) {
     public static final ZipLimits DEFAULT = new ZipLimits(256L << 20, 4L << 30, 200, 1_000_000);
 
+    public ZipLimits {
+        if (maxPickleBytes <= 0 || maxPickleBytes > Integer.MAX_VALUE - 8 || maxInflatedBytes < 0 || maxRatio < 1
+                || maxEntries < 1) {
+            throw new IllegalArgumentException("zip limits out of range: pickle " + maxPickleBytes + ", inflated "
+                    + maxInflatedBytes + ", ratio " + maxRatio + ", entries " + maxEntries);
+        }
+    }
+
     /** Entries at most this large may have any compression ratio (small zero-filled tensors do). */
     static final long RATIO_EXEMPT_BYTES = 1L << 20;
 }

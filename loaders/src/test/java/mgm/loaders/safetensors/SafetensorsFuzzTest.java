@@ -25,13 +25,13 @@ class SafetensorsFuzzTest {
     Path dir;
 
     @Test
-    @Timeout(value = 600, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void mutatedReferenceFile() throws IOException {
         run(Files.readAllBytes(Fixtures.resource("checkpoints/safetensors/all_dtypes.safetensors")), 1);
     }
 
     @Test
-    @Timeout(value = 600, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void mutatedQuantisedFile() throws IOException {
         Random rnd = new Random(5);
         Map<String, Tensor> m = new LinkedHashMap<>();

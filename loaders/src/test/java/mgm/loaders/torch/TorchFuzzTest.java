@@ -24,7 +24,7 @@ class TorchFuzzTest {
     Path dir;
 
     @Test
-    @Timeout(value = 600, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void mutatedArchives() throws IOException {
         for (String name : new String[] {"state_dict.bin", "nested.bin"}) {
             byte[] valid = Files.readAllBytes(Fixtures.resource("checkpoints/torch/" + name));
@@ -45,7 +45,7 @@ class TorchFuzzTest {
      * Deflated variants exercise the inflater with corrupt streams.
      */
     @Test
-    @Timeout(value = 600, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
     void mutatedPicklesAndDeflateStreams() {
         for (String name : new String[] {"state_dict.bin", "nested.bin"}) {
             Map<String, byte[]> entries = Zips.read(Fixtures.resource("checkpoints/torch/" + name));
