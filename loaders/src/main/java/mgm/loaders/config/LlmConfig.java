@@ -91,6 +91,16 @@ public record LlmConfig(Family family, String architecture, String modelType, in
         return numExperts > 0;
     }
 
+    /** Width of all query heads together. */
+    public int qDim() {
+        return numHeads * headDim;
+    }
+
+    /** Width of all key (or value) heads together. */
+    public int kvDim() {
+        return numKvHeads * headDim;
+    }
+
     static LlmConfig parse(ConfigReader c) {
         Arch arch = resolve(c);
         String hf = arch.hfType();
