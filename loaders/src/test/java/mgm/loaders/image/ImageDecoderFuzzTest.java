@@ -18,10 +18,11 @@ import org.junit.jupiter.api.Test;
 /**
  * Mutated valid files (random byte flips, truncations, spliced garbage) either decode or fail with
  * an {@link ImageException} with a one-line message naming the file: never another exception, a
- * hang or running out of memory. The environment variable FUZZ_SEED picks another random sequence.
+ * hang or running out of memory. {@code -Dmgm.fuzz.seed=S} picks another random sequence.
  */
 class ImageDecoderFuzzTest {
-    private static final int MUTATIONS_PER_SMALL_FILE = 25;
+    /** Mutations of each small fixture; {@code -Dmgm.fuzz.cases=N} runs more (as the other loaders' fuzz tests). */
+    private static final int MUTATIONS_PER_SMALL_FILE = Integer.getInteger("mgm.fuzz.cases", 25);
     private static final int MUTATIONS_PER_PHOTO = 6;
 
     @Test
@@ -31,7 +32,7 @@ class ImageDecoderFuzzTest {
             small = s.filter(p -> p.toString().matches(".*\\.(png|jpg|gif|bmp|webp)$")).sorted().toList();
         }
         assertTrue(small.size() > 50, "fixtures found: " + small.size());
-        Random random = new Random(System.getenv("FUZZ_SEED") == null ? 20240611 : Long.parseLong(System.getenv("FUZZ_SEED")));
+        Random random = new Random(Long.getLong("mgm.fuzz.seed", 20240611));
         ImageDecoder decoder = new ImageDecoder(4_000_000);
         int[] outcome = new int[2];
         for (Path p : small) {
