@@ -29,6 +29,9 @@ final class JpegFile {
         HeaderBytes b = new HeaderBytes(data, source, "JPEG");
         boolean sawJfif = false;
         int adobeTransform = -1;
+        long frameAt = -1;
+        int frameMarker = 0;
+        int frameSize = 0;
         long pos = 2;
         while (true) {
             if (b.u8(pos) != 0xFF) {
@@ -42,7 +45,11 @@ final class JpegFile {
                 continue; // markers without a length
             }
             if (marker == 0xD9 || marker == 0xDA) {
-                throw b.error("no frame header (SOF) before " + (marker == 0xD9 ? "the end of the image" : "the scan data"));
+                // libjpeg decides the colour space from every marker before the scan, wherever the SOF is.
+                if (frameAt < 0) {
+                    throw b.error("no frame header (SOF) before " + (marker == 0xD9 ? "the end of the image" : "the scan data"));
+                }
+                return frame(b, frameMarker, frameAt, frameSize, sawJfif, adobeTransform);
             }
             int length = b.u16be(pos);
             if (length < 2) {
@@ -54,8 +61,10 @@ final class JpegFile {
                 sawJfif = true;
             } else if (marker == 0xEE && size >= 12 && b.matches(payload, "Adobe")) {
                 adobeTransform = b.u8(payload + 11);
-            } else if (isFrameHeader(marker)) {
-                return frame(b, marker, payload, size, sawJfif, adobeTransform);
+            } else if (isFrameHeader(marker) && frameAt < 0) {
+                frameAt = payload;
+                frameMarker = marker;
+                frameSize = size;
             }
             pos = payload + size;
         }

@@ -158,6 +158,20 @@ if subprocess.call(["gcc", "-O1", "-o", tool, os.path.join(HERE, "jpeg_writer.c"
     record("jpeg_adobe_rgb.jpg", "RGB components (Adobe transform 0), written by libjpeg")
     subprocess.check_call([tool, tmp, str(W), str(H), os.path.join(HERE, "jpeg_no_jfif.jpg"), "nojfif"])
     record("jpeg_no_jfif.jpg", "YCbCr without a JFIF marker (component ids 1,2,3), written by libjpeg")
+    # The same file with its Adobe marker moved after the frame header: libjpeg still honours it.
+    segs, pos = [], 2
+    d = open(os.path.join(HERE, "jpeg_adobe_rgb.jpg"), "rb").read()
+    while d[pos + 1] != 0xDA:
+        n = struct.unpack(">H", d[pos + 2:pos + 4])[0]
+        segs.append(d[pos:pos + 2 + n])
+        pos += 2 + n
+    adobe = [x for x in segs if x[1] == 0xEE]
+    # Component ids 1, 2, 3 (instead of 'R', 'G', 'B'), so that only the Adobe marker says RGB.
+    rest = [x[:10] + b"\x01" + x[11:13] + b"\x02" + x[14:16] + b"\x03" + x[17:] if x[1] == 0xC0 else x
+            for x in segs if x[1] != 0xEE]
+    sos = d[pos:pos + 5] + b"\x01" + d[pos + 6:pos + 7] + b"\x02" + d[pos + 8:pos + 9] + b"\x03" + d[pos + 10:]
+    write("jpeg_adobe_after_sof.jpg", d[:2] + b"".join(rest) + b"".join(adobe) + sos,
+          "RGB components with ids 1,2,3, Adobe marker (transform 0) after the SOF")
     subprocess.check_call([tool, tmp, str(W), str(H), os.path.join(HERE, "jpeg_440.jpg"), "440"])
     record("jpeg_440.jpg", "YCbCr 4:4:0 (chroma halved vertically), written by libjpeg")
 else:
