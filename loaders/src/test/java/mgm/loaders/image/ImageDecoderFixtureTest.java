@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DynamicTest;
@@ -33,8 +32,7 @@ class ImageDecoderFixtureTest {
     List<DynamicTest> decodesLikePil() throws IOException {
         JsonNode manifest = new ObjectMapper().readTree(TestResources.bytes("decode/manifest.json"));
         List<DynamicTest> tests = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = manifest.fields(); it.hasNext();) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : manifest.properties()) {
             String name = e.getKey();
             JsonNode info = e.getValue();
             if (info.get("tolerance").asInt() != 0) {
@@ -54,8 +52,7 @@ class ImageDecoderFixtureTest {
     @Test
     void lossyWebpDifferenceIsBounded() throws IOException {
         JsonNode manifest = new ObjectMapper().readTree(TestResources.bytes("decode/manifest.json"));
-        for (Iterator<Map.Entry<String, JsonNode>> it = manifest.fields(); it.hasNext();) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : manifest.properties()) {
             if (e.getValue().get("tolerance").asInt() == 0) {
                 continue;
             }

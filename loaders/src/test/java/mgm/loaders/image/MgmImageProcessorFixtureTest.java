@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import mgm.runtime.Backend;
@@ -59,8 +58,7 @@ class MgmImageProcessorFixtureTest {
     @TestFactory
     List<DynamicTest> photosMatchTheReference() {
         List<DynamicTest> tests = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = fixtures.get("cases").fields(); it.hasNext();) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : fixtures.get("cases").properties()) {
             tests.add(DynamicTest.dynamicTest(e.getKey(), () -> checkCase(e.getKey(), e.getValue())));
         }
         return tests;

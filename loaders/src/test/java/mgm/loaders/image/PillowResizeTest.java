@@ -10,7 +10,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.DynamicTest;
@@ -24,8 +23,7 @@ class PillowResizeTest {
     List<DynamicTest> matchesPillowBitForBit() throws IOException {
         JsonNode resizes = new ObjectMapper().readTree(TestResources.bytes("preprocess/fixtures.json")).get("resize");
         List<DynamicTest> tests = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = resizes.fields(); it.hasNext();) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : resizes.properties()) {
             JsonNode c = e.getValue();
             int sw = c.get("src").get(0).asInt();
             int sh = c.get("src").get(1).asInt();

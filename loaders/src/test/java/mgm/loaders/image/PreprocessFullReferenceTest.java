@@ -10,7 +10,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.Map;
 import mgm.runtime.cpu.ReferenceBackend;
 import org.junit.jupiter.api.Test;
@@ -28,8 +27,7 @@ class PreprocessFullReferenceTest {
         assumeTrue(dir != null && Files.isDirectory(Path.of(dir)),
                 "set MGM_IMAGE_FULL_REF to the --full directory of make_preprocess_fixtures.py to run this");
         JsonNode cases = new ObjectMapper().readTree(TestResources.bytes("preprocess/fixtures.json")).get("cases");
-        for (Iterator<Map.Entry<String, JsonNode>> it = cases.fields(); it.hasNext();) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : cases.properties()) {
             String name = e.getKey();
             JsonNode c = e.getValue();
             RgbImage image = new ImageDecoder().decode(TestResources.path("photos/" + c.get("photo").asText()));
