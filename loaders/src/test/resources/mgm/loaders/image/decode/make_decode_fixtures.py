@@ -183,6 +183,13 @@ else:
         record(f, note)
 
 
+# Pillow's CMYK -> RGB for every (ink, black) pair: cmyk_to_rgb.bin[k * 256 + ink] = R of CMYK (ink, 0, 0, k).
+ink, black = np.meshgrid(np.arange(256), np.arange(256))
+grid = np.zeros((256, 256, 4), dtype=np.uint8)
+grid[..., 0] = ink
+grid[..., 3] = black
+np.array(Image.fromarray(grid, "CMYK").convert("RGB"))[..., 0].tofile(os.path.join(HERE, "cmyk_to_rgb.bin"))
+
 # ---------------------------------------------------------------- GIF
 def lzw_literals(indices, min_code_size):
     """LZW data that only uses literal codes, with a clear code often enough that the code width
