@@ -137,28 +137,54 @@ public final class HfTokenizer implements Tokenizer {
     @Override
     public int[] encode(String text, boolean addSpecialTokens) {
         IntList ids = new IntList(Math.max(16, text.length() / 3));
+        encodeInto(text, ids, null);
+        int[] out = ids.toArray();
+        return addSpecialTokens ? postProcessor.apply(out) : out;
+    }
+
+    /** The ids of each added token and of each pre-tokenized word, in order (no special tokens). */
+    List<int[]> encodeWords(String text) {
+        List<int[]> words = new ArrayList<>();
+        encodeInto(text, new IntList(), words);
+        return words;
+    }
+
+    private void encodeInto(String text, IntList ids, List<int[]> wordIds) {
         List<Piece> words = new ArrayList<>();
         rawMatcher.split(text, m -> {
             if (m.token() != null) {
-                ids.add(m.token().id());
+                add(ids, wordIds, m.token().id());
                 return;
             }
             String normalized = normalizer.normalize(text.substring(m.start(), m.end()));
             boolean atOrigin = m.start() == 0;
             normalizedMatcher.split(normalized, m2 -> {
                 if (m2.token() != null) {
-                    ids.add(m2.token().id());
+                    add(ids, wordIds, m2.token().id());
                     return;
                 }
                 words.clear();
                 preTokenizer.split(new Piece(normalized.substring(m2.start(), m2.end()), atOrigin && m2.start() == 0), words);
                 for (Piece w : words) {
+                    int before = ids.size();
                     model.tokenize(w.text(), ids);
+                    if (wordIds != null && ids.size() > before) {
+                        int[] g = new int[ids.size() - before];
+                        for (int i = 0; i < g.length; i++) {
+                            g[i] = ids.get(before + i);
+                        }
+                        wordIds.add(g);
+                    }
                 }
             });
         });
-        int[] out = ids.toArray();
-        return addSpecialTokens ? postProcessor.apply(out) : out;
+    }
+
+    private static void add(IntList ids, List<int[]> wordIds, int id) {
+        ids.add(id);
+        if (wordIds != null) {
+            wordIds.add(new int[] {id});
+        }
     }
 
     @Override
