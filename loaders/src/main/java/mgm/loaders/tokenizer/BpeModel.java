@@ -46,6 +46,9 @@ final class BpeModel {
             }
             maxId = Math.max(maxId, id);
         }
+        if (maxId >= 4L * vocab.size() + 1024) {
+            throw new IllegalArgumentException("vocab ids are not dense: " + vocab.size() + " tokens but the largest id is " + maxId);
+        }
         idToToken = new String[maxId + 1];
         for (Map.Entry<String, Integer> e : vocab.entrySet()) {
             idToToken[e.getValue()] = e.getKey();

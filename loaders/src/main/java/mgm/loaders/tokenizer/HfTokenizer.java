@@ -131,6 +131,9 @@ public final class HfTokenizer implements Tokenizer {
             return new HfTokenizer(root, cfg);
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw TokenizerException.of(tokenizerJson, e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // a structurally odd file (wrong node kinds deep inside): still one clear line
+            throw TokenizerException.of(tokenizerJson, "invalid tokenizer.json (" + e + ")", e);
         }
     }
 

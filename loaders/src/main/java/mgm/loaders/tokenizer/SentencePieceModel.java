@@ -28,6 +28,7 @@ public final class SentencePieceModel {
     private static final String SPACE = "\u2581";
     private static final byte[] SPACE_BYTES = SPACE.getBytes(StandardCharsets.UTF_8);
 
+    private final String source;
     private final String[] pieces;
     private final float[] scores;
     private final int[] types;
@@ -55,6 +56,7 @@ public final class SentencePieceModel {
     private final Map<Integer, Integer> syntheticToChar = new HashMap<>();
 
     private SentencePieceModel(ParsedProto p) {
+        source = p.source;
         int n = p.pieces.size();
         pieces = p.pieces.toArray(new String[0]);
         scores = new float[n];
@@ -182,6 +184,7 @@ public final class SentencePieceModel {
         boolean addDummyPrefix = true;
         boolean removeExtraWhitespaces = true;
         boolean escapeWhitespaces = true;
+        String source = "tokenizer.model";
     }
 
     /** Reads and validates a tokenizer.model file. */
@@ -195,17 +198,20 @@ public final class SentencePieceModel {
             throw TokenizerException.of(file, "cannot be read: " + e.getMessage(), e);
         }
         try {
-            return parse(bytes);
+            return parse(bytes, file.toString());
         } catch (IllegalArgumentException e) {
             throw TokenizerException.of(file, "not a usable SentencePiece model: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw TokenizerException.of(file, "not a usable SentencePiece model (" + e + ")", e);
         }
     }
 
-    static SentencePieceModel parse(byte[] bytes) {
+    static SentencePieceModel parse(byte[] bytes, String source) {
         if (bytes.length == 0) {
             throw new IllegalArgumentException("the file is empty");
         }
         ParsedProto p = new ParsedProto();
+        p.source = source;
         boolean sawTrainer = false;
         ProtoReader r = new ProtoReader(bytes, 0, bytes.length);
         while (r.hasMore()) {
@@ -392,6 +398,7 @@ public final class SentencePieceModel {
     }
 
     private SentencePieceModel(SentencePieceModel o, boolean addDummyPrefix) {
+        source = o.source;
         pieces = o.pieces;
         scores = o.scores;
         types = o.types;
@@ -502,7 +509,11 @@ public final class SentencePieceModel {
             int m = charsMap.longestMatch(in, pos, in.length, value);
             if (m > 0) {
                 consumed[0] = m;
-                return charsMap.replacement(value[0]);
+                try {
+                    return charsMap.replacement(value[0]);
+                } catch (IllegalArgumentException e) {
+                    throw new TokenizerException(source + ": corrupt precompiled_charsmap: " + e.getMessage(), e);
+                }
             }
         }
         int n = Utf8.validCharLength(in, pos, in.length);

@@ -141,6 +141,8 @@ public final class SentencePieceTokenizer implements Tokenizer {
             return new SentencePieceTokenizer(model, cfg);
         } catch (IllegalArgumentException e) {
             throw TokenizerException.of(tokenizerModel, e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw TokenizerException.of(tokenizerModel, "cannot be used (" + e + ")", e);
         }
     }
 

@@ -8,7 +8,7 @@ import java.util.Arrays;
  * equals {@code tokenizer.decode(allIds, skipSpecialTokens)}.
  *
  * <p>Each step decodes the whole sequence (microseconds, next to milliseconds for a model step) and
- * holds back: a trailing run of byte tokens ({@code <0xXX>}) that is not yet complete UTF-8, trailing
+ * holds back: a trailing run of byte tokens ({@code <0xXX>}) until a normal token closes it, trailing
  * U+FFFD (an incomplete byte-level sequence), and where the tokenizer cleans up spaces, the text from
  * a space among the last four characters (a " n't"-style rule may still rewrite it).
  */
@@ -60,20 +60,24 @@ public final class StreamDecoder {
         return out;
     }
 
-    /** Ids up to the start of an incomplete trailing run of byte tokens. */
+    /**
+     * Ids up to the start of the trailing run of byte tokens ({@code <0xXX>}; skipped special tokens
+     * inside the run do not end it). The reference ByteFallback decoder turns a whole run into U+FFFD
+     * when any byte of it is invalid, so even a valid run can change until a normal token closes it.
+     */
     private int stableIdCount() {
         int r = n;
-        while (r > 0 && TokenDecoder.byteToken(String.valueOf(tokenizer.idToToken(ids[r - 1]))) >= 0) {
+        boolean sawByte = false;
+        while (r > 0) {
+            int id = ids[r - 1];
+            if (TokenDecoder.byteToken(String.valueOf(tokenizer.idToToken(id))) >= 0) {
+                sawByte = true;
+            } else if (!(skipSpecial && tokenizer.isSpecial(id))) {
+                break;
+            }
             r--;
         }
-        if (r == n) {
-            return n;
-        }
-        byte[] run = new byte[n - r];
-        for (int i = r; i < n; i++) {
-            run[i - r] = (byte) TokenDecoder.byteToken(tokenizer.idToToken(ids[i]));
-        }
-        return Utf8.decodeStrict(run, 0, run.length) != null ? n : r;
+        return sawByte ? r : n;
     }
 
     private int stableLength(String full) {

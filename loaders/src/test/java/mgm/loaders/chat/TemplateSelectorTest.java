@@ -27,9 +27,9 @@ class TemplateSelectorTest {
 
     @Test
     void llama3IsDetectedFromItsTokenizer() {
-        Tokenizer llama3 = Tokenizers.load(SharedTokenizers.family("llama3"));
+        Tokenizer llama3 = SharedTokenizers.load("llama3");
         assertEquals("llama_3", TemplateSelector.autoMode("/ckpt/MGM-8B-HD", llama3));
-        Tokenizer llama2 = Tokenizers.load(SharedTokenizers.family("llama2"));
+        Tokenizer llama2 = SharedTokenizers.load("llama2");
         assertEquals("vicuna_v1", TemplateSelector.autoMode("/ckpt/MGM-7B", llama2));
     }
 
@@ -45,13 +45,13 @@ class TemplateSelectorTest {
 
     @Test
     void stopTokensResolveAgainstTheTokenizer() {
-        Tokenizer llama3 = Tokenizers.load(SharedTokenizers.family("llama3"));
+        Tokenizer llama3 = SharedTokenizers.load("llama3");
         assertArrayEquals(new int[] {128001, 128009}, StopTokens.resolve(ConversationTemplates.LLAMA_3, llama3));
-        Tokenizer llama2 = Tokenizers.load(SharedTokenizers.family("llama2"));
+        Tokenizer llama2 = SharedTokenizers.load("llama2");
         assertArrayEquals(new int[] {2}, StopTokens.resolve(ConversationTemplates.VICUNA_V1, llama2));
-        Tokenizer mistral = Tokenizers.load(SharedTokenizers.family("mistral"));
+        Tokenizer mistral = SharedTokenizers.load("mistral");
         assertArrayEquals(new int[] {2}, StopTokens.resolve(ConversationTemplates.MISTRAL_INSTRUCT, mistral));
-        Tokenizer gemma = Tokenizers.load(SharedTokenizers.family("gemma3"));
+        Tokenizer gemma = SharedTokenizers.load("gemma3");
         int eot = gemma.tokenToId("<end_of_turn>");
         assertEquals(106, eot);
         // Gemma-3's config already names <end_of_turn> as eos

@@ -20,7 +20,7 @@ class ImagePromptTest {
 
     @Test
     void vicunaPromptWithBos() {
-        Tokenizer tok = Tokenizers.load(SharedTokenizers.family("llama2"));
+        Tokenizer tok = SharedTokenizers.load("llama2");
         String prompt = ConversationTemplates.VICUNA_V1.newConversation().user("<image>\nWhat is this?").assistant(null).prompt();
         String[] parts = prompt.split("<image>", -1);
         int[] want = concat(tok.encode(parts[0], true), new int[] {-200}, drop(tok.encode(parts[1], true), 1));
@@ -36,7 +36,7 @@ class ImagePromptTest {
 
     @Test
     void leadingImageAndTwoImages() {
-        Tokenizer tok = Tokenizers.load(SharedTokenizers.family("llama2"));
+        Tokenizer tok = SharedTokenizers.load("llama2");
         int[] got = ImagePrompt.tokenize(tok, "<image>A<image>");
         // chunks "", "A", "": [1], [1, ▁A], [1] -> BOS, -200, ▁A, -200
         assertArrayEquals(new int[] {1, -200, tok.encode("A", false)[0], -200}, got);
@@ -44,10 +44,10 @@ class ImagePromptTest {
 
     @Test
     void noBosTokenizerKeepsEveryChunkWhole() {
-        Tokenizer tok = Tokenizers.load(SharedTokenizers.family("llama3")); // early snapshot: adds no BOS
+        Tokenizer tok = SharedTokenizers.load("llama3"); // early snapshot: adds no BOS
         int[] got = ImagePrompt.tokenize(tok, "Look:<image>\nWhat?");
         assertArrayEquals(concat(tok.encode("Look:", true), new int[] {-200}, tok.encode("\nWhat?", true)), got);
-        Tokenizer bos = Tokenizers.load(SharedTokenizers.family("llama3_bos"));
+        Tokenizer bos = SharedTokenizers.load("llama3_bos");
         int[] got2 = ImagePrompt.tokenize(bos, "Look:<image>\nWhat?");
         assertArrayEquals(concat(new int[] {128000}, tok.encode("Look:", false), new int[] {-200},
                 tok.encode("\nWhat?", false)), got2);

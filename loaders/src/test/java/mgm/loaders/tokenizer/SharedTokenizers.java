@@ -46,6 +46,14 @@ public final class SharedTokenizers {
         return dir;
     }
 
+    private static final java.util.Map<String, Tokenizer> LOADED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The family's tokenizer, loaded once per test JVM (the big vocabularies take seconds). */
+    public static Tokenizer load(String family) {
+        Path dir = family(family);
+        return LOADED.computeIfAbsent(family, f -> Tokenizers.load(dir));
+    }
+
     public static List<JsonNode> golden(Path dir) {
         try {
             List<JsonNode> rows = new ArrayList<>();
