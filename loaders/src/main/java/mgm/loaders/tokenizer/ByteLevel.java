@@ -25,6 +25,19 @@ final class ByteLevel {
 
     /** The mapped form of the UTF-8 bytes of {@code s}. */
     static String encode(String s) {
+        int n = s.length();
+        char[] ascii = new char[n];
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                return encodeBytes(s);
+            }
+            ascii[i] = BYTE_TO_CHAR[c];
+        }
+        return new String(ascii);
+    }
+
+    private static String encodeBytes(String s) {
         byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
         char[] out = new char[bytes.length];
         for (int i = 0; i < bytes.length; i++) {

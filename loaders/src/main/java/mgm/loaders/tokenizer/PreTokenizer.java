@@ -170,6 +170,25 @@ interface PreTokenizer {
         if (s.isEmpty()) {
             return;
         }
+        if (behavior == SplitBehavior.ISOLATED && !invert && re != null) {
+            // the common case (GPT-2 / LLaMA-3 regexes): every match and every gap is a word
+            Matcher m = re.matcher(s);
+            int prev = 0;
+            while (m.find()) {
+                if (m.end() == m.start()) {
+                    continue;
+                }
+                if (prev != m.start()) {
+                    out.add(new Piece(s.substring(prev, m.start()), piece.atOrigin() && prev == 0));
+                }
+                out.add(new Piece(s.substring(m.start(), m.end()), piece.atOrigin() && m.start() == 0));
+                prev = m.end();
+            }
+            if (prev != s.length()) {
+                out.add(new Piece(s.substring(prev), piece.atOrigin() && prev == 0));
+            }
+            return;
+        }
         // 1. (start, end, isMatch) spans that cover s.
         List<int[]> spans = new ArrayList<>();
         int prev = 0;
