@@ -31,6 +31,7 @@ class SlowLlamaTokenizerTest {
         List<String> bad = new ArrayList<>();
         int n = 0;
         int skipped = 0;
+        Map<String, SentencePieceTokenizer> cache = new java.util.HashMap<>();
         for (String line : Files.readAllLines(SPM.resolve("expected_slow.jsonl"))) {
             JsonNode r = m.readTree(line);
             String model = r.get("model").asText();
@@ -42,7 +43,8 @@ class SlowLlamaTokenizerTest {
                 continue;
             }
             boolean legacy = r.get("legacy").asBoolean();
-            SentencePieceTokenizer tok = SentencePieceTokenizer.load(file, llamaConfig(legacy));
+            SentencePieceTokenizer tok = cache.computeIfAbsent(model + legacy,
+                    k -> SentencePieceTokenizer.load(file, llamaConfig(legacy)));
             String text = r.get("text").asText();
             boolean add = r.get("add_special_tokens").asBoolean();
             String where = model + " legacy=" + legacy + " " + OnigRegex.quote(text) + " add=" + add;
