@@ -381,14 +381,6 @@ public final class SentencePieceModel {
         return padId;
     }
 
-    boolean addDummyPrefix() {
-        return addDummyPrefix;
-    }
-
-    List<String> userDefinedSymbols() {
-        return userDefinedStrings;
-    }
-
     /** This model with add_dummy_prefix forced off (what transformers does for legacy=false). */
     SentencePieceModel withoutDummyPrefix() {
         if (!addDummyPrefix) {
