@@ -47,4 +47,20 @@ class TokenizerConfigTest {
         assertEquals(java.util.List.of("<x>"), cfg.additionalSpecialTokens());
         assertEquals(7, cfg.addedTokensJson().get("<y>"));
     }
+
+    @Test
+    void slowPreferenceUsesTokenizerModelWhenBothExist(@TempDir Path tmp) throws Exception {
+        Files.copy(SharedTokenizers.family("llama2").resolve("tokenizer.json"), tmp.resolve("tokenizer.json"));
+        Files.copy(SharedTokenizers.family("llama2-spm").resolve("tokenizer.model"), tmp.resolve("tokenizer.model"));
+        Files.writeString(tmp.resolve("tokenizer_config.json"), """
+                {"tokenizer_class": "LlamaTokenizer", "legacy": false, "bos_token": "<s>", "eos_token": "</s>",
+                 "unk_token": "<unk>"}""");
+        Tokenizer fast = Tokenizers.load(tmp);
+        Tokenizer slow = Tokenizers.load(tmp, Tokenizers.Prefer.SLOW);
+        assertEquals(HfTokenizer.class, fast.getClass());
+        assertEquals(SentencePieceTokenizer.class, slow.getClass());
+        // after </s>: the fast file prepends "▁" (▁USER = 3148 1001), the slow non-legacy rule does not (USER = 11889)
+        assertArrayEquals(new int[] {2, 3148, 1001}, fast.encode("</s>USER", false));
+        assertArrayEquals(new int[] {2, 11889}, slow.encode("</s>USER", false));
+    }
 }
