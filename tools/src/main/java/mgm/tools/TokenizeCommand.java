@@ -46,11 +46,25 @@ final class TokenizeCommand implements Callable<Integer> {
             description = "Output lines {\"ids\": [...], \"decoded\": \"...\"}, written atomically.")
     Path output;
 
+    @Option(names = "--prefer", paramLabel = "fast|slow", defaultValue = "fast",
+            description = "When both exist: fast = tokenizer.json (default), slow = tokenizer.model with the slow "
+                    + "LlamaTokenizer rules (MGM's use_fast=False for Vicuna and Yi).")
+    String prefer;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
+        Tokenizers.Prefer p = switch (prefer) {
+            case "fast" -> Tokenizers.Prefer.FAST;
+            case "slow" -> Tokenizers.Prefer.SLOW;
+            default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--prefer must be fast or slow, got '" + prefer + "'");
+        };
         Tokenizer tok;
         try {
-            tok = Tokenizers.load(modelPath);
+            tok = Tokenizers.load(modelPath, p);
         } catch (TokenizerException e) {
             throw new MgmRun.CommandFailure(MgmRun.EXIT_FILE, e.getMessage());
         }

@@ -74,6 +74,8 @@ class TokenizeCommandTest {
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--input-jsonl"), r.err());
         assertEquals(2, run().code());
+        assertEquals(2, run("tokenize", "--model-path", tmp.toString(), "--input-jsonl", "a", "--output-jsonl", "b",
+                "--prefer", "medium").code());
         assertEquals(2, run("no-such-command").code());
     }
 
