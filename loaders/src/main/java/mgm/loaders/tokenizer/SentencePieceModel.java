@@ -26,6 +26,8 @@ public final class SentencePieceModel {
     static final int BYTE = 6;
 
     private static final String SPACE = "\u2581";
+    /** A character that is neither a piece nor part of one: it can never merge. */
+    private static final int NO_SYMBOL = -1;
     private static final byte[] SPACE_BYTES = SPACE.getBytes(StandardCharsets.UTF_8);
 
     private final String source;
@@ -52,10 +54,12 @@ public final class SentencePieceModel {
     // merge table: (left symbol, right symbol) -> (score order << 32 | merged id); single chars outside
     // the vocabulary get synthetic negative symbol ids
     private final LongLongMap pairs;
-    private final IntIntMap charSymbols = new IntIntMap(1024);
-    private final Map<Integer, Integer> syntheticToChar = new HashMap<>();
+    private final IntIntMap charSymbols;
+    private final Map<Integer, Integer> syntheticToChar;
 
     private SentencePieceModel(ParsedProto p) {
+        charSymbols = new IntIntMap(1024);
+        syntheticToChar = new HashMap<>();
         source = p.source;
         int n = p.pieces.size();
         pieces = p.pieces.toArray(new String[0]);
@@ -106,6 +110,13 @@ public final class SentencePieceModel {
             }
         }
         pairs = buildPairs();
+        for (int id = 0; id < n; id++) {
+            String piece = pieces[id];
+            if ((types[id] == NORMAL || types[id] == USER_DEFINED || types[id] == UNUSED)
+                    && piece.codePointCount(0, piece.length()) == 1) {
+                charSymbol(piece.codePointAt(0));
+            }
+        }
     }
 
     private int symbolOf(String s) {
@@ -119,19 +130,29 @@ public final class SentencePieceModel {
         return Integer.MIN_VALUE;
     }
 
+    /** Registers (at construction only) the symbol of a character: its piece id, or a synthetic negative id. */
     private int charSymbol(int cp) {
-        String s = new String(Character.toChars(cp));
-        Integer id = normalPieces.get(s);
+        int sym = charSymbols.get(cp);
+        if (sym != -1) {
+            return sym;
+        }
+        Integer id = normalPieces.get(new String(Character.toChars(cp)));
         if (id != null) {
+            charSymbols.put(cp, id);
             return id;
         }
-        int sym = charSymbols.get(cp);
         if (sym == -1) {
             sym = -2 - syntheticToChar.size();
             charSymbols.put(cp, sym);
             syntheticToChar.put(sym, cp);
         }
         return sym;
+    }
+
+    /** Symbol of one input character at encode time (read-only: the tables are complete after construction). */
+    private int encodeSymbol(int cp) {
+        int id = charSymbols.get(cp);
+        return id == -1 ? NO_SYMBOL : id;
     }
 
     /** Every way to build each piece from two symbols, keyed by the pair. */
@@ -413,11 +434,9 @@ public final class SentencePieceModel {
         }
         userDefinedStrings.addAll(o.userDefinedStrings);
         pairs = o.pairs;
-        // share the synthetic symbol tables (built once, read-only afterwards)
-        for (Map.Entry<Integer, Integer> e : o.syntheticToChar.entrySet()) {
-            syntheticToChar.put(e.getKey(), e.getValue());
-            charSymbols.put(e.getValue(), e.getKey());
-        }
+        // share the symbol tables (built once, read-only afterwards)
+        charSymbols = o.charSymbols;
+        syntheticToChar = o.syntheticToChar;
     }
 
     // ------------------------------------------------------------------ normalizer
@@ -559,9 +578,7 @@ public final class SentencePieceModel {
             } else {
                 len = Character.charCount(norm.codePointAt(i));
             }
-            String piece = norm.substring(i, i + len);
-            sym[n] = freeze ? normalPieces.get(piece) : (len == Character.charCount(norm.codePointAt(i))
-                    ? charSymbol(norm.codePointAt(i)) : symbolOf(piece));
+            sym[n] = freeze ? normalPieces.get(norm.substring(i, i + len)) : encodeSymbol(norm.codePointAt(i));
             start[n] = i;
             end[n] = i + len;
             frozen[n] = freeze;
