@@ -99,8 +99,8 @@ final class BpeModel {
     }
 
     private static boolean hasWordThenMetaspace(String t) {
-        for (int i = 1; i < t.length(); i++) {
-            if (t.charAt(i) == '\u2581' && t.charAt(i - 1) != '\u2581') {
+        for (int i = t.indexOf('\u2581', 1); i > 0; i = t.indexOf('\u2581', i + 1)) {
+            if (t.charAt(i - 1) != '\u2581') {
                 return true;
             }
         }
@@ -361,46 +361,56 @@ final class BpeModel {
         }
     }
 
-    /** Builds the model from the "model" object of a tokenizer.json. */
-    static BpeModel fromJson(com.fasterxml.jackson.databind.JsonNode model) {
+    /**
+     * Builds the model from the "model" object of a tokenizer.json; {@code vocabIn}/{@code mergesIn},
+     * when not null, are the already-parsed vocab and merges (the streaming reader leaves them out of the tree).
+     */
+    static BpeModel fromJson(com.fasterxml.jackson.databind.JsonNode model, Map<String, Integer> vocabIn,
+                             String[][] mergesIn) {
         String type = Json.optText(model, "type");
         if (type != null && !type.equals("BPE")) {
             throw new IllegalArgumentException("model type " + OnigRegex.quote(type)
                     + " is not supported (only BPE: the LLaMA, Mistral, Yi, Gemma and LLaMA-3 families)");
         }
-        if (type == null && !model.has("merges")) {
+        if (type == null && mergesIn == null && !model.has("merges")) {
             throw new IllegalArgumentException("model has no \"type\" and no \"merges\"; only BPE is supported");
         }
         com.fasterxml.jackson.databind.JsonNode dropout = model.get("dropout");
         if (dropout != null && !dropout.isNull() && dropout.asDouble() != 0.0) {
             throw new IllegalArgumentException("BPE dropout " + dropout + " is not supported (inference uses none)");
         }
-        com.fasterxml.jackson.databind.JsonNode v = Json.object(model, "vocab");
-        Map<String, Integer> vocab = new HashMap<>(v.size() * 2);
-        var it = v.properties().iterator();
-        while (it.hasNext()) {
-            var e = it.next();
-            if (!e.getValue().canConvertToInt()) {
-                throw new IllegalArgumentException("vocab entry " + OnigRegex.quote(e.getKey()) + " has a non-integer id");
-            }
-            vocab.put(e.getKey(), e.getValue().asInt());
-        }
-        com.fasterxml.jackson.databind.JsonNode m = Json.array(model, "merges");
-        String[][] pairs = new String[m.size()][];
-        for (int i = 0; i < m.size(); i++) {
-            com.fasterxml.jackson.databind.JsonNode e = m.get(i);
-            if (e.isTextual()) {
-                String line = e.asText();
-                int sp = line.indexOf(' ');
-                if (sp < 0 || line.indexOf(' ', sp + 1) >= 0) {
-                    throw new IllegalArgumentException("merge " + (i + 1) + " " + OnigRegex.quote(line)
-                            + " is not two tokens separated by one space");
+        Map<String, Integer> vocab = vocabIn;
+        if (vocab == null) {
+            com.fasterxml.jackson.databind.JsonNode v = Json.object(model, "vocab");
+            vocab = new HashMap<>(v.size() * 2);
+            var it = v.properties().iterator();
+            while (it.hasNext()) {
+                var e = it.next();
+                if (!e.getValue().canConvertToInt()) {
+                    throw new IllegalArgumentException("vocab entry " + OnigRegex.quote(e.getKey()) + " has a non-integer id");
                 }
-                pairs[i] = new String[] {line.substring(0, sp), line.substring(sp + 1)};
-            } else if (e.isArray() && e.size() == 2 && e.get(0).isTextual() && e.get(1).isTextual()) {
-                pairs[i] = new String[] {e.get(0).asText(), e.get(1).asText()};
-            } else {
-                throw new IllegalArgumentException("merge " + (i + 1) + " is neither \"a b\" nor [\"a\", \"b\"]");
+                vocab.put(e.getKey(), e.getValue().asInt());
+            }
+        }
+        String[][] pairs = mergesIn;
+        if (pairs == null) {
+            com.fasterxml.jackson.databind.JsonNode m = Json.array(model, "merges");
+            pairs = new String[m.size()][];
+            for (int i = 0; i < m.size(); i++) {
+                com.fasterxml.jackson.databind.JsonNode e = m.get(i);
+                if (e.isTextual()) {
+                    String line = e.asText();
+                    int sp = line.indexOf(' ');
+                    if (sp < 0 || line.indexOf(' ', sp + 1) >= 0) {
+                        throw new IllegalArgumentException("merge " + (i + 1) + " " + OnigRegex.quote(line)
+                                + " is not two tokens separated by one space");
+                    }
+                    pairs[i] = new String[] {line.substring(0, sp), line.substring(sp + 1)};
+                } else if (e.isArray() && e.size() == 2 && e.get(0).isTextual() && e.get(1).isTextual()) {
+                    pairs[i] = new String[] {e.get(0).asText(), e.get(1).asText()};
+                } else {
+                    throw new IllegalArgumentException("merge " + (i + 1) + " is neither \"a b\" nor [\"a\", \"b\"]");
+                }
             }
         }
         return new BpeModel(vocab, pairs, Json.optText(model, "unk_token"), Json.bool(model, "fuse_unk", false),

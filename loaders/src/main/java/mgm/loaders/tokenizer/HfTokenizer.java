@@ -26,14 +26,15 @@ public final class HfTokenizer implements Tokenizer {
     private final SpecialTokens special;
     private final int vocabSize;
 
-    private HfTokenizer(JsonNode root, TokenizerConfig cfg) {
+    private HfTokenizer(TokenizerJsonReader.Parsed parsed, TokenizerConfig cfg) {
+        JsonNode root = parsed.root();
         normalizer = TextNormalizer.fromJson(root.get("normalizer"));
         preTokenizer = PreTokenizer.fromJson(root.get("pre_tokenizer"));
         JsonNode m = root.get("model");
         if (m == null || !m.isObject()) {
             throw new IllegalArgumentException("has no \"model\" object");
         }
-        model = BpeModel.fromJson(m);
+        model = BpeModel.fromJson(m, parsed.vocab(), parsed.merges());
         decoder = TokenDecoder.fromJson(root.get("decoder"));
 
         List<AddedToken> added = new ArrayList<>();
@@ -126,9 +127,9 @@ public final class HfTokenizer implements Tokenizer {
 
     /** Loads a tokenizer.json with the given config files' settings. */
     public static HfTokenizer load(Path tokenizerJson, TokenizerConfig cfg) {
-        JsonNode root = TokenizerConfig.readJson(tokenizerJson);
+        TokenizerJsonReader.Parsed parsed = TokenizerJsonReader.read(tokenizerJson);
         try {
-            return new HfTokenizer(root, cfg);
+            return new HfTokenizer(parsed, cfg);
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw TokenizerException.of(tokenizerJson, e.getMessage(), e);
         } catch (RuntimeException e) {
