@@ -129,6 +129,29 @@ function charVocabWith(preTokenizer) {
   };
 }
 
+function metaspaceNeverAndPrepend(kind) {
+  const chars = charsOf(TEXTS, ['\u2581']);
+  const vocab = withMerges(['<unk>', '<s>', '</s>', ...bytesTokens(), ...chars, 'world'], META_MERGES);
+  const llamaStyle = kind === 'prepend';
+  return {
+    version: '1.0', truncation: null, padding: null,
+    added_tokens: [added(0, '<unk>', true, { normalized: false }), added(1, '<s>', true, { normalized: false }),
+      added(2, '</s>', true, { normalized: false }),
+      // a normalized added token: matched against the normalized text, so with Prepend it must start the piece
+      added(vocab['\u2581wor'] !== undefined ? vocab['\u2581wor'] : 3, '\u2581wor', false, { normalized: true })],
+    normalizer: llamaStyle ? { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '\u2581' },
+      { type: 'Replace', pattern: { String: ' ' }, content: '\u2581' }] } : null,
+    pre_tokenizer: llamaStyle ? null : { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'never', split: true },
+    post_processor: { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [], special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } } },
+    decoder: llamaStyle ? { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '\u2581' }, content: ' ' },
+      { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] }
+      : { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'never', split: true },
+    model: { type: 'BPE', dropout: null, unk_token: '<unk>', fuse_unk: true, byte_fallback: true, vocab,
+      merges: META_MERGES.map(m => m.join(' ')) },
+  };
+}
+
 const CONFIGS = {
   metaspace_first: metaspaceFirst(),
   metaspace_always: metaspaceAlways(),
@@ -145,6 +168,9 @@ const CONFIGS = {
     { type: 'Split', pattern: { Regex: '\\p{Lu}\\p{Ll}*' }, behavior: 'Isolated', invert: true }] }),
   digits_whitespace: charVocabWith({ type: 'Sequence', pretokenizers: [
     { type: 'Digits', individual_digits: false }, { type: 'Whitespace' }] }),
+  metaspace_never: metaspaceNeverAndPrepend('never'),
+  prepend_replace: metaspaceNeverAndPrepend('prepend'),
+  bytelevel_no_prefix: byteLevel({ type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }, 'gpt2'),
   digits_individual_wssplit: charVocabWith({ type: 'Sequence', pretokenizers: [
     { type: 'Digits', individual_digits: true }, { type: 'WhitespaceSplit' }] }),
 };
