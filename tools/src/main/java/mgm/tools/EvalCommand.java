@@ -134,8 +134,7 @@ final class EvalCommand implements Callable<Integer> {
                         answers.flush();
                     } catch (MgmRun.CommandFailure | IllegalArgumentException e) {
                         failed++;
-                        progress.end();
-                        err.println("mgm-run: question " + q.id() + " (line " + q.line() + "): " + e.getMessage());
+                        progress.message("mgm-run: question " + q.id() + " (line " + q.line() + "): " + e.getMessage());
                     }
                 }
                 progress.update("eval", todo.size(), todo.size());

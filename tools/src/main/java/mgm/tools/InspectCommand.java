@@ -299,13 +299,12 @@ final class InspectCommand implements Callable<Integer> {
                 case Q8_0 -> "--load-8bit (Q8_0)";
                 case Q4_0 -> "--load-4bit (Q4_0)";
             };
-            out.printf(Locale.ROOT, "  %-22s %10s %10s %10s %10s%n", name, MemoryEstimate.gib(e.weightBytes()),
-                    MemoryEstimate.gib(e.kvCacheBytes()), MemoryEstimate.gib(e.scratchBytes() + e.visionBytes()),
-                    MemoryEstimate.gib(e.total()));
+            out.printf(Locale.ROOT, "  %-22s %10s %10s %10s %10s%n", name, size(e.weightBytes()),
+                    size(e.kvCacheBytes()), size(e.scratchBytes() + e.visionBytes()), size(e.total()));
         }
         out.println("  CPU (--device cpu): the total in RAM (weights are memory-mapped; quantised copies are made at load).");
         out.println("  GPU (--device cuda): the total in GPU memory; the host maps the files while uploading.");
-        out.println("  RAM available now: " + MemoryEstimate.gib(MemoryEstimate.availableBytes()));
+        out.println("  RAM available now: " + size(MemoryEstimate.availableBytes()));
     }
 
     private static String describeFiles(Checkpoint ckpt) {
@@ -313,11 +312,22 @@ final class InspectCommand implements Callable<Integer> {
         for (String n : ckpt.names()) {
             bytes += ckpt.info(n).byteSize();
         }
-        return ckpt.path().getFileName() + ", " + ckpt.names().size() + " tensors, " + MemoryEstimate.gib(bytes);
+        return ckpt.path().getFileName() + ", " + ckpt.names().size() + " tensors, " + size(bytes);
     }
 
     private void row(String key, String value) {
         out.printf(Locale.ROOT, "%-15s %s%n", key, value);
+    }
+
+    /** 812 KiB, 3.4 MiB, 13.5 GiB. */
+    static String size(long bytes) {
+        if (bytes >= 1L << 30) {
+            return String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30));
+        }
+        if (bytes >= 1L << 20) {
+            return String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20));
+        }
+        return String.format(Locale.ROOT, "%.0f KiB", Math.ceil(bytes / 1024.0));
     }
 
     private static String count(long n) {

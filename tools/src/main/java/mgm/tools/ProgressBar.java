@@ -65,6 +65,17 @@ final class ProgressBar {
         }
     }
 
+    /** Prints a line of its own (e.g. a warning) without ending the stage; the bar is redrawn on the next update. */
+    void message(String line) {
+        if (terminal && lineOpen) {
+            err.print("\r\033[K");
+            lineOpen = false;
+            lastDraw = 0;
+        }
+        err.println(line);
+        err.flush();
+    }
+
     /** Closes the current stage's line (prints its total time). */
     void end() {
         if (stage == null) {
