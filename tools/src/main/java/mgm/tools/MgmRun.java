@@ -36,7 +36,7 @@ public final class MgmRun implements Callable<Integer> {
     public static final int EXIT_MEMORY = 4;
     public static final int EXIT_INTERRUPTED = 130;
 
-    /** Set by --debug: internal errors then show their stack trace. */
+    /** Set by --debug or the environment variable MGM_DEBUG: internal errors then show their stack trace. */
     static volatile boolean debug;
 
     @CommandLine.Spec
@@ -58,7 +58,7 @@ public final class MgmRun implements Callable<Integer> {
 
     /** Runs the command line and returns its exit code (for tests and embedding). */
     public static int execute(String... args) {
-        debug = false;
+        debug = System.getenv("MGM_DEBUG") != null && !System.getenv("MGM_DEBUG").isEmpty();
         CommandLine cl = new CommandLine(new MgmRun());
         PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
@@ -74,6 +74,10 @@ public final class MgmRun implements Callable<Integer> {
         cl.setExecutionExceptionHandler((ex, c, parsed) -> report(ex, c.getErr()));
         try {
             return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            err.println("mgm-run: out of memory (" + e.getMessage() + "); try --load-4bit or --load-8bit, a smaller "
+                    + "--context, or a larger Java heap (-Xmx)");
+            return EXIT_MEMORY;
         } finally {
             out.flush();
             err.flush();
@@ -84,7 +88,7 @@ public final class MgmRun implements Callable<Integer> {
     static int report(Throwable e, PrintWriter err) {
         int code = exitCode(e);
         if (code == EXIT_INTERNAL) {
-            err.println("mgm-run: internal error: " + e + (debug ? "" : " (run with --debug for the stack trace)"));
+            err.println("mgm-run: internal error: " + e + (debug ? "" : " (set MGM_DEBUG=1 for the stack trace)"));
             if (debug) {
                 e.printStackTrace(err);
             }
