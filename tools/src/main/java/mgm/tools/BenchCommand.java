@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
  * checkpoint, a few times; reports the median tok/s of both phases and the achieved weight
  * bandwidth (decode tok/s x bytes of weights read per token), optionally the image encode time.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, usageHelpWidth = 100,
+        header = "Measures prefill/decode tok/s and the achieved weight bandwidth of a checkpoint.",
         description = {"Measures prefill and decode speed of a checkpoint's LLM (random prompt tokens, greedy decode",
                 "without stopping) and the achieved weight bandwidth: decode tok/s x bytes of weights read per token.",
                 "Medians over --runs after --warmup runs. Numbers from a busy machine are noisy."},

@@ -32,7 +32,8 @@ import picocli.CommandLine.Spec;
  * answer is appended to the answers file as one JSON line; questions already answered there are
  * skipped, so an interrupted run resumes where it stopped.
  */
-@Command(name = "eval", mixinStandardHelpOptions = true,
+@Command(name = "eval", mixinStandardHelpOptions = true, usageHelpWidth = 100,
+        header = "Answers an MGM benchmark question file (model_vqa_loader format); resumable.",
         description = {"Answers a JSONL question file in MGM's model_vqa_loader format and appends the answers as JSONL:",
                 "  in:  {\"question_id\": ..., \"image\": \"name.jpg\", \"text\": \"...\"}   (image optional)",
                 "  out: {\"question_id\", \"prompt\", \"text\", \"answer_id\", \"model_id\", \"metadata\": {}}",

@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
  * found, parameter counts, dtypes, the memory each precision needs, and every problem a load
  * would hit (exit code 3 when there is one).
  */
-@Command(name = "inspect", mixinStandardHelpOptions = true,
+@Command(name = "inspect", mixinStandardHelpOptions = true, usageHelpWidth = 100,
+        header = "Checks a checkpoint folder from its headers: components, shapes, parameters, memory.",
         description = {"Describes an MGM checkpoint folder and checks that it would load: configs, towers, tokenizer,",
                 "and every tensor the model needs (present, usable dtype, the shape the config implies), from the",
                 "file headers alone. Exits with status 3 listing the problems: run it on a fresh download."},

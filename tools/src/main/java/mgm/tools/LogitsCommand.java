@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
  * where -200 stands), as a float32 {@code [T, vocab]} .npy: the check against a PyTorch run of the
  * same checkpoint.
  */
-@Command(name = "logits", mixinStandardHelpOptions = true,
+@Command(name = "logits", mixinStandardHelpOptions = true, usageHelpWidth = 100,
+        header = "Writes the logits of every position of a token sequence to a .npy file.",
         description = {"Writes the logits of every position of a token sequence as a float32 [T, vocab] .npy file.",
                 "-200 in --token-ids marks where an image's visual tokens go (576, or 2880 for HD), as in MGM's input_ids;",
                 "T counts the positions after that splice. The KV cache is f32 unless --kv-dtype says otherwise."},

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
  * estimate was refused, 130 interrupted (Ctrl-C). User errors print one line, never a stack trace
  * ({@code --debug} adds it for internal errors).
  */
-@Command(name = "mgm-run", mixinStandardHelpOptions = true, version = "mgm-run 0.1.0",
+@Command(name = "mgm-run", mixinStandardHelpOptions = true, version = "mgm-run 0.1.0", usageHelpWidth = 100,
         description = {"Runs Mini-Gemini (MGM) vision-language models: chat about images, as MGM's mgm/serve/cli.py does.",
                 "Without a subcommand: an interactive chat (or one answer with --prompt) with the model in --model-path."},
         subcommands = {EvalCommand.class, InspectCommand.class, LogitsCommand.class, BenchCommand.class,
@@ -23,9 +23,9 @@ import picocli.CommandLine.Command;
         footerHeading = "%nExamples:%n",
         footer = {"  mgm-run demo",
                 "  mgm-run --model-path work_dirs/MGM/MGM-7B-HD --image-file cat.jpg",
-                "  mgm-run --model-path MGM-2B --image-file a.jpg,b.jpg --prompt 'What differs between the images?'",
+                "  mgm-run --model-path MGM-2B --image-file a.jpg,b.jpg --prompt 'What differs?'",
                 "  mgm-run --model-path MGM-8B --conv-mode llama_3 --load-4bit --image-file chart.png",
-                "  echo 'Describe it.' | mgm-run --model-path MGM-7B --image-file cat.jpg --temperature 0",
+                "  echo 'Describe it.' | mgm-run --model-path MGM-7B --image-file cat.jpg",
                 "  mgm-run inspect --model-path MGM-13B",
                 "  mgm-run <command> --help"})
 public final class MgmRun implements Callable<Integer> {

@@ -29,7 +29,8 @@ import picocli.CommandLine.Option;
  * gives the output line at the same position, {@code {"ids": [...], "decoded": ...}} (the decode of
  * those ids with special tokens kept). The output file appears whole or not at all.
  */
-@Command(name = "tokenize", mixinStandardHelpOptions = true,
+@Command(name = "tokenize", mixinStandardHelpOptions = true, usageHelpWidth = 100,
+        header = "Tokenizes JSONL text with a checkpoint's tokenizer.",
         description = "Tokenizes JSONL text with a checkpoint's tokenizer (tokenizer.json, else tokenizer.model).")
 final class TokenizeCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
