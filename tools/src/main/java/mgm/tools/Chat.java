@@ -45,6 +45,10 @@ final class Chat {
             throw MgmRun.CommandFailure.usage("--ocr is not supported: MGM runs PaddleOCR (a Python library) for it, "
                     + "which mgm-java does not include; type any text you want the model to read into the prompt instead");
         }
+        if (options.modelBase != null) {
+            throw MgmRun.CommandFailure.usage("--model-base is not supported: mgm-java loads full checkpoints (the folder "
+                    + "with config.json and all weights, as released); pass it with --model-path");
+        }
         Path modelPath = modelOptions.requireModelPath(commandLine);
         modelOptions.validate();
         samplingOptions.validate();
@@ -71,7 +75,12 @@ final class Chat {
 
     private int oneShot(ChatSession session, SamplingParams sampling, int imageCount) {
         try (Interrupts interrupts = Interrupts.install(err, null)) {
-            ChatSession.Reply reply = answer(session, interrupts, userText(options.prompt, imageCount, true), sampling);
+            ChatSession.Reply reply;
+            try {
+                reply = answer(session, interrupts, userText(options.prompt, imageCount, true), sampling);
+            } catch (IllegalArgumentException e) {
+                throw MgmRun.CommandFailure.usage(e.getMessage()); // e.g. a prompt longer than the context
+            }
             if (options.stats) {
                 err.println(Timings.line(reply.stats()));
             }

@@ -28,6 +28,10 @@ final class ChatOptions {
     @Option(names = "--ocr", description = "MGM's PaddleOCR hints: not supported by mgm-java (exits with status 2).")
     boolean ocr;
 
+    @Option(names = "--model-base", paramLabel = "DIR", description = "MGM's base LLM + mm_projector.bin layout (stage-1 "
+            + "checkpoints): not supported (exits with status 2); use a full checkpoint folder.")
+    java.nio.file.Path modelBase;
+
     @Option(names = "--stats", description = "Print the timings line after a --prompt answer too (the chat always does).")
     boolean stats;
 

@@ -116,6 +116,14 @@ final class EvalCommand implements Callable<Integer> {
             err.println("mgm-run: resuming: " + skipped + " of " + questions.size() + " questions already answered in "
                     + answersFile);
         }
+        try {
+            Path parent = answersFile.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent); // as MGM's os.makedirs(dirname(answers_file))
+            }
+        } catch (IOException e) {
+            throw MgmRun.CommandFailure.file(answersFile + ": its folder cannot be created: " + e.getMessage());
+        }
         String modelId = TemplateSelector.modelName(modelPath.toString());
         SamplingParams sampling = new SamplingParams(temperature, 0, topP == null ? 1f : topP, 1f, seed);
         int failed = 0;
