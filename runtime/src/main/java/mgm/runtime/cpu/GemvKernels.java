@@ -1,0 +1,291 @@
+package mgm.runtime.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Dot products of one weight row with one activation row, per weight dtype: the inner loop of the
+ * decode-shape matmul. The weight row is streamed once from memory and dequantised in registers;
+ * the activation row was prepared once per matmul in the layout each kernel wants (see
+ * {@link #prepare}). All loops are unrolled over independent accumulators so that FMA latency does
+ * not bound the loop, and read the row through a slice so that offsets stay small.
+ *
+ * <p>Float formats use the preferred species (any width). The block-quantised kernels use 256-bit
+ * vectors (one 32-element block = 4 x 8 lanes), which every AVX2 / AVX-512 machine runs natively.
+ */
+final class GemvKernels {
+    private GemvKernels() {}
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfShort SH = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    private static final IntVector LOW_NIBBLE = IntVector.broadcast(I8, 0xF);
+    private static final IntVector HIGH_HALF = IntVector.broadcast(I, 0xFFFF0000);
+    private static final IntVector F16_MAG_LO = IntVector.broadcast(I, 0x7FFF);
+    private static final IntVector F16_MAG_HI = IntVector.broadcast(I, 0x7FFF0000);
+    private static final IntVector SIGN = IntVector.broadcast(I, 0x80000000);
+    private static final FloatVector F16_SCALE = FloatVector.broadcast(F, 0x1p112f);
+
+    // ------------------------------------------------------------------ activation layouts
+
+
+    /**
+     * Writes activation row {@code x[0..k)} into {@code dst} in the layout the kernel for {@code w}
+     * reads: F32 / Q8_0 / Q4_0 natural order; BF16 / F16 split per 2L-chunk into even then odd
+     * elements (tail in natural order). For Q4_0 also fills {@code blockSums[b] = sum of block b}.
+     */
+    static void prepare(mgm.runtime.DType w, float[] x, int k, float[] dst, float[] blockSums) {
+        switch (w) {
+            case BF16, F16 -> {
+                int c = 0;
+                for (; c + 2 * L <= k; c += 2 * L) {
+                    for (int l = 0; l < L; l++) {
+                        dst[c + l] = x[c + 2 * l];
+                        dst[c + L + l] = x[c + 2 * l + 1];
+                    }
+                }
+                System.arraycopy(x, c, dst, c, k - c);
+            }
+            case Q4_0 -> {
+                System.arraycopy(x, 0, dst, 0, k);
+                for (int b = 0; b < k / 32; b++) {
+                    float s = 0;
+                    for (int j = 0; j < 32; j++) {
+                        s += x[b * 32 + j];
+                    }
+                    blockSums[b] = s;
+                }
+            }
+            default -> System.arraycopy(x, 0, dst, 0, k);
+        }
+    }
+
+    // ------------------------------------------------------------------ F32
+
+    static float dotF32(MemorySegment row, float[] x, int k) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 4 * L <= k; i += 4 * L) {
+            long o = 4L * i;
+            a0 = FloatVector.fromMemorySegment(F, row, o, LE).fma(FloatVector.fromArray(F, x, i), a0);
+            a1 = FloatVector.fromMemorySegment(F, row, o + 4L * L, LE).fma(FloatVector.fromArray(F, x, i + L), a1);
+            a2 = FloatVector.fromMemorySegment(F, row, o + 8L * L, LE).fma(FloatVector.fromArray(F, x, i + 2 * L), a2);
+            a3 = FloatVector.fromMemorySegment(F, row, o + 12L * L, LE).fma(FloatVector.fromArray(F, x, i + 3 * L), a3);
+        }
+        for (; i + L <= k; i += L) {
+            a0 = FloatVector.fromMemorySegment(F, row, 4L * i, LE).fma(FloatVector.fromArray(F, x, i), a0);
+        }
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; i < k; i++) {
+            s += row.get(FL, 4L * i) * x[i];
+        }
+        return s;
+    }
+
+    // ------------------------------------------------------------------ BF16
+
+    /** BF16 is the top half of an F32: an int lane holding elements (2l, 2l+1) gives both with one shift / mask. */
+    static float dotBf16(MemorySegment row, float[] xeo, int k) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 4 * L <= k; i += 4 * L) {
+            long o = 2L * i;
+            IntVector v0 = IntVector.fromMemorySegment(I, row, o, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, row, o + 4L * L, LE);
+            a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i), a0);
+            a1 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + L), a1);
+            a2 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + 2 * L), a2);
+            a3 = v1.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + 3 * L), a3);
+        }
+        for (; i + 2 * L <= k; i += 2 * L) {
+            IntVector v0 = IntVector.fromMemorySegment(I, row, 2L * i, LE);
+            a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i), a0);
+            a1 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + L), a1);
+        }
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; i < k; i++) {
+            s += Float.intBitsToFloat((row.get(SH, 2L * i) & 0xFFFF) << 16) * xeo[i];
+        }
+        return s;
+    }
+
+    // ------------------------------------------------------------------ F16
+
+    /**
+     * F16 to F32 in registers: magnitude bits shifted into place and scaled by 2^112 (exact for
+     * normals and subnormals), sign OR-ed in. Inf/NaN halves (exponent 31) would come out finite, so
+     * the largest magnitude seen is tracked and such a row is recomputed with the exact scalar path.
+     */
+    static float dotF16(MemorySegment row, float[] xeo, int k) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        IntVector maxLo = IntVector.zero(I), maxHi = IntVector.zero(I);
+        int i = 0;
+        for (; i + 4 * L <= k; i += 4 * L) {
+            long o = 2L * i;
+            IntVector v0 = IntVector.fromMemorySegment(I, row, o, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, row, o + 4L * L, LE);
+            IntVector m0 = v0.and(F16_MAG_LO), n0 = v0.and(F16_MAG_HI);
+            IntVector m1 = v1.and(F16_MAG_LO), n1 = v1.and(F16_MAG_HI);
+            maxLo = maxLo.max(m0.max(m1));
+            maxHi = maxHi.max(n0.max(n1));
+            FloatVector e0 = m0.lanewise(VectorOperators.LSHL, 13).or(v0.lanewise(VectorOperators.LSHL, 16).and(SIGN)).reinterpretAsFloats();
+            FloatVector o0 = n0.lanewise(VectorOperators.LSHR, 3).or(v0.and(SIGN)).reinterpretAsFloats();
+            FloatVector e1 = m1.lanewise(VectorOperators.LSHL, 13).or(v1.lanewise(VectorOperators.LSHL, 16).and(SIGN)).reinterpretAsFloats();
+            FloatVector o1 = n1.lanewise(VectorOperators.LSHR, 3).or(v1.and(SIGN)).reinterpretAsFloats();
+            a0 = e0.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i), a0);
+            a1 = o0.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i + L), a1);
+            a2 = e1.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i + 2 * L), a2);
+            a3 = o1.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i + 3 * L), a3);
+        }
+        int vecEnd = i;
+        if (maxLo.reduceLanes(VectorOperators.MAX) >= 0x7C00 || maxHi.reduceLanes(VectorOperators.MAX) >= 0x7C000000) {
+            return dotF16Exact(row, xeo, k);
+        }
+        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return s + dotF16Tail(row, xeo, vecEnd, k);
+    }
+
+    private static float dotF16Tail(MemorySegment row, float[] xeo, int from, int k) {
+        float s = 0;
+        int i = from;
+        for (; i + 2 * L <= k; i += 2 * L) {
+            for (int l = 0; l < L; l++) {
+                s += Float.float16ToFloat(row.get(SH, 2L * (i + 2 * l))) * xeo[i + l]
+                        + Float.float16ToFloat(row.get(SH, 2L * (i + 2 * l + 1))) * xeo[i + L + l];
+            }
+        }
+        for (; i < k; i++) {
+            s += Float.float16ToFloat(row.get(SH, 2L * i)) * xeo[i];
+        }
+        return s;
+    }
+
+    private static float dotF16Exact(MemorySegment row, float[] xeo, int k) {
+        return dotF16Tail(row, xeo, 0, k);
+    }
+
+    // ------------------------------------------------------------------ Q8_0
+
+    /** Q8_0 row: per block, 4 x (8 int8 -> int -> float) FMAs into a block sum, then scaled by d. */
+    static float dotQ8(MemorySegment row, float[] x, int k) {
+        int nb = k / 32;
+        FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
+        int b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            long o = b * 34L;
+            int xb = b * 32;
+            FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o)));
+            FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o + 34)));
+            FloatVector t = q8(row, o + 2).mul(FloatVector.fromArray(F8, x, xb));
+            FloatVector u = q8(row, o + 10).mul(FloatVector.fromArray(F8, x, xb + 8));
+            FloatVector t2 = q8(row, o + 36).mul(FloatVector.fromArray(F8, x, xb + 32));
+            FloatVector u2 = q8(row, o + 44).mul(FloatVector.fromArray(F8, x, xb + 40));
+            t = q8(row, o + 18).fma(FloatVector.fromArray(F8, x, xb + 16), t);
+            u = q8(row, o + 26).fma(FloatVector.fromArray(F8, x, xb + 24), u);
+            t2 = q8(row, o + 52).fma(FloatVector.fromArray(F8, x, xb + 48), t2);
+            u2 = q8(row, o + 60).fma(FloatVector.fromArray(F8, x, xb + 56), u2);
+            a0 = t.fma(d0, a0);
+            a1 = u.fma(d0, a1);
+            a2 = t2.fma(d1, a2);
+            a3 = u2.fma(d1, a3);
+        }
+        if (b < nb) {
+            long o = b * 34L;
+            int xb = b * 32;
+            FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o)));
+            FloatVector t = q8(row, o + 2).mul(FloatVector.fromArray(F8, x, xb));
+            FloatVector u = q8(row, o + 10).mul(FloatVector.fromArray(F8, x, xb + 8));
+            t = q8(row, o + 18).fma(FloatVector.fromArray(F8, x, xb + 16), t);
+            u = q8(row, o + 26).fma(FloatVector.fromArray(F8, x, xb + 24), u);
+            a0 = t.fma(d0, a0);
+            a1 = u.fma(d0, a1);
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector q8(MemorySegment row, long at) {
+        return (FloatVector) ByteVector.fromMemorySegment(B8, row, at, LE).convertShape(VectorOperators.B2F, F8, 0);
+    }
+
+    // ------------------------------------------------------------------ Q4_0
+
+    /**
+     * Q4_0 row. Byte j of a block holds element j (low nibble) and j + 16 (high nibble), so bytes
+     * 0-7 zero-extended to 8 ints give elements 0-7 ({@code & 0xF}) and 16-23 ({@code >>> 4}).
+     * {@code sum x (q - 8) = sum x q - 8 sum x}: the per-block sums of x are precomputed, so the
+     * inner loop never subtracts.
+     */
+    static float dotQ4(MemorySegment row, float[] x, float[] blockSums, int k) {
+        int nb = k / 32;
+        FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
+        float c0 = 0, c1 = 0;
+        int b = 0;
+        for (; b + 2 <= nb; b += 2) {
+            long o = b * 18L;
+            int xb = b * 32;
+            float s0 = Float.float16ToFloat(row.get(SH, o));
+            float s1 = Float.float16ToFloat(row.get(SH, o + 18));
+            FloatVector d0 = FloatVector.broadcast(F8, s0);
+            FloatVector d1 = FloatVector.broadcast(F8, s1);
+            IntVector v = nibbles(row, o + 2);
+            IntVector u = nibbles(row, o + 10);
+            IntVector v2 = nibbles(row, o + 20);
+            IntVector u2 = nibbles(row, o + 28);
+            FloatVector t = low(v).mul(FloatVector.fromArray(F8, x, xb));
+            FloatVector s = low(u).mul(FloatVector.fromArray(F8, x, xb + 8));
+            FloatVector t2 = low(v2).mul(FloatVector.fromArray(F8, x, xb + 32));
+            FloatVector s2 = low(u2).mul(FloatVector.fromArray(F8, x, xb + 40));
+            t = high(v).fma(FloatVector.fromArray(F8, x, xb + 16), t);
+            s = high(u).fma(FloatVector.fromArray(F8, x, xb + 24), s);
+            t2 = high(v2).fma(FloatVector.fromArray(F8, x, xb + 48), t2);
+            s2 = high(u2).fma(FloatVector.fromArray(F8, x, xb + 56), s2);
+            a0 = t.fma(d0, a0);
+            a1 = s.fma(d0, a1);
+            a2 = t2.fma(d1, a2);
+            a3 = s2.fma(d1, a3);
+            c0 += s0 * blockSums[b];
+            c1 += s1 * blockSums[b + 1];
+        }
+        if (b < nb) {
+            long o = b * 18L;
+            int xb = b * 32;
+            float s0 = Float.float16ToFloat(row.get(SH, o));
+            FloatVector d0 = FloatVector.broadcast(F8, s0);
+            IntVector v = nibbles(row, o + 2);
+            IntVector u = nibbles(row, o + 10);
+            FloatVector t = low(v).mul(FloatVector.fromArray(F8, x, xb));
+            FloatVector s = low(u).mul(FloatVector.fromArray(F8, x, xb + 8));
+            t = high(v).fma(FloatVector.fromArray(F8, x, xb + 16), t);
+            s = high(u).fma(FloatVector.fromArray(F8, x, xb + 24), s);
+            a0 = t.fma(d0, a0);
+            a1 = s.fma(d0, a1);
+            c0 += s0 * blockSums[b];
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD) - 8f * (c0 + c1);
+    }
+
+    private static IntVector nibbles(MemorySegment row, long at) {
+        return (IntVector) ByteVector.fromMemorySegment(B8, row, at, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+    }
+
+    private static FloatVector low(IntVector v) {
+        return (FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0);
+    }
+
+    private static FloatVector high(IntVector v) {
+        return (FloatVector) v.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+    }
+}
