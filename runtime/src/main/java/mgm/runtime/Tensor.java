@@ -530,7 +530,8 @@ public final class Tensor implements AutoCloseable {
         return shape.clone();
     }
 
-    static long product(long[] shape) {
+    /** Number of elements of a shape (overflow-checked). */
+    public static long product(long[] shape) {
         long n = 1;
         for (long s : shape) {
             n = Math.multiplyExact(n, s);
