@@ -140,13 +140,14 @@ final class ImageTasks {
     }
 
     /**
-     * Bilinear resize, PyTorch align_corners=False: src = (dst + 0.5) * (in / out) - 0.5 clamped at
-     * 0, taps (i0, i0 + 1 unless at the edge), weights (1 - f, f). One work item per output row.
+     * Bilinear resize, PyTorch align_corners=False, with the taps and weights of {@link BilinearTaps}
+     * (the reference's, so both agree to the last bit on the coordinates). One work item per output
+     * row, vectorised over channels.
      */
     static final class Resize extends RangeTask {
         private MemorySegment x, out;
         private int h, w, c, ho, wo;
-        private float scaleY, scaleX;
+        private BilinearTaps ys, xs;
 
         int set(MemorySegment x, MemorySegment out, int n, int h, int w, int c, int ho, int wo, int threads) {
             this.x = x;
@@ -156,8 +157,8 @@ final class ImageTasks {
             this.c = c;
             this.ho = ho;
             this.wo = wo;
-            this.scaleY = (float) h / ho;
-            this.scaleX = (float) w / wo;
+            this.ys = BilinearTaps.of(h, ho);
+            this.xs = BilinearTaps.of(w, wo);
             long rows = (long) n * ho;
             return split(rows, grainFor(rows, threads, 1));
         }
@@ -171,17 +172,15 @@ final class ImageTasks {
             for (long r = from; r < to; r++) {
                 long n = r / ho;
                 int oy = (int) (r % ho);
-                float sy = Math.max(0f, scaleY * (oy + 0.5f) - 0.5f);
-                int y0 = (int) sy;
-                int y1 = y0 + (y0 < h - 1 ? 1 : 0);
-                float ly1 = sy - y0;
-                float ly0 = 1f - ly1;
+                int y0 = ys.index0[oy];
+                int y1 = y0 + ys.step[oy];
+                float ly0 = ys.lambda0[oy];
+                float ly1 = ys.lambda1[oy];
                 for (int ox = 0; ox < wo; ox++) {
-                    float sx = Math.max(0f, scaleX * (ox + 0.5f) - 0.5f);
-                    int x0 = (int) sx;
-                    int x1 = x0 + (x0 < w - 1 ? 1 : 0);
-                    float lx1 = sx - x0;
-                    float lx0 = 1f - lx1;
+                    int x0 = xs.index0[ox];
+                    int x1 = x0 + xs.step[ox];
+                    float lx0 = xs.lambda0[ox];
+                    float lx1 = xs.lambda1[ox];
                     long p00 = 4L * (((n * h + y0) * w + x0) * c);
                     long p01 = 4L * (((n * h + y0) * w + x1) * c);
                     long p10 = 4L * (((n * h + y1) * w + x0) * c);
@@ -198,9 +197,9 @@ final class ImageTasks {
                     }
                     for (; ch < c; ch++) {
                         long b = 4L * ch;
-                        float top = x.get(FL, p00 + b) * lx0 + x.get(FL, p01 + b) * lx1;
-                        float bot = x.get(FL, p10 + b) * lx0 + x.get(FL, p11 + b) * lx1;
-                        out.set(FL, oo + b, top * ly0 + bot * ly1);
+                        float top = lx0 * x.get(FL, p00 + b) + lx1 * x.get(FL, p01 + b);
+                        float bot = lx0 * x.get(FL, p10 + b) + lx1 * x.get(FL, p11 + b);
+                        out.set(FL, oo + b, ly0 * top + ly1 * bot);
                     }
                 }
             }

@@ -58,7 +58,7 @@ final class SelectTask extends RangeTask {
                 float bv = x.get(FL, xo);
                 for (int j = 1; j < n; j++) {
                     float v = x.get(FL, xo + 4L * j);
-                    if (v > bv || (Float.isNaN(v) && !Float.isNaN(bv))) {
+                    if (v > bv) {
                         bv = v;
                         best = j;
                     }
