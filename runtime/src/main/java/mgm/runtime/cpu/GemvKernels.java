@@ -45,7 +45,7 @@ final class GemvKernels {
     /**
      * Writes activation row {@code x[0..k)} into {@code dst} in the layout the kernel for {@code w}
      * reads: F32 / Q8_0 / Q4_0 natural order; BF16 / F16 split per 2L-chunk into even then odd
-     * elements (tail in natural order). For Q4_0 also fills {@code blockSums[b] = sum of block b}.
+     * elements (tail in natural order). For Q4_0 also fills {@code blockSums[b] = -(sum of block b)}.
      */
     static void prepare(mgm.runtime.DType w, float[] x, int k, float[] dst, float[] blockSums) {
         switch (w) {
@@ -66,7 +66,7 @@ final class GemvKernels {
                     for (int j = 0; j < 32; j++) {
                         s += x[b * 32 + j];
                     }
-                    blockSums[b] = s;
+                    blockSums[b] = -s;
                 }
             }
             default -> System.arraycopy(x, 0, dst, 0, k);
@@ -189,103 +189,91 @@ final class GemvKernels {
             int xb = b * 32;
             FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o)));
             FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o + 34)));
-            FloatVector t = q8(row, o + 2).mul(FloatVector.fromArray(F8, x, xb));
-            FloatVector u = q8(row, o + 10).mul(FloatVector.fromArray(F8, x, xb + 8));
-            FloatVector t2 = q8(row, o + 36).mul(FloatVector.fromArray(F8, x, xb + 32));
-            FloatVector u2 = q8(row, o + 44).mul(FloatVector.fromArray(F8, x, xb + 40));
-            t = q8(row, o + 18).fma(FloatVector.fromArray(F8, x, xb + 16), t);
-            u = q8(row, o + 26).fma(FloatVector.fromArray(F8, x, xb + 24), u);
-            t2 = q8(row, o + 52).fma(FloatVector.fromArray(F8, x, xb + 48), t2);
-            u2 = q8(row, o + 60).fma(FloatVector.fromArray(F8, x, xb + 56), u2);
+            FloatVector t = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 2, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb));
+            FloatVector u = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 10, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
+            FloatVector t2 = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 36, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 32));
+            FloatVector u2 = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 44, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 40));
+            t = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 18, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
+            u = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 26, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), u);
+            t2 = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 52, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 48), t2);
+            u2 = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 60, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 56), u2);
             a0 = t.fma(d0, a0);
             a1 = u.fma(d0, a1);
             a2 = t2.fma(d1, a2);
             a3 = u2.fma(d1, a3);
         }
-        if (b < nb) {
+        float tail = b < nb ? lastBlockQ8(row, x, b) : 0f;
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD) + tail;
+    }
+
+    private static float lastBlockQ8(MemorySegment row, float[] x, int b) {
+        FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8);
             long o = b * 34L;
             int xb = b * 32;
             FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o)));
-            FloatVector t = q8(row, o + 2).mul(FloatVector.fromArray(F8, x, xb));
-            FloatVector u = q8(row, o + 10).mul(FloatVector.fromArray(F8, x, xb + 8));
-            t = q8(row, o + 18).fma(FloatVector.fromArray(F8, x, xb + 16), t);
-            u = q8(row, o + 26).fma(FloatVector.fromArray(F8, x, xb + 24), u);
+            FloatVector t = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 2, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb));
+            FloatVector u = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 10, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
+            t = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 18, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
+            u = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 26, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), u);
             a0 = t.fma(d0, a0);
             a1 = u.fma(d0, a1);
-        }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
-    private static FloatVector q8(MemorySegment row, long at) {
-        return (FloatVector) ByteVector.fromMemorySegment(B8, row, at, LE).convertShape(VectorOperators.B2F, F8, 0);
-    }
 
     // ------------------------------------------------------------------ Q4_0
 
     /**
      * Q4_0 row. Byte j of a block holds element j (low nibble) and j + 16 (high nibble), so bytes
      * 0-7 zero-extended to 8 ints give elements 0-7 ({@code & 0xF}) and 16-23 ({@code >>> 4}).
-     * {@code sum x (q - 8) = sum x q - 8 sum x}: the per-block sums of x are precomputed, so the
-     * inner loop never subtracts.
+     * {@code sum x (q - 8) = sum x q - 8 sum x}: {@code negSums[b] = -(sum of block b of x)} is
+     * precomputed and broadcast as the addend of the block's first FMA; every one of the 8 lanes
+     * carries it, so the final lane reduction adds {@code -8 d sum}. The loop thus has no scalar
+     * work and no subtraction (scalar accumulators here cost registers and made C2 spill).
      */
-    static float dotQ4(MemorySegment row, float[] x, float[] blockSums, int k) {
+    static float dotQ4(MemorySegment row, float[] x, float[] negSums, int k) {
         int nb = k / 32;
         FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
-        float c0 = 0, c1 = 0;
         int b = 0;
         for (; b + 2 <= nb; b += 2) {
             long o = b * 18L;
             int xb = b * 32;
-            float s0 = Float.float16ToFloat(row.get(SH, o));
-            float s1 = Float.float16ToFloat(row.get(SH, o + 18));
-            FloatVector d0 = FloatVector.broadcast(F8, s0);
-            FloatVector d1 = FloatVector.broadcast(F8, s1);
-            IntVector v = nibbles(row, o + 2);
-            IntVector u = nibbles(row, o + 10);
-            IntVector v2 = nibbles(row, o + 20);
-            IntVector u2 = nibbles(row, o + 28);
-            FloatVector t = low(v).mul(FloatVector.fromArray(F8, x, xb));
-            FloatVector s = low(u).mul(FloatVector.fromArray(F8, x, xb + 8));
-            FloatVector t2 = low(v2).mul(FloatVector.fromArray(F8, x, xb + 32));
-            FloatVector s2 = low(u2).mul(FloatVector.fromArray(F8, x, xb + 40));
-            t = high(v).fma(FloatVector.fromArray(F8, x, xb + 16), t);
-            s = high(u).fma(FloatVector.fromArray(F8, x, xb + 24), s);
-            t2 = high(v2).fma(FloatVector.fromArray(F8, x, xb + 48), t2);
-            s2 = high(u2).fma(FloatVector.fromArray(F8, x, xb + 56), s2);
+            IntVector v = (IntVector) ByteVector.fromMemorySegment(B8, row, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+            IntVector u = (IntVector) ByteVector.fromMemorySegment(B8, row, o + 10, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+            FloatVector t = ((FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb), FloatVector.broadcast(F8, negSums[b]));
+            FloatVector s = ((FloatVector) u.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
+            t = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
+            s = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), s);
+            FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o)));
             a0 = t.fma(d0, a0);
             a1 = s.fma(d0, a1);
+            IntVector v2 = (IntVector) ByteVector.fromMemorySegment(B8, row, o + 20, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+            IntVector u2 = (IntVector) ByteVector.fromMemorySegment(B8, row, o + 28, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+            FloatVector t2 = ((FloatVector) v2.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 32), FloatVector.broadcast(F8, negSums[b + 1]));
+            FloatVector s2 = ((FloatVector) u2.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xb + 40));
+            t2 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 48), t2);
+            s2 = ((FloatVector) u2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 56), s2);
+            FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o + 18)));
             a2 = t2.fma(d1, a2);
             a3 = s2.fma(d1, a3);
-            c0 += s0 * blockSums[b];
-            c1 += s1 * blockSums[b + 1];
         }
-        if (b < nb) {
-            long o = b * 18L;
-            int xb = b * 32;
-            float s0 = Float.float16ToFloat(row.get(SH, o));
-            FloatVector d0 = FloatVector.broadcast(F8, s0);
-            IntVector v = nibbles(row, o + 2);
-            IntVector u = nibbles(row, o + 10);
-            FloatVector t = low(v).mul(FloatVector.fromArray(F8, x, xb));
-            FloatVector s = low(u).mul(FloatVector.fromArray(F8, x, xb + 8));
-            t = high(v).fma(FloatVector.fromArray(F8, x, xb + 16), t);
-            s = high(u).fma(FloatVector.fromArray(F8, x, xb + 24), s);
-            a0 = t.fma(d0, a0);
-            a1 = s.fma(d0, a1);
-            c0 += s0 * blockSums[b];
-        }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD) - 8f * (c0 + c1);
+        float tail = b < nb ? lastBlockQ4(row, x, negSums, b) : 0f;
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD) + tail;
     }
 
-    private static IntVector nibbles(MemorySegment row, long at) {
-        return (IntVector) ByteVector.fromMemorySegment(B8, row, at, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+    /** The odd last block of a Q4_0 row (kept out of the main loop's method so that it stays small enough to inline fully). */
+    private static float lastBlockQ4(MemorySegment row, float[] x, float[] negSums, int b) {
+        long o = b * 18L;
+        int xb = b * 32;
+        IntVector v = (IntVector) ByteVector.fromMemorySegment(B8, row, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+        IntVector u = (IntVector) ByteVector.fromMemorySegment(B8, row, o + 10, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+        FloatVector t = ((FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb), FloatVector.broadcast(F8, negSums[b]));
+        FloatVector s = ((FloatVector) u.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
+        t = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
+        s = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), s);
+        return t.add(s).reduceLanes(VectorOperators.ADD) * Float.float16ToFloat(row.get(SH, o));
     }
 
-    private static FloatVector low(IntVector v) {
-        return (FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0);
-    }
 
-    private static FloatVector high(IntVector v) {
-        return (FloatVector) v.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
-    }
+
 }
