@@ -15,7 +15,7 @@ import mgm.runtime.cpu.CpuBackend;
  * weight dtype as GB/s of weights and % of that bandwidth, GEMM (prefill shape) as GFLOP/s and % of
  * OpenBLAS sgemm on the same shape, all in one run so that the ratios compare like with like.
  *
- * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar mgm.bench.RooflineReport [--threads 2] [--quick]</pre>
+ * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar mgm.bench.RooflineReport [--threads 2] [--quick] [--only gemv|gemm]</pre>
  * Timings are medians of repeated calls after warm-up; GEMV weights rotate through copies larger
  * than the last-level cache (see {@link Workloads}).
  */
@@ -27,12 +27,14 @@ public final class RooflineReport {
     public static void main(String[] args) throws Exception {
         int threads = 2;
         boolean quick = false;
+        String only = "all";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--quick" -> quick = true;
+                case "--only" -> only = args[++i];
                 default -> {
-                    System.err.println("usage: RooflineReport [--threads N] [--quick]");
+                    System.err.println("usage: RooflineReport [--threads N] [--quick] [--only gemv|gemm]");
                     System.exit(2);
                 }
             }
@@ -47,7 +49,7 @@ public final class RooflineReport {
         rows.add(new Row("stream read", "512 MiB", 0, bw, 0, "100% (roofline)"));
         try (CpuBackend cpu = new CpuBackend(threads)) {
             int[][] gemvShapes = {{4096, 4096}, {2048, 5632}};
-            for (int[] s : gemvShapes) {
+            for (int[] s : only.equals("gemm") ? new int[0][] : gemvShapes) {
                 for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16, DType.Q8_0, DType.Q4_0}) {
                     double t = gemv(cpu, dt, s[0], s[1], quick ? 40 : 150);
                     long bytes = dt.byteSize((long) s[0] * s[1]);
@@ -55,6 +57,10 @@ public final class RooflineReport {
                     rows.add(new Row("GEMV " + dt, "1x" + s[0] + "x" + s[1], t, gbs, 2.0 * s[0] * s[1] / t / 1e9,
                             String.format("%.0f%% of stream", 100 * gbs / bw)));
                 }
+            }
+            if (only.equals("gemv")) {
+                print(rows);
+                return;
             }
             int m = quick ? 256 : 512;
             int k = 4096;
@@ -73,6 +79,10 @@ public final class RooflineReport {
                         blasFlops > 0 ? String.format("%.0f%% of OpenBLAS", 100 * gf / blasFlops) : "n/a"));
             }
         }
+        print(rows);
+    }
+
+    private static void print(List<Row> rows) {
         System.out.println();
         System.out.printf("| %-16s | %-15s | %10s | %8s | %9s | %-18s |%n", "kernel", "M x K x N", "time (ms)", "GB/s", "GFLOP/s", "ratio");
         System.out.println("|------------------|-----------------|-----------:|---------:|----------:|--------------------|");

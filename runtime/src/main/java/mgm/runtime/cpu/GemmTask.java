@@ -13,7 +13,7 @@ import mgm.runtime.DType;
  * {@code C[M, N] = A[M, K] · B[N, K]ᵀ (+ bias)}: the prefill-shape matmul. Classic cache blocking
  * (Goto / BLIS): for each KC-deep slab, a KC x NC block of B is converted to F32 and packed into
  * NR-wide column panels (L2-resident), an MC x KC block of A into MR-tall row panels, and a
- * register-blocked MR x NR micro-kernel (6 rows x 2 vectors = 12 accumulators) streams both panels.
+ * register-blocked MR x NR micro-kernel (4 rows x 2 vectors = 8 accumulators) streams both panels.
  * Weights in F16 / BF16 / Q8_0 / Q4_0 are dequantised while packing, so the micro-kernel is F32 only.
  *
  * <p>Parallel work items are (NC column block, M row group) pairs; each worker packs into its own
@@ -22,7 +22,7 @@ import mgm.runtime.DType;
 final class GemmTask implements WorkerPool.Task {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
-    static final int MR = 6;
+    static final int MR = 4;
     static final int NR = 2 * L;
     static final int KC = 256;
     static final int MC = 16 * MR;
@@ -198,14 +198,15 @@ final class GemmTask implements WorkerPool.Task {
         }
     }
 
-    /** The 6 x 2L register tile: per k, two B vectors, six broadcasts of A, twelve FMAs. */
+    /**
+     * The MR x 2L register tile (MR = 4: eight accumulators, two B vectors and one broadcast stay
+     * within the 16 AVX2 registers; a 6-row tile made C2 box accumulators inside the loop).
+     */
     private void microKernel(float[] pa, int aOff, float[] pb, int bOff, int kc, int row, int col, boolean first) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
         FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
-        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
         int ao = aOff;
         int bo = bOff;
         for (int kk = 0; kk < kc; kk++, ao += MR, bo += NR) {
@@ -223,19 +224,11 @@ final class GemmTask implements WorkerPool.Task {
             x = FloatVector.broadcast(F, pa[ao + 3]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(F, pa[ao + 4]);
-            c40 = x.fma(b0, c40);
-            c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(F, pa[ao + 5]);
-            c50 = x.fma(b0, c50);
-            c51 = x.fma(b1, c51);
         }
         store(row, col, c00, c01, first);
         store(row + 1, col, c10, c11, first);
         store(row + 2, col, c20, c21, first);
         store(row + 3, col, c30, c31, first);
-        store(row + 4, col, c40, c41, first);
-        store(row + 5, col, c50, c51, first);
     }
 
     private void store(int row, int col, FloatVector v0, FloatVector v1, boolean first) {
