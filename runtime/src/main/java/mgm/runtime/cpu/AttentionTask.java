@@ -39,6 +39,7 @@ final class AttentionTask extends RangeTask {
     private int hq, group, dh, s, queryStart;
     private float scale;
     private boolean causal;
+    private long qb, kb, vb, ob;
 
     AttentionTask(int threads) {
         scores = new float[threads][0];
@@ -47,9 +48,14 @@ final class AttentionTask extends RangeTask {
         acc = new float[threads][0];
     }
 
-    int set(MemorySegment q, long qT, long qH, MemorySegment k, long kS, long kH, DType kType,
-            MemorySegment v, long vS, long vH, DType vType, MemorySegment out, long oT, long oH,
+    /** Segments are whole storages; qb / kb / vb / ob are the byte offsets of the first element. */
+    int set(MemorySegment q, long qb, long qT, long qH, MemorySegment k, long kb, long kS, long kH, DType kType,
+            MemorySegment v, long vb, long vS, long vH, DType vType, MemorySegment out, long ob, long oT, long oH,
             int t, int hq, int hkv, int dh, int s, float scale, boolean causal, int queryStart, int threads) {
+        this.qb = qb;
+        this.kb = kb;
+        this.vb = vb;
+        this.ob = ob;
         this.q = q;
         this.qT = qT;
         this.qH = qH;
@@ -72,8 +78,8 @@ final class AttentionTask extends RangeTask {
         this.causal = causal;
         this.queryStart = queryStart;
         for (int w = 0; w < scores.length; w++) {
-            if (scores[w].length < s) {
-                scores[w] = new float[s];
+            if (scores[w].length < VecMath.padded(s)) {
+                scores[w] = new float[VecMath.padded(s)];
             }
             if (qRow[w].length < dh) {
                 qRow[w] = new float[dh];
@@ -100,20 +106,20 @@ final class AttentionTask extends RangeTask {
             int h = (int) (item % hq);
             int hk = h / group;
             int n = causal ? Math.min(s, queryStart + t + 1) : s;
-            MemorySegment.copy(q, FL, 4L * (t * qT + h * qH), qr, 0, dh);
+            MemorySegment.copy(q, FL, qb + 4L * (t * qT + h * qH), qr, 0, dh);
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < n; j++) {
-                float d = scale * dot(qr, k, kType, j * kS + hk * kH, kr);
+                float d = scale * dot(qr, k, kType, kb, j * kS + hk * kH, kr);
                 sc[j] = d;
                 max = Math.max(max, d);
             }
-            float sum = expAndSum(sc, n, max);
+            float sum = VecMath.expSum(sc, n, max);
             java.util.Arrays.fill(ac, 0, dh, 0f);
             for (int j = 0; j < n; j++) {
-                axpy(sc[j], v, vType, j * vS + hk * vH, ac, kr);
+                axpy(sc[j], v, vType, vb, j * vS + hk * vH, ac, kr);
             }
             float inv = 1f / sum;
-            long oo = 4L * (t * oT + h * oH);
+            long oo = ob + 4L * (t * oT + h * oH);
             int i = 0;
             for (; i + L <= dh; i += L) {
                 FloatVector.fromArray(F, ac, i).mul(inv).intoMemorySegment(out, oo + 4L * i, LE);
@@ -124,31 +130,13 @@ final class AttentionTask extends RangeTask {
         }
     }
 
-    private static float expAndSum(float[] sc, int n, float max) {
-        FloatVector acc = FloatVector.zero(F);
-        int j = 0;
-        for (; j + L <= n; j += L) {
-            FloatVector e = VecMath.exp(FloatVector.fromArray(F, sc, j).sub(max));
-            e.intoArray(sc, j);
-            acc = acc.add(e);
-        }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        if (j < n) {
-            var m = F.indexInRange(j, n);
-            FloatVector e = VecMath.exp(FloatVector.fromArray(F, sc, j, m).sub(max));
-            e.intoArray(sc, j, m);
-            sum += e.reduceLanes(VectorOperators.ADD, m);
-        }
-        return sum;
-    }
-
     /** q · row, row at element offset {@code elem} of seg in dtype {@code type}. */
-    private float dot(float[] qr, MemorySegment seg, DType type, long elem, float[] tmp) {
+    private float dot(float[] qr, MemorySegment seg, DType type, long base, long elem, float[] tmp) {
         int i = 0;
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         switch (type) {
             case F32 -> {
-                long o = 4L * elem;
+                long o = base + 4L * elem;
                 for (; i + 2 * L <= dh; i += 2 * L) {
                     a0 = FloatVector.fromMemorySegment(F, seg, o + 4L * i, LE).fma(FloatVector.fromArray(F, qr, i), a0);
                     a1 = FloatVector.fromMemorySegment(F, seg, o + 4L * (i + L), LE).fma(FloatVector.fromArray(F, qr, i + L), a1);
@@ -160,9 +148,10 @@ final class AttentionTask extends RangeTask {
                 return sum;
             }
             case BF16 -> {
-                long o = 2L * elem;
+                long o = base + 2L * elem;
                 for (; i + L <= dh; i += L) {
-                    a0 = bf16(seg, o + 2L * i).fma(FloatVector.fromArray(F, qr, i), a0);
+                    a0 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, seg, o + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, qr, i), a0);
                 }
                 float sum = a0.reduceLanes(VectorOperators.ADD);
                 for (; i < dh; i++) {
@@ -171,7 +160,7 @@ final class AttentionTask extends RangeTask {
                 return sum;
             }
             default -> { // F16
-                long o = 2L * elem;
+                long o = base + 2L * elem;
                 for (int e = 0; e < dh; e++) {
                     tmp[e] = Float.float16ToFloat(seg.get(SH, o + 2L * e));
                 }
@@ -188,11 +177,11 @@ final class AttentionTask extends RangeTask {
     }
 
     /** acc += p * row. */
-    private void axpy(float p, MemorySegment seg, DType type, long elem, float[] ac, float[] tmp) {
+    private void axpy(float p, MemorySegment seg, DType type, long base, long elem, float[] ac, float[] tmp) {
         int i = 0;
         switch (type) {
             case F32 -> {
-                long o = 4L * elem;
+                long o = base + 4L * elem;
                 for (; i + L <= dh; i += L) {
                     FloatVector.fromMemorySegment(F, seg, o + 4L * i, LE).fma(FloatVector.broadcast(F, p), FloatVector.fromArray(F, ac, i)).intoArray(ac, i);
                 }
@@ -201,16 +190,18 @@ final class AttentionTask extends RangeTask {
                 }
             }
             case BF16 -> {
-                long o = 2L * elem;
+                long o = base + 2L * elem;
                 for (; i + L <= dh; i += L) {
-                    bf16(seg, o + 2L * i).fma(FloatVector.broadcast(F, p), FloatVector.fromArray(F, ac, i)).intoArray(ac, i);
+                    ((IntVector) ShortVector.fromMemorySegment(S_HALF, seg, o + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                            .fma(FloatVector.broadcast(F, p), FloatVector.fromArray(F, ac, i)).intoArray(ac, i);
                 }
                 for (; i < dh; i++) {
                     ac[i] += p * Float.intBitsToFloat((seg.get(SH, o + 2L * i) & 0xFFFF) << 16);
                 }
             }
             default -> {
-                long o = 2L * elem;
+                long o = base + 2L * elem;
                 for (int e = 0; e < dh; e++) {
                     tmp[e] = Float.float16ToFloat(seg.get(SH, o + 2L * e));
                 }
@@ -224,8 +215,4 @@ final class AttentionTask extends RangeTask {
         }
     }
 
-    private static FloatVector bf16(MemorySegment seg, long byteOff) {
-        IntVector w = (IntVector) ShortVector.fromMemorySegment(S_HALF, seg, byteOff, LE).convertShape(VectorOperators.S2I, I, 0);
-        return w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
 }

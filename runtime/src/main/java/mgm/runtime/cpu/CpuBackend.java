@@ -35,8 +35,8 @@ public final class CpuBackend implements Backend {
     private final ReferenceBackend reference = new ReferenceBackend();
     private final GemvTask gemv = new GemvTask();
     private final GemmTask gemm;
-    private final RowTasks.Norm norm = new RowTasks.Norm();
-    private final PointwiseTasks.Activate activate = new PointwiseTasks.Activate();
+    private final RowTasks.Norm norm;
+    private final PointwiseTasks.Activate activate;
     private final PointwiseTasks.Binary binary = new PointwiseTasks.Binary();
     private final AttentionTask attention;
     private final RopeTask rope;
@@ -58,6 +58,8 @@ public final class CpuBackend implements Backend {
         this.pool = new WorkerPool(threads);
         this.threads = threads;
         this.gemm = new GemmTask(threads);
+        this.norm = new RowTasks.Norm(threads);
+        this.activate = new PointwiseTasks.Activate(threads);
         this.attention = new AttentionTask(threads);
         this.rope = new RopeTask(threads);
         this.select = new SelectTask(threads);
@@ -90,13 +92,13 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor toDevice(Tensor t) {
-        OpChecks.onDevice("toDevice", Device.CPU, t);
+        Checks.on("toDevice", t);
         return t;
     }
 
     @Override
     public Tensor toHost(Tensor t) {
-        OpChecks.onDevice("toHost", Device.CPU, t);
+        Checks.on("toHost", t);
         return t;
     }
 
@@ -114,7 +116,8 @@ public final class CpuBackend implements Backend {
         String op = "copy";
         OpChecks.notNull(op, "src", src);
         OpChecks.notNull(op, "dst", dst);
-        OpChecks.onDevice(op, Device.CPU, src, dst);
+        Checks.on(op, src);
+        Checks.on(op, dst);
         OpChecks.sameShape(op, "src", src, "dst", dst);
         boolean quant = src.dtype().isQuantized() || dst.dtype().isQuantized();
         boolean ok = convertible(src.dtype()) && convertible(dst.dtype()) && src.rank() <= ConvertTask.MAX_RANK
@@ -136,13 +139,17 @@ public final class CpuBackend implements Backend {
         OpChecks.notNull(op, "table", table);
         OpChecks.notNull(op, "ids", ids);
         OpChecks.notNull(op, "out", out);
-        OpChecks.onDevice(op, Device.CPU, table, ids, out);
+        Checks.on(op, table);
+        Checks.on(op, ids);
+        Checks.on(op, out);
         OpChecks.rank(op, "table", table, 2);
-        OpChecks.require(table.dtype().isWeightType(), op, "table " + table.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0");
-        OpChecks.dtype(op, "ids", ids, DType.I32);
+        if (!(table.dtype().isWeightType())) {
+            throw Checks.fail(op, "table " + table.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0");
+        }
+        Checks.dtype(op, "ids", ids, DType.I32);
         OpChecks.rank(op, "ids", ids, 1);
-        OpChecks.dtype(op, "out", out, DType.F32);
-        OpChecks.shape(op, "out", out, ids.dim(0), table.dim(1));
+        Checks.dtype(op, "out", out, DType.F32);
+        Checks.shape(op, "out", out, ids.dim(0), table.dim(1));
         long v = table.dim(0);
         for (long t = 0; t < ids.dim(0); t++) {
             long id = ids.getLong(t);
@@ -169,24 +176,32 @@ public final class CpuBackend implements Backend {
         OpChecks.notNull(op, "x", x);
         OpChecks.notNull(op, "w", w);
         OpChecks.notNull(op, "out", out);
-        OpChecks.onDevice(op, Device.CPU, x, w, bias, out);
-        OpChecks.dtype(op, "x", x, DType.F32);
+        Checks.on(op, x);
+        Checks.on(op, w);
+        Checks.on(op, bias);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
         OpChecks.rank(op, "x", x, 2);
         OpChecks.rank(op, "w", w, 2);
-        OpChecks.require(w.dtype().isWeightType(), op, "weight " + w.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0");
+        if (!(w.dtype().isWeightType())) {
+            throw Checks.fail(op, "weight " + w.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0");
+        }
         OpChecks.contiguous(op, "w", w);
         long m = x.dim(0);
         long k = x.dim(1);
         long n = w.dim(0);
-        OpChecks.require(w.dim(1) == k, op, "x " + x.describe() + " and w " + w.describe() + " disagree on K (x·wᵀ needs w [N, " + k + "])");
-        if (bias != null) {
-            OpChecks.dtype(op, "bias", bias, DType.F32);
-            OpChecks.shape(op, "bias", bias, n);
+        if (!(w.dim(1) == k)) {
+            throw Checks.fail(op, "x " + x.describe() + " and w " + w.describe() + " disagree on K (x·wᵀ needs w [N, " + k + "])");
         }
-        OpChecks.dtype(op, "out", out, DType.F32);
-        OpChecks.shape(op, "out", out, m, n);
-        OpChecks.require(!Layout.mayOverlap(out, x) && !Layout.mayOverlap(out, w) && (bias == null || !Layout.mayOverlap(out, bias)),
-                op, "out " + out.describe() + " must not overlap the inputs");
+        if (bias != null) {
+            Checks.dtype(op, "bias", bias, DType.F32);
+            Checks.shape(op, "bias", bias, n);
+        }
+        Checks.dtype(op, "out", out, DType.F32);
+        Checks.shape(op, "out", out, m, n);
+        if (!(!Layout.mayOverlap(out, x) && !Layout.mayOverlap(out, w) && (bias == null || !Layout.mayOverlap(out, bias)))) {
+            throw Checks.fail(op, "out " + out.describe() + " must not overlap the inputs");
+        }
         if (m == 0 || n == 0) {
             return;
         }
@@ -196,16 +211,14 @@ public final class CpuBackend implements Backend {
             reference.matmul(x, w, bias, out);
             return;
         }
-        MemorySegment xs = x.storage().segment().asSlice(x.byteOffset());
-        MemorySegment ws = w.segment();
-        MemorySegment bs = bias == null ? null : bias.segment();
         long rowBytes = w.dtype().byteSize(k);
         if (m <= GemvTask.MAX_ROWS || out.stride(1) != 1) {
+            // decode shape: no views or slices are made, the tasks get storages and byte offsets
             for (long m0 = 0; m0 < m; m0 += GemvTask.MAX_ROWS) {
                 int mm = (int) Math.min(GemvTask.MAX_ROWS, m - m0);
-                MemorySegment xm = xs.asSlice(4L * m0 * x.stride(0));
-                MemorySegment om = out.storage().segment().asSlice(out.byteOffset() + 4L * m0 * out.stride(0));
-                int chunks = gemv.set(xm, x.stride(0), mm, (int) k, ws, w.dtype(), rowBytes, (int) n, bs, om,
+                int chunks = gemv.set(seg(x), x.byteOffset() + 4L * m0 * x.stride(0), x.stride(0), mm, (int) k,
+                        seg(w), w.byteOffset(), w.dtype(), rowBytes, (int) n, bias == null ? null : seg(bias),
+                        bias == null ? 0 : bias.byteOffset(), seg(out), out.byteOffset() + 4L * m0 * out.stride(0),
                         out.stride(0), out.stride(1), threads);
                 try {
                     pool.run(gemv, chunks);
@@ -215,8 +228,8 @@ public final class CpuBackend implements Backend {
             }
             return;
         }
-        gemm(xs, x.stride(0), ws, w.dtype(), rowBytes, bs, out.storage().segment().asSlice(out.byteOffset()), out.stride(0),
-                (int) m, (int) n, (int) k);
+        gemm(base(x), x.stride(0), w.segment(), w.dtype(), rowBytes, bias == null ? null : bias.segment(), base(out),
+                out.stride(0), (int) m, (int) n, (int) k);
     }
 
     private void gemm(MemorySegment a, long lda, MemorySegment b, DType bType, long ldbBytes, MemorySegment bias,
@@ -236,9 +249,11 @@ public final class CpuBackend implements Backend {
         String op = "rmsNorm";
         checkRowOp(op, x, out);
         OpChecks.notNull(op, "weight", weight);
-        OpChecks.onDevice(op, Device.CPU, weight);
-        OpChecks.require(weight.dtype().isFloatingPoint(), op, "weight " + weight.describe() + " must be a float dtype");
-        OpChecks.shape(op, "weight", weight, x.dim(-1));
+        Checks.on(op, weight);
+        if (!(weight.dtype().isFloatingPoint())) {
+            throw Checks.fail(op, "weight " + weight.describe() + " must be a float dtype");
+        }
+        Checks.shape(op, "weight", weight, x.dim(-1));
         long xs = Layout.rowStride(x);
         long os = Layout.rowStride(out);
         if (xs < 0 || os < 0 || weight.dtype() != DType.F32 || weight.stride(0) != 1 && weight.dim(0) > 1
@@ -255,11 +270,16 @@ public final class CpuBackend implements Backend {
         checkRowOp(op, x, out);
         OpChecks.notNull(op, "weight", weight);
         OpChecks.notNull(op, "bias", bias);
-        OpChecks.onDevice(op, Device.CPU, weight, bias);
-        OpChecks.require(weight.dtype().isFloatingPoint(), op, "weight " + weight.describe() + " must be a float dtype");
-        OpChecks.require(bias.dtype().isFloatingPoint(), op, "bias " + bias.describe() + " must be a float dtype");
-        OpChecks.shape(op, "weight", weight, x.dim(-1));
-        OpChecks.shape(op, "bias", bias, x.dim(-1));
+        Checks.on(op, weight);
+        Checks.on(op, bias);
+        if (!(weight.dtype().isFloatingPoint())) {
+            throw Checks.fail(op, "weight " + weight.describe() + " must be a float dtype");
+        }
+        if (!(bias.dtype().isFloatingPoint())) {
+            throw Checks.fail(op, "bias " + bias.describe() + " must be a float dtype");
+        }
+        Checks.shape(op, "weight", weight, x.dim(-1));
+        Checks.shape(op, "bias", bias, x.dim(-1));
         long xs = Layout.rowStride(x);
         long os = Layout.rowStride(out);
         if (xs < 0 || os < 0 || weight.dtype() != DType.F32 || bias.dtype() != DType.F32 || !weight.isContiguous()
@@ -286,10 +306,13 @@ public final class CpuBackend implements Backend {
     private void checkRowOp(String op, Tensor x, Tensor out) {
         OpChecks.notNull(op, "x", x);
         OpChecks.notNull(op, "out", out);
-        OpChecks.onDevice(op, Device.CPU, x, out);
-        OpChecks.dtype(op, "x", x, DType.F32);
-        OpChecks.dtype(op, "out", out, DType.F32);
-        OpChecks.require(x.rank() >= 1, op, "x " + x.describe() + " needs at least one dim");
+        Checks.on(op, x);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
+        Checks.dtype(op, "out", out, DType.F32);
+        if (!(x.rank() >= 1)) {
+            throw Checks.fail(op, "x " + x.describe() + " needs at least one dim");
+        }
         OpChecks.sameShape(op, "x", x, "out", out);
     }
 
@@ -299,8 +322,9 @@ public final class CpuBackend implements Backend {
         if (rows == 0 || x.dim(-1) == 0) {
             return;
         }
-        int chunks = norm.set(kind, base(x), xs, base(out), os, weight == null ? null : weight.segment(),
-                bias == null ? null : bias.segment(), eps, offset, rows, (int) x.dim(-1), threads);
+        int chunks = norm.set(kind, seg(x), x.byteOffset(), xs, seg(out), out.byteOffset(), os,
+                weight == null ? null : seg(weight), weight == null ? 0 : weight.byteOffset(),
+                bias == null ? null : seg(bias), bias == null ? 0 : bias.byteOffset(), eps, offset, rows, (int) x.dim(-1), threads);
         runAndRelease(norm, chunks);
     }
 
@@ -317,15 +341,21 @@ public final class CpuBackend implements Backend {
         OpChecks.notNull(op, "x", x);
         OpChecks.notNull(op, "invFreq", invFreq);
         OpChecks.notNull(op, "out", out);
-        OpChecks.onDevice(op, Device.CPU, x, invFreq, out);
-        OpChecks.dtype(op, "x", x, DType.F32);
+        Checks.on(op, x);
+        Checks.on(op, invFreq);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
         OpChecks.rank(op, "x", x, 3);
-        OpChecks.require(x.dim(2) % 2 == 0, op, "x " + x.describe() + " head dim must be even");
-        OpChecks.dtype(op, "invFreq", invFreq, DType.F32);
-        OpChecks.shape(op, "invFreq", invFreq, x.dim(2) / 2);
-        OpChecks.dtype(op, "out", out, DType.F32);
+        if (!(x.dim(2) % 2 == 0)) {
+            throw Checks.fail(op, "x " + x.describe() + " head dim must be even");
+        }
+        Checks.dtype(op, "invFreq", invFreq, DType.F32);
+        Checks.shape(op, "invFreq", invFreq, x.dim(2) / 2);
+        Checks.dtype(op, "out", out, DType.F32);
         OpChecks.sameShape(op, "x", x, "out", out);
-        OpChecks.require(startPos >= 0, op, "startPos " + startPos + " must be >= 0");
+        if (!(startPos >= 0)) {
+            throw Checks.fail(op, "startPos " + startPos + " must be >= 0");
+        }
         if (x.stride(2) != 1 || out.stride(2) != 1 || invFreq.stride(0) != 1 && invFreq.dim(0) > 1 || partialOverlap(x, out)) {
             reference.rope(x, startPos, invFreq, out);
             return;
@@ -333,7 +363,8 @@ public final class CpuBackend implements Backend {
         if (x.numel() == 0) {
             return;
         }
-        int chunks = rope.set(base(x), x.stride(0), x.stride(1), base(out), out.stride(0), out.stride(1), invFreq.segment(),
+        int chunks = rope.set(seg(x), x.byteOffset(), x.stride(0), x.stride(1), seg(out), out.byteOffset(), out.stride(0),
+                out.stride(1), seg(invFreq), invFreq.byteOffset(),
                 (int) x.dim(0), (int) x.dim(1), (int) x.dim(2), startPos);
         runAndRelease(rope, chunks);
     }
@@ -345,22 +376,35 @@ public final class CpuBackend implements Backend {
         OpChecks.notNull(op, "k", k);
         OpChecks.notNull(op, "v", v);
         OpChecks.notNull(op, "out", out);
-        OpChecks.onDevice(op, Device.CPU, q, k, v, out);
-        OpChecks.dtype(op, "q", q, DType.F32);
+        Checks.on(op, q);
+        Checks.on(op, k);
+        Checks.on(op, v);
+        Checks.on(op, out);
+        Checks.dtype(op, "q", q, DType.F32);
         OpChecks.rank(op, "q", q, 3);
-        OpChecks.dtype(op, "k", k, DType.F32, DType.F16, DType.BF16);
-        OpChecks.dtype(op, "v", v, DType.F32, DType.F16, DType.BF16);
+        Checks.dtype(op, "k", k, DType.F32, DType.F16, DType.BF16);
+        Checks.dtype(op, "v", v, DType.F32, DType.F16, DType.BF16);
         OpChecks.rank(op, "k", k, 3);
-        OpChecks.shape(op, "v", v, k.dim(0), k.dim(1), k.dim(2));
-        OpChecks.require(k.dim(2) == q.dim(2), op, "q " + q.describe() + " and k " + k.describe() + " head dims differ");
-        OpChecks.require(k.dim(1) > 0 && q.dim(1) % k.dim(1) == 0, op, "query heads " + q.dim(1)
+        Checks.shape(op, "v", v, k.dim(0), k.dim(1), k.dim(2));
+        if (!(k.dim(2) == q.dim(2))) {
+            throw Checks.fail(op, "q " + q.describe() + " and k " + k.describe() + " head dims differ");
+        }
+        if (!(k.dim(1) > 0 && q.dim(1) % k.dim(1) == 0)) {
+            throw Checks.fail(op, "query heads " + q.dim(1)
                 + " must be a multiple of kv heads " + k.dim(1));
-        OpChecks.dtype(op, "out", out, DType.F32);
+        }
+        Checks.dtype(op, "out", out, DType.F32);
         OpChecks.sameShape(op, "q", q, "out", out);
-        OpChecks.require(queryStart >= 0, op, "queryStart " + queryStart + " must be >= 0");
-        OpChecks.require(!causal || queryStart + q.dim(0) <= k.dim(0), op, "causal: queries at positions up to "
+        if (!(queryStart >= 0)) {
+            throw Checks.fail(op, "queryStart " + queryStart + " must be >= 0");
+        }
+        if (!(!causal || queryStart + q.dim(0) <= k.dim(0))) {
+            throw Checks.fail(op, "causal: queries at positions up to "
                 + (queryStart + q.dim(0) - 1) + " need " + (queryStart + q.dim(0)) + " keys but k has " + k.dim(0));
-        OpChecks.require(!Layout.mayOverlap(out, k) && !Layout.mayOverlap(out, v), op, "out must not overlap k / v");
+        }
+        if (!(!Layout.mayOverlap(out, k) && !Layout.mayOverlap(out, v))) {
+            throw Checks.fail(op, "out must not overlap k / v");
+        }
         boolean fast = q.stride(2) == 1 && k.stride(2) == 1 && v.stride(2) == 1 && out.stride(2) == 1
                 && !partialOverlap(q, out) && !Layout.sameView(q, out) && k.dim(0) > 0;
         if (!fast) {
@@ -370,8 +414,9 @@ public final class CpuBackend implements Backend {
         if (q.numel() == 0) {
             return;
         }
-        int chunks = attention.set(base(q), q.stride(0), q.stride(1), base(k), k.stride(0), k.stride(1), k.dtype(),
-                base(v), v.stride(0), v.stride(1), v.dtype(), base(out), out.stride(0), out.stride(1),
+        int chunks = attention.set(seg(q), q.byteOffset(), q.stride(0), q.stride(1), seg(k), k.byteOffset(), k.stride(0),
+                k.stride(1), k.dtype(), seg(v), v.byteOffset(), v.stride(0), v.stride(1), v.dtype(), seg(out), out.byteOffset(),
+                out.stride(0), out.stride(1),
                 (int) q.dim(0), (int) q.dim(1), (int) k.dim(1), (int) q.dim(2), (int) k.dim(0), scale, causal, queryStart, threads);
         runAndRelease(attention, chunks);
     }
@@ -389,7 +434,7 @@ public final class CpuBackend implements Backend {
             reference.activation(act, x, out);
             return;
         }
-        runAndRelease(activate, activate.set(act, x.segment(), null, out.segment(), x.numel()));
+        runAndRelease(activate, activate.set(act, seg(x), x.byteOffset(), null, 0, seg(out), out.byteOffset(), x.numel()));
     }
 
     @Override
@@ -400,14 +445,15 @@ public final class CpuBackend implements Backend {
         }
         OpChecks.notNull(op, "up", up);
         checkRowOp(op, gate, out);
-        OpChecks.onDevice(op, Device.CPU, up);
-        OpChecks.dtype(op, "up", up, DType.F32);
+        Checks.on(op, up);
+        Checks.dtype(op, "up", up, DType.F32);
         OpChecks.sameShape(op, "gate", gate, "up", up);
         if (!gate.isContiguous() || !up.isContiguous() || !out.isContiguous() || partialOverlap(gate, out) || partialOverlap(up, out)) {
             reference.gatedActivation(act, gate, up, out);
             return;
         }
-        runAndRelease(activate, activate.set(act, gate.segment(), up.segment(), out.segment(), gate.numel()));
+        runAndRelease(activate, activate.set(act, seg(gate), gate.byteOffset(), seg(up), up.byteOffset(), seg(out),
+                out.byteOffset(), gate.numel()));
     }
 
     @Override
@@ -423,9 +469,9 @@ public final class CpuBackend implements Backend {
     private void binaryOp(String op, PointwiseTasks.BinaryOp kind, Tensor a, Tensor b, Tensor out) {
         OpChecks.notNull(op, "b", b);
         checkRowOp(op, a, out);
-        OpChecks.onDevice(op, Device.CPU, b);
-        OpChecks.dtype(op, "b", b, DType.F32);
-        OpChecks.broadcastable(op, a, b);
+        Checks.on(op, b);
+        Checks.dtype(op, "b", b, DType.F32);
+        Checks.broadcastable(op, a, b);
         boolean dense = a.isContiguous() && out.isContiguous() && !partialOverlap(a, out)
                 && (!Layout.mayOverlap(b, out) || Layout.sameView(b, out));
         PointwiseTasks.Binary.Mode mode = null;
@@ -449,8 +495,8 @@ public final class CpuBackend implements Backend {
             return;
         }
         float scalar = mode == PointwiseTasks.Binary.Mode.SCALAR ? b.storage().segment().get(FL, b.byteOffset()) : 0f;
-        int chunks = binary.set(kind, mode, a.segment(), mode == PointwiseTasks.Binary.Mode.SCALAR ? null : b.segment(),
-                out.segment(), a.numel(), a.dim(-1), scalar);
+        int chunks = binary.set(kind, mode, seg(a), a.byteOffset(), seg(b), b.byteOffset(), seg(out), out.byteOffset(),
+                a.numel(), a.dim(-1), scalar);
         runAndRelease(binary, chunks);
     }
 
@@ -465,8 +511,8 @@ public final class CpuBackend implements Backend {
         if (x.numel() == 0) {
             return;
         }
-        int chunks = binary.set(PointwiseTasks.BinaryOp.MUL, PointwiseTasks.Binary.Mode.SCALAR, x.segment(), null,
-                out.segment(), x.numel(), x.dim(-1), s);
+        int chunks = binary.set(PointwiseTasks.BinaryOp.MUL, PointwiseTasks.Binary.Mode.SCALAR, seg(x), x.byteOffset(), null, 0,
+                seg(out), out.byteOffset(), x.numel(), x.dim(-1), s);
         runAndRelease(binary, chunks);
     }
 
@@ -478,25 +524,38 @@ public final class CpuBackend implements Backend {
         OpChecks.notNull(op, "x", x);
         OpChecks.notNull(op, "w", w);
         OpChecks.notNull(op, "out", out);
-        OpChecks.onDevice(op, Device.CPU, x, w, bias, out);
-        OpChecks.dtype(op, "x", x, DType.F32);
+        Checks.on(op, x);
+        Checks.on(op, w);
+        Checks.on(op, bias);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
         OpChecks.rank(op, "x", x, 4);
         OpChecks.rank(op, "w", w, 4);
-        OpChecks.require(w.dtype().isWeightType(), op, "weight " + w.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0");
-        OpChecks.require(stride >= 1 && padding >= 0, op, "stride " + stride + " must be >= 1 and padding " + padding + " >= 0");
-        OpChecks.require(w.dim(1) == x.dim(3), op, "w " + w.describe() + " expects " + w.dim(1) + " input channels but x "
+        if (!(w.dtype().isWeightType())) {
+            throw Checks.fail(op, "weight " + w.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0");
+        }
+        if (!(stride >= 1 && padding >= 0)) {
+            throw Checks.fail(op, "stride " + stride + " must be >= 1 and padding " + padding + " >= 0");
+        }
+        if (!(w.dim(1) == x.dim(3))) {
+            throw Checks.fail(op, "w " + w.describe() + " expects " + w.dim(1) + " input channels but x "
                 + x.describe() + " has " + x.dim(3));
+        }
         long ho = (x.dim(1) + 2L * padding - w.dim(2)) / stride + 1;
         long wo = (x.dim(2) + 2L * padding - w.dim(3)) / stride + 1;
-        OpChecks.require(ho >= 1 && wo >= 1, op, "kernel " + w.dim(2) + "x" + w.dim(3) + " does not fit x " + x.describe()
+        if (!(ho >= 1 && wo >= 1)) {
+            throw Checks.fail(op, "kernel " + w.dim(2) + "x" + w.dim(3) + " does not fit x " + x.describe()
                 + " with padding " + padding);
-        if (bias != null) {
-            OpChecks.dtype(op, "bias", bias, DType.F32);
-            OpChecks.shape(op, "bias", bias, w.dim(0));
         }
-        OpChecks.dtype(op, "out", out, DType.F32);
-        OpChecks.shape(op, "out", out, x.dim(0), ho, wo, w.dim(0));
-        OpChecks.require(!Layout.mayOverlap(out, x), op, "out " + out.describe() + " must not overlap x");
+        if (bias != null) {
+            Checks.dtype(op, "bias", bias, DType.F32);
+            Checks.shape(op, "bias", bias, w.dim(0));
+        }
+        Checks.dtype(op, "out", out, DType.F32);
+        Checks.shape(op, "out", out, x.dim(0), ho, wo, w.dim(0));
+        if (!(!Layout.mayOverlap(out, x))) {
+            throw Checks.fail(op, "out " + out.describe() + " must not overlap x");
+        }
         long kk = w.dim(1) * w.dim(2) * w.dim(3);
         if (!x.isContiguous() || !out.isContiguous() || !w.isContiguous() || bias != null && !bias.isContiguous()
                 || kk > Integer.MAX_VALUE || w.dim(0) > Integer.MAX_VALUE || x.numel() > Integer.MAX_VALUE * 4L) {
@@ -532,25 +591,37 @@ public final class CpuBackend implements Backend {
         OpChecks.notNull(op, "x", x);
         OpChecks.notNull(op, "w", w);
         OpChecks.notNull(op, "out", out);
-        OpChecks.onDevice(op, Device.CPU, x, w, bias, out);
-        OpChecks.dtype(op, "x", x, DType.F32);
+        Checks.on(op, x);
+        Checks.on(op, w);
+        Checks.on(op, bias);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
         OpChecks.rank(op, "x", x, 4);
         OpChecks.rank(op, "w", w, 4);
-        OpChecks.require(w.dtype().isFloatingPoint(), op, "weight " + w.describe() + " must be a float dtype");
-        OpChecks.require(w.dim(0) == x.dim(3) && w.dim(1) == 1 && w.dim(2) == w.dim(3), op,
-                "w " + w.describe() + " must be [C, 1, k, k] with C = " + x.dim(3));
-        OpChecks.require(padding >= 0, op, "padding " + padding + " must be >= 0");
+        if (!(w.dtype().isFloatingPoint())) {
+            throw Checks.fail(op, "weight " + w.describe() + " must be a float dtype");
+        }
+        if (!(w.dim(0) == x.dim(3) && w.dim(1) == 1 && w.dim(2) == w.dim(3))) {
+            throw Checks.fail(op, "w " + w.describe() + " must be [C, 1, k, k] with C = " + x.dim(3));
+        }
+        if (!(padding >= 0)) {
+            throw Checks.fail(op, "padding " + padding + " must be >= 0");
+        }
         long k = w.dim(2);
         long ho = x.dim(1) + 2L * padding - k + 1;
         long wo = x.dim(2) + 2L * padding - k + 1;
-        OpChecks.require(ho >= 1 && wo >= 1, op, "kernel " + k + "x" + k + " does not fit x " + x.describe());
-        if (bias != null) {
-            OpChecks.dtype(op, "bias", bias, DType.F32);
-            OpChecks.shape(op, "bias", bias, x.dim(3));
+        if (!(ho >= 1 && wo >= 1)) {
+            throw Checks.fail(op, "kernel " + k + "x" + k + " does not fit x " + x.describe());
         }
-        OpChecks.dtype(op, "out", out, DType.F32);
-        OpChecks.shape(op, "out", out, x.dim(0), ho, wo, x.dim(3));
-        OpChecks.require(!Layout.mayOverlap(out, x), op, "out " + out.describe() + " must not overlap x");
+        if (bias != null) {
+            Checks.dtype(op, "bias", bias, DType.F32);
+            Checks.shape(op, "bias", bias, x.dim(3));
+        }
+        Checks.dtype(op, "out", out, DType.F32);
+        Checks.shape(op, "out", out, x.dim(0), ho, wo, x.dim(3));
+        if (!(!Layout.mayOverlap(out, x))) {
+            throw Checks.fail(op, "out " + out.describe() + " must not overlap x");
+        }
         if (!x.isContiguous() || !out.isContiguous() || bias != null && !bias.isContiguous() || k * k * x.dim(3) > Integer.MAX_VALUE
                 || w.dtype().isQuantized()) {
             reference.depthwiseConv2d(x, w, bias, padding, out);
@@ -576,15 +647,22 @@ public final class CpuBackend implements Backend {
         String op = "resizeBilinear";
         OpChecks.notNull(op, "x", x);
         OpChecks.notNull(op, "out", out);
-        OpChecks.onDevice(op, Device.CPU, x, out);
-        OpChecks.dtype(op, "x", x, DType.F32);
+        Checks.on(op, x);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
         OpChecks.rank(op, "x", x, 4);
-        OpChecks.dtype(op, "out", out, DType.F32);
+        Checks.dtype(op, "out", out, DType.F32);
         OpChecks.rank(op, "out", out, 4);
-        OpChecks.require(out.dim(0) == x.dim(0) && out.dim(3) == x.dim(3), op, "out " + out.describe()
+        if (!(out.dim(0) == x.dim(0) && out.dim(3) == x.dim(3))) {
+            throw Checks.fail(op, "out " + out.describe()
                 + " must keep x's batch and channels " + x.describe());
-        OpChecks.require(x.dim(1) > 0 && x.dim(2) > 0 || out.numel() == 0, op, "x " + x.describe() + " is empty");
-        OpChecks.require(!Layout.mayOverlap(out, x), op, "out " + out.describe() + " must not overlap x");
+        }
+        if (!(x.dim(1) > 0 && x.dim(2) > 0 || out.numel() == 0)) {
+            throw Checks.fail(op, "x " + x.describe() + " is empty");
+        }
+        if (!(!Layout.mayOverlap(out, x))) {
+            throw Checks.fail(op, "out " + out.describe() + " must not overlap x");
+        }
         if (!x.isContiguous() || !out.isContiguous()) {
             reference.resizeBilinear(x, out);
             return;
@@ -605,14 +683,18 @@ public final class CpuBackend implements Backend {
         OpChecks.notNull(op, "x", x);
         OpChecks.notNull(op, "values", values);
         OpChecks.notNull(op, "indices", indices);
-        OpChecks.onDevice(op, Device.CPU, x, values, indices);
-        OpChecks.dtype(op, "x", x, DType.F32);
+        Checks.on(op, x);
+        Checks.on(op, values);
+        Checks.on(op, indices);
+        Checks.dtype(op, "x", x, DType.F32);
         OpChecks.rank(op, "x", x, 2);
-        OpChecks.require(k >= 1 && k <= x.dim(1), op, "k " + k + " must be in [1, " + x.dim(1) + "] for x " + x.describe());
-        OpChecks.dtype(op, "values", values, DType.F32);
-        OpChecks.shape(op, "values", values, x.dim(0), k);
-        OpChecks.dtype(op, "indices", indices, DType.I32);
-        OpChecks.shape(op, "indices", indices, x.dim(0), k);
+        if (!(k >= 1 && k <= x.dim(1))) {
+            throw Checks.fail(op, "k " + k + " must be in [1, " + x.dim(1) + "] for x " + x.describe());
+        }
+        Checks.dtype(op, "values", values, DType.F32);
+        Checks.shape(op, "values", values, x.dim(0), k);
+        Checks.dtype(op, "indices", indices, DType.I32);
+        Checks.shape(op, "indices", indices, x.dim(0), k);
         if (x.stride(1) != 1 || values.stride(1) != 1 || indices.stride(1) != 1 || Layout.mayOverlap(x, values)
                 || Layout.mayOverlap(x, indices) || x.dim(1) > Integer.MAX_VALUE) {
             reference.topK(x, k, values, indices);
@@ -628,12 +710,15 @@ public final class CpuBackend implements Backend {
         String op = "argmax";
         OpChecks.notNull(op, "x", x);
         OpChecks.notNull(op, "out", out);
-        OpChecks.onDevice(op, Device.CPU, x, out);
-        OpChecks.dtype(op, "x", x, DType.F32);
+        Checks.on(op, x);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
         OpChecks.rank(op, "x", x, 2);
-        OpChecks.require(x.dim(1) >= 1, op, "x " + x.describe() + " has empty rows");
-        OpChecks.dtype(op, "out", out, DType.I32);
-        OpChecks.shape(op, "out", out, x.dim(0));
+        if (!(x.dim(1) >= 1)) {
+            throw Checks.fail(op, "x " + x.describe() + " has empty rows");
+        }
+        Checks.dtype(op, "out", out, DType.I32);
+        Checks.shape(op, "out", out, x.dim(0));
         if (x.stride(1) != 1 || Layout.mayOverlap(x, out) || x.dim(1) > Integer.MAX_VALUE) {
             reference.argmax(x, out);
             return;
@@ -643,6 +728,11 @@ public final class CpuBackend implements Backend {
     }
 
     // ------------------------------------------------------------------ plumbing
+
+    /** The whole storage segment (no allocation); pair it with {@link Tensor#byteOffset()}. */
+    private static MemorySegment seg(Tensor t) {
+        return t.storage().segment();
+    }
 
     /** The storage from the tensor's first element on (valid for any view whose strides are non-negative). */
     private static MemorySegment base(Tensor t) {

@@ -12,10 +12,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Dot products of one weight row with one activation row, per weight dtype: the inner loop of the
- * decode-shape matmul. The weight row is streamed once from memory and dequantised in registers;
+ * decode-shape matmul. The weight row (at byte {@code row} of {@code w}) is streamed once and dequantised in registers;
  * the activation row was prepared once per matmul in the layout each kernel wants (see
  * {@link #prepare}). All loops are unrolled over independent accumulators so that FMA latency does
- * not bound the loop, and read the row through a slice so that offsets stay small.
+ * not bound the loop; nothing is allocated (no per-row slices).
  *
  * <p>Float formats use the preferred species (any width). The block-quantised kernels use 256-bit
  * vectors (one 32-element block = 4 x 8 lanes), which every AVX2 / AVX-512 machine runs natively.
@@ -75,22 +75,22 @@ final class GemvKernels {
 
     // ------------------------------------------------------------------ F32
 
-    static float dotF32(MemorySegment row, float[] x, int k) {
+    static float dotF32(MemorySegment w, long row, float[] x, int k) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         int i = 0;
         for (; i + 4 * L <= k; i += 4 * L) {
             long o = 4L * i;
-            a0 = FloatVector.fromMemorySegment(F, row, o, LE).fma(FloatVector.fromArray(F, x, i), a0);
-            a1 = FloatVector.fromMemorySegment(F, row, o + 4L * L, LE).fma(FloatVector.fromArray(F, x, i + L), a1);
-            a2 = FloatVector.fromMemorySegment(F, row, o + 8L * L, LE).fma(FloatVector.fromArray(F, x, i + 2 * L), a2);
-            a3 = FloatVector.fromMemorySegment(F, row, o + 12L * L, LE).fma(FloatVector.fromArray(F, x, i + 3 * L), a3);
+            a0 = FloatVector.fromMemorySegment(F, w, row + o, LE).fma(FloatVector.fromArray(F, x, i), a0);
+            a1 = FloatVector.fromMemorySegment(F, w, row + o + 4L * L, LE).fma(FloatVector.fromArray(F, x, i + L), a1);
+            a2 = FloatVector.fromMemorySegment(F, w, row + o + 8L * L, LE).fma(FloatVector.fromArray(F, x, i + 2 * L), a2);
+            a3 = FloatVector.fromMemorySegment(F, w, row + o + 12L * L, LE).fma(FloatVector.fromArray(F, x, i + 3 * L), a3);
         }
         for (; i + L <= k; i += L) {
-            a0 = FloatVector.fromMemorySegment(F, row, 4L * i, LE).fma(FloatVector.fromArray(F, x, i), a0);
+            a0 = FloatVector.fromMemorySegment(F, w, row + 4L * i, LE).fma(FloatVector.fromArray(F, x, i), a0);
         }
         float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
         for (; i < k; i++) {
-            s += row.get(FL, 4L * i) * x[i];
+            s += w.get(FL, row + 4L * i) * x[i];
         }
         return s;
     }
@@ -98,26 +98,26 @@ final class GemvKernels {
     // ------------------------------------------------------------------ BF16
 
     /** BF16 is the top half of an F32: an int lane holding elements (2l, 2l+1) gives both with one shift / mask. */
-    static float dotBf16(MemorySegment row, float[] xeo, int k) {
+    static float dotBf16(MemorySegment w, long row, float[] xeo, int k) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         int i = 0;
         for (; i + 4 * L <= k; i += 4 * L) {
             long o = 2L * i;
-            IntVector v0 = IntVector.fromMemorySegment(I, row, o, LE);
-            IntVector v1 = IntVector.fromMemorySegment(I, row, o + 4L * L, LE);
+            IntVector v0 = IntVector.fromMemorySegment(I, w, row + o, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, w, row + o + 4L * L, LE);
             a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i), a0);
             a1 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + L), a1);
             a2 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + 2 * L), a2);
             a3 = v1.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + 3 * L), a3);
         }
         for (; i + 2 * L <= k; i += 2 * L) {
-            IntVector v0 = IntVector.fromMemorySegment(I, row, 2L * i, LE);
+            IntVector v0 = IntVector.fromMemorySegment(I, w, row + 2L * i, LE);
             a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i), a0);
             a1 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + L), a1);
         }
         float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
         for (; i < k; i++) {
-            s += Float.intBitsToFloat((row.get(SH, 2L * i) & 0xFFFF) << 16) * xeo[i];
+            s += Float.intBitsToFloat((w.get(SH, row + 2L * i) & 0xFFFF) << 16) * xeo[i];
         }
         return s;
     }
@@ -129,14 +129,14 @@ final class GemvKernels {
      * normals and subnormals), sign OR-ed in. Inf/NaN halves (exponent 31) would come out finite, so
      * the largest magnitude seen is tracked and such a row is recomputed with the exact scalar path.
      */
-    static float dotF16(MemorySegment row, float[] xeo, int k) {
+    static float dotF16(MemorySegment w, long row, float[] xeo, int k) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         IntVector maxLo = IntVector.zero(I), maxHi = IntVector.zero(I);
         int i = 0;
         for (; i + 4 * L <= k; i += 4 * L) {
             long o = 2L * i;
-            IntVector v0 = IntVector.fromMemorySegment(I, row, o, LE);
-            IntVector v1 = IntVector.fromMemorySegment(I, row, o + 4L * L, LE);
+            IntVector v0 = IntVector.fromMemorySegment(I, w, row + o, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, w, row + o + 4L * L, LE);
             IntVector m0 = v0.and(F16_MAG_LO), n0 = v0.and(F16_MAG_HI);
             IntVector m1 = v1.and(F16_MAG_LO), n1 = v1.and(F16_MAG_HI);
             maxLo = maxLo.max(m0.max(m1));
@@ -152,69 +152,69 @@ final class GemvKernels {
         }
         int vecEnd = i;
         if (maxLo.reduceLanes(VectorOperators.MAX) >= 0x7C00 || maxHi.reduceLanes(VectorOperators.MAX) >= 0x7C000000) {
-            return dotF16Exact(row, xeo, k);
+            return dotF16Exact(w, row, xeo, k);
         }
         float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-        return s + dotF16Tail(row, xeo, vecEnd, k);
+        return s + dotF16Tail(w, row, xeo, vecEnd, k);
     }
 
-    private static float dotF16Tail(MemorySegment row, float[] xeo, int from, int k) {
+    private static float dotF16Tail(MemorySegment w, long row, float[] xeo, int from, int k) {
         float s = 0;
         int i = from;
         for (; i + 2 * L <= k; i += 2 * L) {
             for (int l = 0; l < L; l++) {
-                s += Float.float16ToFloat(row.get(SH, 2L * (i + 2 * l))) * xeo[i + l]
-                        + Float.float16ToFloat(row.get(SH, 2L * (i + 2 * l + 1))) * xeo[i + L + l];
+                s += Float.float16ToFloat(w.get(SH, row + 2L * (i + 2 * l))) * xeo[i + l]
+                        + Float.float16ToFloat(w.get(SH, row + 2L * (i + 2 * l + 1))) * xeo[i + L + l];
             }
         }
         for (; i < k; i++) {
-            s += Float.float16ToFloat(row.get(SH, 2L * i)) * xeo[i];
+            s += Float.float16ToFloat(w.get(SH, row + 2L * i)) * xeo[i];
         }
         return s;
     }
 
-    private static float dotF16Exact(MemorySegment row, float[] xeo, int k) {
-        return dotF16Tail(row, xeo, 0, k);
+    private static float dotF16Exact(MemorySegment w, long row, float[] xeo, int k) {
+        return dotF16Tail(w, row, xeo, 0, k);
     }
 
     // ------------------------------------------------------------------ Q8_0
 
     /** Q8_0 row: per block, 4 x (8 int8 -> int -> float) FMAs into a block sum, then scaled by d. */
-    static float dotQ8(MemorySegment row, float[] x, int k) {
+    static float dotQ8(MemorySegment w, long row, float[] x, int k) {
         int nb = k / 32;
         FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
         int b = 0;
         for (; b + 2 <= nb; b += 2) {
             long o = b * 34L;
             int xb = b * 32;
-            FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o)));
-            FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o + 34)));
-            FloatVector t = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 2, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb));
-            FloatVector u = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 10, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
-            FloatVector t2 = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 36, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 32));
-            FloatVector u2 = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 44, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 40));
-            t = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 18, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
-            u = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 26, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), u);
-            t2 = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 52, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 48), t2);
-            u2 = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 60, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 56), u2);
+            FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, row + o)));
+            FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, row + o + 34)));
+            FloatVector t = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 2, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb));
+            FloatVector u = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 10, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
+            FloatVector t2 = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 36, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 32));
+            FloatVector u2 = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 44, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 40));
+            t = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 18, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
+            u = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 26, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), u);
+            t2 = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 52, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 48), t2);
+            u2 = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 60, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 56), u2);
             a0 = t.fma(d0, a0);
             a1 = u.fma(d0, a1);
             a2 = t2.fma(d1, a2);
             a3 = u2.fma(d1, a3);
         }
-        float tail = b < nb ? lastBlockQ8(row, x, b) : 0f;
+        float tail = b < nb ? lastBlockQ8(w, row, x, b) : 0f;
         return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD) + tail;
     }
 
-    private static float lastBlockQ8(MemorySegment row, float[] x, int b) {
+    private static float lastBlockQ8(MemorySegment w, long row, float[] x, int b) {
         FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8);
             long o = b * 34L;
             int xb = b * 32;
-            FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o)));
-            FloatVector t = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 2, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb));
-            FloatVector u = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 10, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
-            t = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 18, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
-            u = ((FloatVector) ByteVector.fromMemorySegment(B8, row, o + 26, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), u);
+            FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, row + o)));
+            FloatVector t = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 2, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb));
+            FloatVector u = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 10, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
+            t = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 18, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
+            u = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 26, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), u);
             a0 = t.fma(d0, a0);
             a1 = u.fma(d0, a1);
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
@@ -231,47 +231,47 @@ final class GemvKernels {
      * carries it, so the final lane reduction adds {@code -8 d sum}. The loop thus has no scalar
      * work and no subtraction (scalar accumulators here cost registers and made C2 spill).
      */
-    static float dotQ4(MemorySegment row, float[] x, float[] negSums, int k) {
+    static float dotQ4(MemorySegment w, long row, float[] x, float[] negSums, int k) {
         int nb = k / 32;
         FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
         int b = 0;
         for (; b + 2 <= nb; b += 2) {
             long o = b * 18L;
             int xb = b * 32;
-            IntVector v = (IntVector) ByteVector.fromMemorySegment(B8, row, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-            IntVector u = (IntVector) ByteVector.fromMemorySegment(B8, row, o + 10, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+            IntVector v = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+            IntVector u = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 10, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
             FloatVector t = ((FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb), FloatVector.broadcast(F8, negSums[b]));
             FloatVector s = ((FloatVector) u.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
             t = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
             s = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), s);
-            FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o)));
+            FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, row + o)));
             a0 = t.fma(d0, a0);
             a1 = s.fma(d0, a1);
-            IntVector v2 = (IntVector) ByteVector.fromMemorySegment(B8, row, o + 20, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-            IntVector u2 = (IntVector) ByteVector.fromMemorySegment(B8, row, o + 28, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+            IntVector v2 = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 20, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+            IntVector u2 = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 28, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
             FloatVector t2 = ((FloatVector) v2.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 32), FloatVector.broadcast(F8, negSums[b + 1]));
             FloatVector s2 = ((FloatVector) u2.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xb + 40));
             t2 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 48), t2);
             s2 = ((FloatVector) u2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 56), s2);
-            FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(row.get(SH, o + 18)));
+            FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, row + o + 18)));
             a2 = t2.fma(d1, a2);
             a3 = s2.fma(d1, a3);
         }
-        float tail = b < nb ? lastBlockQ4(row, x, negSums, b) : 0f;
+        float tail = b < nb ? lastBlockQ4(w, row, x, negSums, b) : 0f;
         return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD) + tail;
     }
 
     /** The odd last block of a Q4_0 row (kept out of the main loop's method so that it stays small enough to inline fully). */
-    private static float lastBlockQ4(MemorySegment row, float[] x, float[] negSums, int b) {
+    private static float lastBlockQ4(MemorySegment w, long row, float[] x, float[] negSums, int b) {
         long o = b * 18L;
         int xb = b * 32;
-        IntVector v = (IntVector) ByteVector.fromMemorySegment(B8, row, o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-        IntVector u = (IntVector) ByteVector.fromMemorySegment(B8, row, o + 10, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+        IntVector v = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+        IntVector u = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 10, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
         FloatVector t = ((FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb), FloatVector.broadcast(F8, negSums[b]));
         FloatVector s = ((FloatVector) u.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
         t = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
         s = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), s);
-        return t.add(s).reduceLanes(VectorOperators.ADD) * Float.float16ToFloat(row.get(SH, o));
+        return t.add(s).reduceLanes(VectorOperators.ADD) * Float.float16ToFloat(w.get(SH, row + o));
     }
 
 

@@ -31,10 +31,15 @@ final class GemvTask extends RangeTask {
     private long outColStride;
     private int m;
     private int k;
+    private long wb, bb, ob;
 
     /** Sets up the call and prepares the activation rows; returns the chunk count. */
-    int set(MemorySegment x, long xRowStride, int m, int k, MemorySegment w, DType wType, long rowBytes, int n,
-            MemorySegment bias, MemorySegment out, long outRowStride, long outColStride, int threads) {
+    /** Segments are whole storages; xb / wb / bb / ob are the byte offsets of the first element. */
+    int set(MemorySegment x, long xb, long xRowStride, int m, int k, MemorySegment w, long wb, DType wType, long rowBytes, int n,
+            MemorySegment bias, long bb, MemorySegment out, long ob, long outRowStride, long outColStride, int threads) {
+        this.wb = wb;
+        this.bb = bb;
+        this.ob = ob;
         this.w = w;
         this.wType = wType;
         this.rowBytes = rowBytes;
@@ -52,7 +57,7 @@ final class GemvTask extends RangeTask {
                 xPrepared[r] = new float[k];
                 blockSums[r] = new float[(k + 31) / 32];
             }
-            MemorySegment.copy(x, FL, 4L * r * xRowStride, xRow, 0, k);
+            MemorySegment.copy(x, FL, xb + 4L * r * xRowStride, xRow, 0, k);
             GemvKernels.prepare(wType, xRow, k, xPrepared[r], blockSums[r]);
         }
         // Chunks of ~64 KB of weights: small enough to balance two cores, large enough to amortise the claim.
@@ -69,19 +74,19 @@ final class GemvTask extends RangeTask {
     @Override
     void range(long from, long to, int worker) {
         for (long j = from; j < to; j++) {
-            MemorySegment row = w.asSlice(j * rowBytes, rowBytes);
-            float b = bias == null ? 0f : bias.get(FL, 4L * j);
+            long row = wb + j * rowBytes;
+            float b = bias == null ? 0f : bias.get(FL, bb + 4L * j);
             for (int r = 0; r < m; r++) {
                 float[] xp = xPrepared[r];
                 float s = switch (wType) {
-                    case F32 -> GemvKernels.dotF32(row, xp, k);
-                    case BF16 -> GemvKernels.dotBf16(row, xp, k);
-                    case F16 -> GemvKernels.dotF16(row, xp, k);
-                    case Q8_0 -> GemvKernels.dotQ8(row, xp, k);
-                    case Q4_0 -> GemvKernels.dotQ4(row, xp, blockSums[r], k);
+                    case F32 -> GemvKernels.dotF32(w, row, xp, k);
+                    case BF16 -> GemvKernels.dotBf16(w, row, xp, k);
+                    case F16 -> GemvKernels.dotF16(w, row, xp, k);
+                    case Q8_0 -> GemvKernels.dotQ8(w, row, xp, k);
+                    case Q4_0 -> GemvKernels.dotQ4(w, row, xp, blockSums[r], k);
                     default -> throw new IllegalStateException("matmul: weight dtype " + wType);
                 };
-                out.set(FL, 4L * (r * outRowStride + j * outColStride), s + b);
+                out.set(FL, ob + 4L * (r * outRowStride + j * outColStride), s + b);
             }
         }
     }

@@ -1,6 +1,7 @@
 package mgm.runtime.cpu;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
@@ -16,21 +17,38 @@ final class PointwiseTasks {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     /** Elements per chunk: enough work to amortise a chunk claim, small enough to balance. */
     static final long GRAIN = 16 * 1024;
 
-    /** {@code out = act(x)} or, with {@code up != null}, {@code out = act(x) * up}. */
+    /**
+     * {@code out = act(x)} or, with {@code up != null}, {@code out = act(x) * up}: each chunk is
+     * copied into a per-thread buffer, transformed there by {@link VecMath#activate} (whole
+     * vectors, no masked tail), multiplied by {@code up} and copied out. In place works because a
+     * chunk is read completely before it is written.
+     */
     static final class Activate extends RangeTask {
+        static final int CHUNK = 2048;
+        private final float[][] buf;
         private Activation act;
         private MemorySegment x;
         private MemorySegment up;
         private MemorySegment out;
+        private long xb, ub, ob;
 
-        int set(Activation act, MemorySegment x, MemorySegment up, MemorySegment out, long n) {
+        Activate(int threads) {
+            buf = new float[threads][VecMath.padded(CHUNK)];
+        }
+
+        /** Segments are whole storages; xb / ub / ob are the byte offsets of the first element. */
+        int set(Activation act, MemorySegment x, long xb, MemorySegment up, long ub, MemorySegment out, long ob, long n) {
             this.act = act;
             this.x = x;
             this.up = up;
             this.out = out;
+            this.xb = xb;
+            this.ub = ub;
+            this.ob = ob;
             return split(n, GRAIN);
         }
 
@@ -40,22 +58,21 @@ final class PointwiseTasks {
 
         @Override
         void range(long from, long to, int worker) {
-            Activation a = act;
-            long i = from;
-            for (; i + L <= to; i += L) {
-                FloatVector v = VecMath.apply(a, FloatVector.fromMemorySegment(F, x, 4 * i, LE));
+            float[] b = buf[worker];
+            for (long c = from; c < to; c += CHUNK) {
+                int n = (int) Math.min(CHUNK, to - c);
+                MemorySegment.copy(x, FL, xb + 4 * c, b, 0, n);
+                VecMath.activate(act, b, n);
                 if (up != null) {
-                    v = v.mul(FloatVector.fromMemorySegment(F, up, 4 * i, LE));
+                    int i = 0;
+                    for (; i + L <= n; i += L) {
+                        FloatVector.fromArray(F, b, i).mul(FloatVector.fromMemorySegment(F, up, ub + 4 * (c + i), LE)).intoArray(b, i);
+                    }
+                    for (; i < n; i++) {
+                        b[i] *= up.get(FL, ub + 4 * (c + i));
+                    }
                 }
-                v.intoMemorySegment(out, 4 * i, LE);
-            }
-            if (i < to) {
-                VectorMask<Float> m = F.indexInRange(i, to);
-                FloatVector v = VecMath.apply(a, FloatVector.fromMemorySegment(F, x, 4 * i, LE, m));
-                if (up != null) {
-                    v = v.mul(FloatVector.fromMemorySegment(F, up, 4 * i, LE, m));
-                }
-                v.intoMemorySegment(out, 4 * i, LE, m);
+                MemorySegment.copy(b, 0, out, FL, ob + 4 * c, n);
             }
         }
     }
@@ -76,13 +93,19 @@ final class PointwiseTasks {
         private MemorySegment out;
         private long rowLength;
         private float scalar;
+        private long ab, bb, ob;
 
-        int set(BinaryOp op, Mode mode, MemorySegment a, MemorySegment b, MemorySegment out, long n, long rowLength, float scalar) {
+        /** Segments are whole storages; ab / bb / ob are the byte offsets of the first element. */
+        int set(BinaryOp op, Mode mode, MemorySegment a, long ab, MemorySegment b, long bb, MemorySegment out, long ob,
+                long n, long rowLength, float scalar) {
             this.op = op;
             this.mode = mode;
             this.a = a;
             this.b = b;
             this.out = out;
+            this.ab = ab;
+            this.bb = bb;
+            this.ob = ob;
             this.rowLength = rowLength;
             this.scalar = scalar;
             if (mode == Mode.ROW) {
@@ -99,29 +122,29 @@ final class PointwiseTasks {
         @Override
         void range(long from, long to, int worker) {
             switch (mode) {
-                case SAME -> apply(a, b, out, 4 * from, 4 * from, to - from);
+                case SAME -> apply(ab + 4 * from, bb + 4 * from, ob + 4 * from, to - from);
                 case SCALAR -> applyScalar(from, to);
                 case ROW -> {
                     for (long r = from; r < to; r++) {
-                        apply(a, b, out, 4 * r * rowLength, 0, rowLength);
+                        apply(ab + 4 * r * rowLength, bb, ob + 4 * r * rowLength, rowLength);
                     }
                 }
             }
         }
 
-        private void apply(MemorySegment a, MemorySegment b, MemorySegment out, long abyte, long bbyte, long n) {
+        private void apply(long abyte, long bbyte, long obyte, long n) {
             boolean add = op == BinaryOp.ADD;
             long i = 0;
             for (; i + L <= n; i += L) {
                 FloatVector x = FloatVector.fromMemorySegment(F, a, abyte + 4 * i, LE);
                 FloatVector y = FloatVector.fromMemorySegment(F, b, bbyte + 4 * i, LE);
-                (add ? x.add(y) : x.mul(y)).intoMemorySegment(out, abyte + 4 * i, LE);
+                (add ? x.add(y) : x.mul(y)).intoMemorySegment(out, obyte + 4 * i, LE);
             }
             if (i < n) {
                 VectorMask<Float> m = F.indexInRange(i, n);
                 FloatVector x = FloatVector.fromMemorySegment(F, a, abyte + 4 * i, LE, m);
                 FloatVector y = FloatVector.fromMemorySegment(F, b, bbyte + 4 * i, LE, m);
-                (add ? x.add(y) : x.mul(y)).intoMemorySegment(out, abyte + 4 * i, LE, m);
+                (add ? x.add(y) : x.mul(y)).intoMemorySegment(out, obyte + 4 * i, LE, m);
             }
         }
 
@@ -130,13 +153,13 @@ final class PointwiseTasks {
             float s = scalar;
             long i = from;
             for (; i + L <= to; i += L) {
-                FloatVector x = FloatVector.fromMemorySegment(F, a, 4 * i, LE);
-                (add ? x.add(s) : x.mul(s)).intoMemorySegment(out, 4 * i, LE);
+                FloatVector x = FloatVector.fromMemorySegment(F, a, ab + 4 * i, LE);
+                (add ? x.add(s) : x.mul(s)).intoMemorySegment(out, ob + 4 * i, LE);
             }
             if (i < to) {
                 VectorMask<Float> m = F.indexInRange(i, to);
-                FloatVector x = FloatVector.fromMemorySegment(F, a, 4 * i, LE, m);
-                (add ? x.add(s) : x.mul(s)).intoMemorySegment(out, 4 * i, LE, m);
+                FloatVector x = FloatVector.fromMemorySegment(F, a, ab + 4 * i, LE, m);
+                (add ? x.add(s) : x.mul(s)).intoMemorySegment(out, ob + 4 * i, LE, m);
             }
         }
     }

@@ -24,14 +24,19 @@ final class RopeTask extends RangeTask {
     private MemorySegment x, out, invFreq;
     private long xT, xH, oT, oH;
     private int heads, half, startPos;
+    private long xb, ob, fb;
 
     RopeTask(int threads) {
         cos = new float[threads][0];
         sin = new float[threads][0];
     }
 
-    int set(MemorySegment x, long xT, long xH, MemorySegment out, long oT, long oH, MemorySegment invFreq,
-            int tokens, int heads, int dh, int startPos) {
+    /** Segments are whole storages; xb / ob / fb are the byte offsets of the first element. */
+    int set(MemorySegment x, long xb, long xT, long xH, MemorySegment out, long ob, long oT, long oH, MemorySegment invFreq,
+            long fb, int tokens, int heads, int dh, int startPos) {
+        this.xb = xb;
+        this.ob = ob;
+        this.fb = fb;
         this.x = x;
         this.xT = xT;
         this.xH = xH;
@@ -62,13 +67,13 @@ final class RopeTask extends RangeTask {
         for (long t = from; t < to; t++) {
             float pos = (float) (startPos + t);
             for (int i = 0; i < half; i++) {
-                float angle = pos * invFreq.get(FL, 4L * i);
+                float angle = pos * invFreq.get(FL, fb + 4L * i);
                 c[i] = (float) Math.cos(angle);
                 s[i] = (float) Math.sin(angle);
             }
             for (int h = 0; h < heads; h++) {
-                long xo = 4L * (t * xT + h * xH);
-                long oo = 4L * (t * oT + h * oH);
+                long xo = xb + 4L * (t * xT + h * xH);
+                long oo = ob + 4L * (t * oT + h * oH);
                 long hb = 4L * half;
                 int i = 0;
                 for (; i + L <= half; i += L) {

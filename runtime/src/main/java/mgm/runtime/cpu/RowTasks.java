@@ -25,6 +25,7 @@ final class RowTasks {
     enum Kind { RMS_NORM, LAYER_NORM, SOFTMAX }
 
     static final class Norm extends RangeTask {
+        private final float[][] buffers;
         private Kind kind;
         private MemorySegment x;
         private long xStride;
@@ -35,9 +36,20 @@ final class RowTasks {
         private float eps;
         private float weightOffset;
         private int d;
+        private long xb, ob, wb, bb;
 
-        int set(Kind kind, MemorySegment x, long xStride, MemorySegment out, long outStride, MemorySegment weight,
-                MemorySegment bias, float eps, float weightOffset, long rows, int d, int threads) {
+        Norm(int threads) {
+            buffers = new float[threads][0];
+        }
+
+        /** Segments are whole storages; the *b arguments are byte offsets of the first element. */
+        int set(Kind kind, MemorySegment x, long xb, long xStride, MemorySegment out, long ob, long outStride,
+                MemorySegment weight, long wb, MemorySegment bias, long bb, float eps, float weightOffset, long rows, int d,
+                int threads) {
+            this.xb = xb;
+            this.ob = ob;
+            this.wb = wb;
+            this.bb = bb;
             this.kind = kind;
             this.x = x;
             this.xStride = xStride;
@@ -58,12 +70,12 @@ final class RowTasks {
         @Override
         void range(long from, long to, int worker) {
             for (long r = from; r < to; r++) {
-                long xo = 4 * r * xStride;
-                long oo = 4 * r * outStride;
+                long xo = xb + 4 * r * xStride;
+                long oo = ob + 4 * r * outStride;
                 switch (kind) {
                     case RMS_NORM -> rmsNorm(xo, oo);
                     case LAYER_NORM -> layerNorm(xo, oo);
-                    case SOFTMAX -> softmax(xo, oo);
+                    case SOFTMAX -> softmax(xo, oo, worker);
                 }
             }
         }
@@ -89,11 +101,11 @@ final class RowTasks {
             float inv = (float) (1.0 / Math.sqrt(sumSquares(xo, 0f) / d + eps));
             int i = 0;
             for (; i + L <= d; i += L) {
-                FloatVector w = FloatVector.fromMemorySegment(F, weight, 4L * i, LE).add(weightOffset);
+                FloatVector w = FloatVector.fromMemorySegment(F, weight, wb + 4L * i, LE).add(weightOffset);
                 FloatVector.fromMemorySegment(F, x, xo + 4L * i, LE).mul(inv).mul(w).intoMemorySegment(out, oo + 4L * i, LE);
             }
             for (; i < d; i++) {
-                out.set(FL, oo + 4L * i, x.get(FL, xo + 4L * i) * inv * (weightOffset + weight.get(FL, 4L * i)));
+                out.set(FL, oo + 4L * i, x.get(FL, xo + 4L * i) * inv * (weightOffset + weight.get(FL, wb + 4L * i)));
             }
         }
 
@@ -111,51 +123,45 @@ final class RowTasks {
             float inv = (float) (1.0 / Math.sqrt(sumSquares(xo, mean) / d + eps));
             i = 0;
             for (; i + L <= d; i += L) {
-                FloatVector w = FloatVector.fromMemorySegment(F, weight, 4L * i, LE);
-                FloatVector b = FloatVector.fromMemorySegment(F, bias, 4L * i, LE);
+                FloatVector w = FloatVector.fromMemorySegment(F, weight, wb + 4L * i, LE);
+                FloatVector b = FloatVector.fromMemorySegment(F, bias, bb + 4L * i, LE);
                 FloatVector.fromMemorySegment(F, x, xo + 4L * i, LE).sub(mean).mul(inv).fma(w, b).intoMemorySegment(out, oo + 4L * i, LE);
             }
             for (; i < d; i++) {
                 float v = (x.get(FL, xo + 4L * i) - mean) * inv;
-                out.set(FL, oo + 4L * i, Math.fma(v, weight.get(FL, 4L * i), bias.get(FL, 4L * i)));
+                out.set(FL, oo + 4L * i, Math.fma(v, weight.get(FL, wb + 4L * i), bias.get(FL, bb + 4L * i)));
             }
         }
 
-        private void softmax(long xo, long oo) {
+        private void softmax(long xo, long oo, int worker) {
+            float[] b = rowBuffer(worker);
+            MemorySegment.copy(x, FL, xo, b, 0, d);
             FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
             int i = 0;
             for (; i + L <= d; i += L) {
-                mx = mx.max(FloatVector.fromMemorySegment(F, x, xo + 4L * i, LE));
+                mx = mx.max(FloatVector.fromArray(F, b, i));
             }
             float max = mx.reduceLanes(VectorOperators.MAX);
             for (; i < d; i++) {
-                max = Math.max(max, x.get(FL, xo + 4L * i));
+                max = Math.max(max, b[i]);
             }
-            if (max == Float.NEGATIVE_INFINITY) {
-                max = 0f; // an all -inf row gives NaN below, as in PyTorch
-            }
-            FloatVector acc = FloatVector.zero(F);
+            float inv = 1f / VecMath.expSum(b, d, max); // an all -inf row gives NaN, as in PyTorch
             i = 0;
             for (; i + L <= d; i += L) {
-                FloatVector e = VecMath.exp(FloatVector.fromMemorySegment(F, x, xo + 4L * i, LE).sub(max));
-                e.intoMemorySegment(out, oo + 4L * i, LE);
-                acc = acc.add(e);
-            }
-            float sum = acc.reduceLanes(VectorOperators.ADD);
-            if (i < d) {
-                VectorMask<Float> m = F.indexInRange(i, d);
-                FloatVector e = VecMath.exp(FloatVector.fromMemorySegment(F, x, xo + 4L * i, LE, m).sub(max));
-                e.intoMemorySegment(out, oo + 4L * i, LE, m);
-                sum += e.reduceLanes(VectorOperators.ADD, m);
-            }
-            float inv = 1f / sum;
-            i = 0;
-            for (; i + L <= d; i += L) {
-                FloatVector.fromMemorySegment(F, out, oo + 4L * i, LE).mul(inv).intoMemorySegment(out, oo + 4L * i, LE);
+                FloatVector.fromArray(F, b, i).mul(inv).intoArray(b, i);
             }
             for (; i < d; i++) {
-                out.set(FL, oo + 4L * i, out.get(FL, oo + 4L * i) * inv);
+                b[i] *= inv;
             }
+            MemorySegment.copy(b, 0, out, FL, oo, d);
         }
+
+        private float[] rowBuffer(int worker) {
+            if (buffers[worker].length < VecMath.padded(d)) {
+                buffers[worker] = new float[VecMath.padded(d)];
+            }
+            return buffers[worker];
+        }
+
     }
 }

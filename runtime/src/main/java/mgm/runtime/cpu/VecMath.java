@@ -12,7 +12,7 @@ import mgm.runtime.Activation;
  * <ul>
  *   <li>{@link #exp}: Cody-Waite range reduction + degree-6 minimax polynomial, relative error
  *       below 2e-7 on [-87, 88]; inputs are clamped to that range (results below 1e-38 are not
- *       denormal-exact, above 88.7 they are +Inf).</li>
+ *       returned as 0, above 88.7 as +Inf).</li>
  *   <li>{@link #erfc}: the Numerical Recipes Chebyshev form (relative error below 1.2e-7 for all x >= 0),
  *       so that GELU's tail {@code 0.5 x erfc(-x/√2)} stays accurate in relative terms.</li>
  *   <li>Sigmoid-based forms ({@code x / (1 + exp(-a x))}) for SiLU, quick-GELU and tanh-GELU, which
@@ -42,77 +42,128 @@ final class VecMath {
     private static final float SQRT1_2 = 0.70710678118654752f;
     private static final float GELU_TANH_C = 0.7978845608028654f; // sqrt(2/pi)
 
-    static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(EXP_LO).min(EXP_HI);
-        FloatVector n = xc.mul(LOG2E).add(0.5f);
-        // floor(n) via truncation toward zero, corrected for negatives
-        IntVector ni = (IntVector) n.convert(VectorOperators.F2I, 0);
-        FloatVector nf = (FloatVector) ni.convert(VectorOperators.I2F, 0);
-        var fix = nf.compare(VectorOperators.GT, n);
-        nf = nf.sub(1f, fix);
-        ni = (IntVector) nf.convert(VectorOperators.F2I, 0);
-        FloatVector r = xc.sub(nf.mul(LN2_HI)).sub(nf.mul(LN2_LO));
-        FloatVector r2 = r.mul(r);
-        FloatVector p = r.mul(P0).add(P1);
-        p = p.fma(r, FloatVector.broadcast(F, P2));
-        p = p.fma(r, FloatVector.broadcast(F, P3));
-        p = p.fma(r, FloatVector.broadcast(F, P4));
-        p = p.fma(r, FloatVector.broadcast(F, P5));
-        p = p.fma(r2, r).add(1f);
-        FloatVector pow2 = ni.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector res = p.mul(pow2);
-        // x above the clamp overflows to +Inf like Math.exp; NaN propagates through max/min.
-        return res.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
+
+
+
+
+
+    /**
+     * {@code a[i] = act(a[i])} for i &lt; n. The array must have room for {@link #padded}(n) floats:
+     * the loop runs over whole vectors (lanes past n are computed and ignored), so there is no
+     * masked tail. The exp is written out inside each loop rather than called: C2 does not always
+     * inline a callee at a call site it considers lukewarm, and a vector passed to or returned from
+     * a call that is not inlined is boxed on the heap (measured: kilobytes per op).
+     */
+    static void activate(Activation act, float[] a, int n) {
+        switch (act) {
+            case SILU -> sigmoidLoop(a, n, 1f);
+            case QUICK_GELU -> sigmoidLoop(a, n, 1.702f);
+            case GELU_ERF -> geluErfLoop(a, n);
+            case GELU_TANH -> geluTanhLoop(a, n);
+        }
     }
 
-    /** {@code x / (1 + exp(-a x))}. */
-    static FloatVector xSigmoid(FloatVector x, float a) {
-        FloatVector e = exp(x.mul(-a));
-        return x.div(e.add(1f));
+    /** x / (1 + exp(-k x)). */
+    private static void sigmoidLoop(float[] a, int n, float k) {
+        for (int i = 0; i < n; i += L) {
+            FloatVector x = FloatVector.fromArray(F, a, i);
+            FloatVector u = x.mul(-k);
+            FloatVector eC = u.max(EXP_LO).min(EXP_HI);
+            FloatVector eN = eC.mul(LOG2E).add(0.5f);
+            FloatVector eF = (FloatVector) ((IntVector) eN.convert(VectorOperators.F2I, 0)).convert(VectorOperators.I2F, 0);
+            eF = eF.sub(1f, eF.compare(VectorOperators.GT, eN));
+            FloatVector eR = eC.sub(eF.mul(LN2_HI)).sub(eF.mul(LN2_LO));
+            FloatVector eP = eR.mul(P0).add(P1).fma(eR, P2V).fma(eR, P3V).fma(eR, P4V).fma(eR, P5V).fma(eR.mul(eR), eR).add(1f);
+            FloatVector e = eP.mul(((IntVector) eF.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                    .blend(Float.POSITIVE_INFINITY, u.compare(VectorOperators.GT, EXP_HI)).blend(0f, u.compare(VectorOperators.LT, EXP_LO));
+            x.div(e.add(1f)).intoArray(a, i);
+        }
     }
 
-    /** erfc(z) for z >= 0. */
-    static FloatVector erfcPositive(FloatVector z) {
-        FloatVector t = FloatVector.broadcast(F, 1f).div(z.mul(0.5f).add(1f));
-        FloatVector p = t.mul(0.17087277f).add(-0.82215223f);
-        p = p.fma(t, FloatVector.broadcast(F, 1.48851587f));
-        p = p.fma(t, FloatVector.broadcast(F, -1.13520398f));
-        p = p.fma(t, FloatVector.broadcast(F, 0.27886807f));
-        p = p.fma(t, FloatVector.broadcast(F, -0.18628806f));
-        p = p.fma(t, FloatVector.broadcast(F, 0.09678418f));
-        p = p.fma(t, FloatVector.broadcast(F, 0.37409196f));
-        p = p.fma(t, FloatVector.broadcast(F, 1.00002368f));
-        p = p.fma(t, FloatVector.broadcast(F, -1.26551223f));
-        return t.mul(exp(z.mul(z).neg().add(p)));
+    /** tanh-GELU as x / (1 + exp(-2u)), u = √(2/π)(x + 0.044715 x³). */
+    private static void geluTanhLoop(float[] a, int n) {
+        for (int i = 0; i < n; i += L) {
+            FloatVector x = FloatVector.fromArray(F, a, i);
+            FloatVector u = x.mul(x).mul(0.044715f).add(1f).mul(x).mul(GELU_TANH_C * -2f);
+            FloatVector eC = u.max(EXP_LO).min(EXP_HI);
+            FloatVector eN = eC.mul(LOG2E).add(0.5f);
+            FloatVector eF = (FloatVector) ((IntVector) eN.convert(VectorOperators.F2I, 0)).convert(VectorOperators.I2F, 0);
+            eF = eF.sub(1f, eF.compare(VectorOperators.GT, eN));
+            FloatVector eR = eC.sub(eF.mul(LN2_HI)).sub(eF.mul(LN2_LO));
+            FloatVector eP = eR.mul(P0).add(P1).fma(eR, P2V).fma(eR, P3V).fma(eR, P4V).fma(eR, P5V).fma(eR.mul(eR), eR).add(1f);
+            FloatVector e = eP.mul(((IntVector) eF.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                    .blend(Float.POSITIVE_INFINITY, u.compare(VectorOperators.GT, EXP_HI)).blend(0f, u.compare(VectorOperators.LT, EXP_LO));
+            x.div(e.add(1f)).intoArray(a, i);
+        }
     }
 
-    /** Exact (erf) GELU: 0.5 x erfc(-x/√2), with erfc evaluated on |x|/√2 for accuracy in both tails. */
-    static FloatVector geluErf(FloatVector x) {
-        FloatVector z = x.abs().mul(SQRT1_2);
-        FloatVector c = erfcPositive(z); // erfc(|x|/√2)
-        var neg = x.compare(VectorOperators.LT, 0f);
-        FloatVector factor = c.neg().add(2f).blend(c, neg); // erfc(-x/√2)
-        return x.mul(0.5f).mul(factor);
+    /** Exact GELU 0.5 x erfc(-x/√2), erfc on |x|/√2 (Numerical Recipes form, relative error 1.2e-7). */
+    private static void geluErfLoop(float[] a, int n) {
+        for (int i = 0; i < n; i += L) {
+            FloatVector x = FloatVector.fromArray(F, a, i);
+            FloatVector z = x.abs().mul(SQRT1_2);
+            FloatVector t = ONE.div(z.mul(0.5f).add(1f));
+            FloatVector p = t.mul(0.17087277f).add(-0.82215223f).fma(t, E2).fma(t, E3).fma(t, E4).fma(t, E5).fma(t, E6)
+                    .fma(t, E7).fma(t, E8).fma(t, E9);
+            FloatVector u = z.mul(z).neg().add(p);
+            FloatVector eC = u.max(EXP_LO).min(EXP_HI);
+            FloatVector eN = eC.mul(LOG2E).add(0.5f);
+            FloatVector eF = (FloatVector) ((IntVector) eN.convert(VectorOperators.F2I, 0)).convert(VectorOperators.I2F, 0);
+            eF = eF.sub(1f, eF.compare(VectorOperators.GT, eN));
+            FloatVector eR = eC.sub(eF.mul(LN2_HI)).sub(eF.mul(LN2_LO));
+            FloatVector eP = eR.mul(P0).add(P1).fma(eR, P2V).fma(eR, P3V).fma(eR, P4V).fma(eR, P5V).fma(eR.mul(eR), eR).add(1f);
+            FloatVector e = eP.mul(((IntVector) eF.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                    .blend(Float.POSITIVE_INFINITY, u.compare(VectorOperators.GT, EXP_HI)).blend(0f, u.compare(VectorOperators.LT, EXP_LO));
+            FloatVector c = t.mul(e); // erfc(|x|/√2)
+            FloatVector factor = c.neg().add(2f).blend(c, x.compare(VectorOperators.LT, 0f)); // erfc(-x/√2)
+            x.mul(0.5f).mul(factor).intoArray(a, i);
+        }
     }
 
-    /** tanh-GELU: 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = √(2/π)(x + 0.044715 x³). */
-    static FloatVector geluTanh(FloatVector x) {
-        FloatVector u = x.mul(x).mul(0.044715f).add(1f).mul(x).mul(GELU_TANH_C);
-        return x.div(exp(u.mul(-2f)).add(1f));
+    /**
+     * {@code a[i] = exp(a[i] - max)} for i &lt; n, returning their sum; a has room for padded(n)
+     * floats. The padding lanes are set to -Inf so that they add exactly 0 (one loop, no tail).
+     */
+    static float expSum(float[] a, int n, float max) {
+        int end = padded(n);
+        for (int i = n; i < end; i++) {
+            a[i] = Float.NEGATIVE_INFINITY;
+        }
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = 0; i < end; i += L) {
+            FloatVector u = FloatVector.fromArray(F, a, i).sub(max);
+            FloatVector eC = u.max(EXP_LO).min(EXP_HI);
+            FloatVector eN = eC.mul(LOG2E).add(0.5f);
+            FloatVector eF = (FloatVector) ((IntVector) eN.convert(VectorOperators.F2I, 0)).convert(VectorOperators.I2F, 0);
+            eF = eF.sub(1f, eF.compare(VectorOperators.GT, eN));
+            FloatVector eR = eC.sub(eF.mul(LN2_HI)).sub(eF.mul(LN2_LO));
+            FloatVector eP = eR.mul(P0).add(P1).fma(eR, P2V).fma(eR, P3V).fma(eR, P4V).fma(eR, P5V).fma(eR.mul(eR), eR).add(1f);
+            FloatVector e = eP.mul(((IntVector) eF.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+                    .blend(Float.POSITIVE_INFINITY, u.compare(VectorOperators.GT, EXP_HI)).blend(0f, u.compare(VectorOperators.LT, EXP_LO));
+            e.intoArray(a, i);
+            acc = acc.add(e);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    static FloatVector apply(Activation act, FloatVector x) {
-        return switch (act) {
-            case SILU -> xSigmoid(x, 1f);
-            case QUICK_GELU -> xSigmoid(x, 1.702f);
-            case GELU_ERF -> geluErf(x);
-            case GELU_TANH -> geluTanh(x);
-        };
+    private static final FloatVector ONE = FloatVector.broadcast(F, 1f);
+    private static final FloatVector P2V = FloatVector.broadcast(F, P2);
+    private static final FloatVector P3V = FloatVector.broadcast(F, P3);
+    private static final FloatVector P4V = FloatVector.broadcast(F, P4);
+    private static final FloatVector P5V = FloatVector.broadcast(F, P5);
+    private static final FloatVector E2 = FloatVector.broadcast(F, 1.48851587f);
+    private static final FloatVector E3 = FloatVector.broadcast(F, -1.13520398f);
+    private static final FloatVector E4 = FloatVector.broadcast(F, 0.27886807f);
+    private static final FloatVector E5 = FloatVector.broadcast(F, -0.18628806f);
+    private static final FloatVector E6 = FloatVector.broadcast(F, 0.09678418f);
+    private static final FloatVector E7 = FloatVector.broadcast(F, 0.37409196f);
+    private static final FloatVector E8 = FloatVector.broadcast(F, 1.00002368f);
+    private static final FloatVector E9 = FloatVector.broadcast(F, -1.26551223f);
+
+    /** Room needed for n elements processed in whole vectors. */
+    static int padded(int n) {
+        return (n + L - 1) / L * L;
     }
 
-    /** Scalar form of the same approximations, for loop tails (so a value never depends on its position). */
-    static float apply(Activation act, float x) {
-        FloatVector v = FloatVector.broadcast(F, x);
-        return apply(act, v).lane(0);
-    }
+    static final int L = F.length();
 }
