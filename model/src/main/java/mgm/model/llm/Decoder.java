@@ -1,5 +1,6 @@
 package mgm.model.llm;
 
+import mgm.loaders.config.LlmConfig;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
 import mgm.runtime.Tensor;
@@ -18,13 +19,16 @@ import mgm.runtime.Tensor;
  * serves one thread at a time; each sequence keeps its own {@link KvCache}.
  */
 public final class Decoder implements AutoCloseable {
-    private final DecoderConfig config;
+    private final LlmConfig config;
     private final DecoderWeights weights;
     private final Backend backend;
     private final RopeFrequencies ropeFrequencies;
     private final int maxChunk;
     private final float attentionScale;
+    /** Gemma scales every input embedding by sqrt(hidden), rounded to the activation dtype as HF does. */
     private final float embeddingScale;
+    /** Gemma's RMSNorm multiplies by (1 + w): its weights are stored as offsets around 0. */
+    private final float normWeightOffset;
     private final Scratch scratch;
     private final Rows oneRow;
     private final MixtureOfExperts moe;
@@ -33,7 +37,7 @@ public final class Decoder implements AutoCloseable {
     private final Tensor invFreq;
     private float[] invFreqHost;
 
-    public Decoder(DecoderConfig config, DecoderWeights weights, Backend backend, int maxChunk) {
+    public Decoder(LlmConfig config, DecoderWeights weights, Backend backend, int maxChunk) {
         if (maxChunk < 1) {
             throw new IllegalArgumentException("maxChunk " + maxChunk + " must be >= 1");
         }
@@ -42,9 +46,10 @@ public final class Decoder implements AutoCloseable {
         this.backend = backend;
         this.maxChunk = maxChunk;
         this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
-        this.embeddingScale = config.embeddingScale();
-        this.ropeFrequencies = new RopeFrequencies(config.headDim(), config.ropeTheta(), config.ropeScaling(),
-                config.maxPositions());
+        this.embeddingScale = config.family() == LlmConfig.Family.GEMMA
+                ? HfRounding.toActivationDtype(config, (float) Math.sqrt(config.hiddenSize())) : 1f;
+        this.normWeightOffset = config.family() == LlmConfig.Family.GEMMA ? 1f : 0f;
+        this.ropeFrequencies = new RopeFrequencies(config);
         this.scratch = new Scratch(backend, config, maxChunk);
         this.oneRow = scratch.rows(1);
         this.moe = config.isMoe() ? new MixtureOfExperts(backend, config, maxChunk) : null;
@@ -53,7 +58,7 @@ public final class Decoder implements AutoCloseable {
         backend.copy(hostF32(invFreqHost), invFreq);
     }
 
-    public DecoderConfig config() {
+    public LlmConfig config() {
         return config;
     }
 
@@ -74,7 +79,7 @@ public final class Decoder implements AutoCloseable {
     }
 
     /** Bytes of scratch this decoder allocates (activations for one chunk), for memory estimates. */
-    public static long scratchBytes(DecoderConfig c, int maxChunk) {
+    public static long scratchBytes(LlmConfig c, int maxChunk) {
         return Scratch.bytes(c, maxChunk) + (c.isMoe() ? MixtureOfExperts.bytes(c, maxChunk) : 0);
     }
 
@@ -168,12 +173,12 @@ public final class Decoder implements AutoCloseable {
         if (embeddingScale != 1f) {
             backend.scale(r.x, embeddingScale, r.x);
         }
-        for (int layer = 0; layer < config.layers(); layer++) {
+        for (int layer = 0; layer < config.numLayers(); layer++) {
             runLayer(layer, cache, r, start);
         }
         cache.advance(r.tokens);
-        float eps = config.rmsEps();
-        float offset = config.normWeightOffset();
+        float eps = (float) config.rmsNormEps();
+        float offset = normWeightOffset;
         if (everyPosition != null) {
             backend.rmsNorm(r.x, weights.finalNorm(), eps, offset, r.normed);
             for (int row = 0; row < r.tokens; row += scratch.logitRows) {
@@ -191,8 +196,8 @@ public final class Decoder implements AutoCloseable {
 
     private void runLayer(int layer, KvCache cache, Rows r, int start) {
         LayerWeights w = weights.layers()[layer];
-        float eps = config.rmsEps();
-        float offset = config.normWeightOffset();
+        float eps = (float) config.rmsNormEps();
+        float offset = normWeightOffset;
 
         backend.rmsNorm(r.x, w.attnNorm(), eps, offset, r.normed);
         backend.matmul(r.normed, w.wq(), w.bq(), r.q);

@@ -1,5 +1,6 @@
 package mgm.model.llm;
 
+import mgm.loaders.config.LlmConfig;
 import mgm.model.WeightLoader;
 import mgm.runtime.Tensor;
 
@@ -12,11 +13,11 @@ import mgm.runtime.Tensor;
 public record DecoderWeights(Tensor embedTokens, LayerWeights[] layers, Tensor finalNorm, Tensor lmHead) {
 
     /** Tensor names under {@code prefix} (normally "model.") and {@code lm_head.weight}. */
-    public static DecoderWeights load(DecoderConfig c, WeightLoader w, String prefix, ProgressListener progress) {
+    public static DecoderWeights load(LlmConfig c, WeightLoader w, String prefix, ProgressListener progress) {
         int h = c.hiddenSize();
         Tensor embed = w.stored(prefix + "embed_tokens.weight", c.vocabSize(), h);
-        LayerWeights[] layers = new LayerWeights[c.layers()];
-        for (int i = 0; i < c.layers(); i++) {
+        LayerWeights[] layers = new LayerWeights[c.numLayers()];
+        for (int i = 0; i < c.numLayers(); i++) {
             String p = prefix + "layers." + i + ".";
             String a = p + "self_attn.";
             Tensor bq = w.has(a + "q_proj.bias") ? w.vector(a + "q_proj.bias", c.qDim()) : null;
@@ -32,11 +33,11 @@ public record DecoderWeights(Tensor embedTokens, LayerWeights[] layers, Tensor f
             if (c.isMoe()) {
                 String m = p + "block_sparse_moe.";
                 // The router stays as stored: quantising it would move routing decisions.
-                Tensor router = w.stored(m + "gate.weight", c.experts(), h);
-                Tensor[] gate = new Tensor[c.experts()];
-                Tensor[] up = new Tensor[c.experts()];
-                Tensor[] down = new Tensor[c.experts()];
-                for (int e = 0; e < c.experts(); e++) {
+                Tensor router = w.stored(m + "gate.weight", c.numExperts(), h);
+                Tensor[] gate = new Tensor[c.numExperts()];
+                Tensor[] up = new Tensor[c.numExperts()];
+                Tensor[] down = new Tensor[c.numExperts()];
+                for (int e = 0; e < c.numExperts(); e++) {
                     String x = m + "experts." + e + ".";
                     gate[e] = w.linear(x + "w1.weight", inter, h);
                     up[e] = w.linear(x + "w3.weight", inter, h);
@@ -50,13 +51,13 @@ public record DecoderWeights(Tensor embedTokens, LayerWeights[] layers, Tensor f
                         w.linear(m + "gate_proj.weight", inter, h), w.linear(m + "up_proj.weight", inter, h),
                         w.linear(m + "down_proj.weight", h, inter), null, null, null, null);
             }
-            progress.step(i + 1, c.layers());
+            progress.step(i + 1, c.numLayers());
         }
         Tensor norm = w.vector(prefix + "norm.weight", h);
         Tensor head;
         if (w.has("lm_head.weight")) {
             head = w.stored("lm_head.weight", c.vocabSize(), h);
-        } else if (c.tieEmbeddings()) {
+        } else if (c.tieWordEmbeddings()) {
             head = embed;
         } else {
             throw new IllegalArgumentException("tensor 'lm_head.weight' is missing and the config does not tie it to the embeddings");

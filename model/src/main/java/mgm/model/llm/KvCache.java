@@ -1,5 +1,6 @@
 package mgm.model.llm;
 
+import mgm.loaders.config.LlmConfig;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
 import mgm.runtime.Tensor;
@@ -15,17 +16,17 @@ public final class KvCache implements AutoCloseable {
     private final int maxLength;
     private int length;
 
-    KvCache(Backend backend, DecoderConfig c, int maxLength, DType dtype) {
+    KvCache(Backend backend, LlmConfig c, int maxLength, DType dtype) {
         if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
             throw new IllegalArgumentException("KV cache dtype " + dtype + " is not supported (F32, BF16, F16)");
         }
         this.maxLength = maxLength;
-        this.keys = new Tensor[c.layers()];
-        this.values = new Tensor[c.layers()];
+        this.keys = new Tensor[c.numLayers()];
+        this.values = new Tensor[c.numLayers()];
         try {
-            for (int i = 0; i < c.layers(); i++) {
-                keys[i] = backend.allocate(dtype, maxLength, c.kvHeads(), c.headDim());
-                values[i] = backend.allocate(dtype, maxLength, c.kvHeads(), c.headDim());
+            for (int i = 0; i < c.numLayers(); i++) {
+                keys[i] = backend.allocate(dtype, maxLength, c.numKvHeads(), c.headDim());
+                values[i] = backend.allocate(dtype, maxLength, c.numKvHeads(), c.headDim());
             }
         } catch (RuntimeException | OutOfMemoryError e) {
             close();
@@ -34,8 +35,8 @@ public final class KvCache implements AutoCloseable {
     }
 
     /** Bytes a cache of this shape takes. */
-    public static long bytes(DecoderConfig c, int maxLength, DType dtype) {
-        return 2L * c.layers() * dtype.byteSize((long) maxLength * c.kvDim());
+    public static long bytes(LlmConfig c, int maxLength, DType dtype) {
+        return 2L * c.numLayers() * dtype.byteSize((long) maxLength * c.kvDim());
     }
 
     Tensor keys(int layer) {

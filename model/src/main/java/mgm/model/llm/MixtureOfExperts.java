@@ -1,12 +1,12 @@
 package mgm.model.llm;
 
+import mgm.loaders.config.LlmConfig;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
-import mgm.runtime.Numerics;
 import mgm.runtime.Tensor;
 
 /**
@@ -17,7 +17,7 @@ import mgm.runtime.Tensor;
  */
 final class MixtureOfExperts implements AutoCloseable {
     private final Backend backend;
-    private final DecoderConfig config;
+    private final LlmConfig config;
     private final int topK;
     private final Tensor routerLogits;
     private final Tensor topValues;
@@ -36,12 +36,12 @@ final class MixtureOfExperts implements AutoCloseable {
     private final int[] counts;
     private final List<Tensor> all = new ArrayList<>();
 
-    MixtureOfExperts(Backend backend, DecoderConfig c, int maxChunk) {
+    MixtureOfExperts(Backend backend, LlmConfig c, int maxChunk) {
         this.backend = backend;
         this.config = c;
-        this.topK = c.expertsPerToken();
+        this.topK = c.numExpertsPerTok();
         try {
-            routerLogits = alloc(DType.F32, maxChunk, c.experts());
+            routerLogits = alloc(DType.F32, maxChunk, c.numExperts());
             topValues = alloc(DType.F32, maxChunk, topK);
             topIndices = alloc(DType.I32, maxChunk, topK);
             hostValues = backend.device().isHost() ? topValues : hostAlloc(DType.F32, maxChunk, topK);
@@ -58,13 +58,13 @@ final class MixtureOfExperts implements AutoCloseable {
         }
         oneRow = new Tensor[] {routerLogits.slice(0, 0, 1), topValues.slice(0, 0, 1), topIndices.slice(0, 0, 1),
             gate.slice(0, 0, 1), up.slice(0, 0, 1), expertOut.slice(0, 0, 1)};
-        tokensOf = new int[c.experts()][maxChunk];
-        weightsOf = new float[c.experts()][maxChunk];
-        counts = new int[c.experts()];
+        tokensOf = new int[c.numExperts()][maxChunk];
+        weightsOf = new float[c.numExperts()][maxChunk];
+        counts = new int[c.numExperts()];
     }
 
-    static long bytes(DecoderConfig c, int maxChunk) {
-        return 4L * maxChunk * (c.experts() + 2L * c.expertsPerToken() + 2L * c.hiddenSize() + 2L * c.intermediateSize());
+    static long bytes(LlmConfig c, int maxChunk) {
+        return 4L * maxChunk * (c.numExperts() + 2L * c.numExpertsPerTok() + 2L * c.hiddenSize() + 2L * c.intermediateSize());
     }
 
     /** {@code x[0..tokens) += MoE(normed[0..tokens))}. */
@@ -81,7 +81,7 @@ final class MixtureOfExperts implements AutoCloseable {
             backend.copy(topIndices, hostIndices);
         }
         route(tokens);
-        for (int e = 0; e < config.experts(); e++) {
+        for (int e = 0; e < config.numExperts(); e++) {
             int n = counts[e];
             if (n == 0) {
                 continue;
@@ -127,20 +127,12 @@ final class MixtureOfExperts implements AutoCloseable {
             for (int j = 0; j < topK; j++) {
                 long at = (long) t * topK + j;
                 int e = indicesSeg.getAtIndex(ValueLayout.JAVA_INT, at);
-                float weight = roundToActivation(valuesSeg.getAtIndex(ValueLayout.JAVA_FLOAT, at) / sum);
+                float weight = HfRounding.toActivationDtype(config, valuesSeg.getAtIndex(ValueLayout.JAVA_FLOAT, at) / sum);
                 tokensOf[e][counts[e]] = t;
                 weightsOf[e][counts[e]] = weight;
                 counts[e]++;
             }
         }
-    }
-
-    private float roundToActivation(float v) {
-        return switch (config.activationDtype()) {
-            case BF16 -> Numerics.bf16ToF32(Numerics.f32ToBf16(v));
-            case F16 -> Numerics.f16ToF32(Numerics.f32ToF16(v));
-            default -> v;
-        };
     }
 
     private Tensor alloc(DType dtype, long... shape) {

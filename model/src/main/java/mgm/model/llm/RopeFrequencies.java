@@ -1,5 +1,8 @@
 package mgm.model.llm;
 
+import mgm.loaders.config.LlmConfig;
+import mgm.loaders.config.RopeScaling;
+
 /**
  * Rotary inverse frequencies as HF computes them (float32), with the optional rope scaling of the
  * config folded in: linear divides them by the factor, llama3 rescales the low and medium
@@ -12,17 +15,17 @@ public final class RopeFrequencies {
     private final int maxPositions;
     private final float[] base;
 
-    public RopeFrequencies(int headDim, double theta, RopeScaling scaling, int maxPositions) {
-        this.headDim = headDim;
-        this.theta = theta;
-        this.scaling = scaling;
-        this.maxPositions = maxPositions;
+    public RopeFrequencies(LlmConfig c) {
+        this.headDim = c.headDim();
+        this.theta = c.ropeTheta();
+        this.scaling = c.ropeScaling();
+        this.maxPositions = c.maxPositionEmbeddings();
         this.base = compute(theta);
     }
 
     /** True when the frequencies depend on the sequence length (dynamic NTK scaling). */
     public boolean dependsOnLength() {
-        return scaling != null && scaling.type().equals("dynamic");
+        return scaling != null && scaling.type() == RopeScaling.Type.DYNAMIC;
     }
 
     /** inv_freq for a forward pass whose sequence (cache + new tokens) is {@code seqLen} long. */
@@ -42,18 +45,18 @@ public final class RopeFrequencies {
             float exponent = (float) (2 * i) / headDim;
             inv[i] = (float) (1.0 / Math.pow(ropeBase, exponent));
         }
-        if (scaling == null || scaling.type().equals("dynamic")) {
+        if (scaling == null || scaling.type() == RopeScaling.Type.DYNAMIC) {
             return inv;
         }
         float factor = (float) scaling.factor();
-        if (scaling.type().equals("linear")) {
+        if (scaling.type() == RopeScaling.Type.LINEAR) {
             for (int i = 0; i < half; i++) {
                 inv[i] /= factor;
             }
             return inv;
         }
         // llama3: keep high frequencies, divide low ones by the factor, blend the band between.
-        double old = scaling.originalMaxPositions();
+        double old = scaling.originalMaxPositionEmbeddings();
         double lowWavelen = old / scaling.lowFreqFactor();
         double highWavelen = old / scaling.highFreqFactor();
         for (int i = 0; i < half; i++) {

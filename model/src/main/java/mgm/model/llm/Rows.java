@@ -1,5 +1,6 @@
 package mgm.model.llm;
 
+import mgm.loaders.config.LlmConfig;
 import mgm.runtime.Tensor;
 
 /** Views of the first T rows of the scratch buffers, shaped for each step of a layer. */
@@ -21,18 +22,18 @@ final class Rows {
     final Tensor lastX;
     final Tensor lastNormed;
 
-    Rows(Scratch s, DecoderConfig c, int t) {
+    Rows(Scratch s, LlmConfig c, int t) {
         tokens = t;
         x = s.x.slice(0, 0, t);
         normed = s.normed.slice(0, 0, t);
         q = s.q.slice(0, 0, t);
         k = s.k.slice(0, 0, t);
         v = s.v.slice(0, 0, t);
-        q3 = q.reshape(t, c.heads(), c.headDim());
-        k3 = k.reshape(t, c.kvHeads(), c.headDim());
-        v3 = v.reshape(t, c.kvHeads(), c.headDim());
+        q3 = q.reshape(t, c.numHeads(), c.headDim());
+        k3 = k.reshape(t, c.numKvHeads(), c.headDim());
+        v3 = v.reshape(t, c.numKvHeads(), c.headDim());
         attn = s.attn.slice(0, 0, t);
-        attn3 = attn.reshape(t, c.heads(), c.headDim());
+        attn3 = attn.reshape(t, c.numHeads(), c.headDim());
         out = s.out.slice(0, 0, t);
         gate = s.gate.slice(0, 0, t);
         up = s.up.slice(0, 0, t);

@@ -1,5 +1,6 @@
 package mgm.model.llm;
 
+import mgm.loaders.config.LlmConfig;
 import java.util.ArrayList;
 import java.util.List;
 import mgm.runtime.Backend;
@@ -29,10 +30,10 @@ final class Scratch implements AutoCloseable {
     final int logitRows;
     private final Tensor hostTokenId;
     private final Backend backend;
-    private final DecoderConfig config;
+    private final LlmConfig config;
     private final List<Tensor> all = new ArrayList<>();
 
-    Scratch(Backend backend, DecoderConfig c, int maxChunk) {
+    Scratch(Backend backend, LlmConfig c, int maxChunk) {
         this.backend = backend;
         this.config = c;
         this.logitRows = Math.min(maxChunk, MAX_LOGIT_ROWS);
@@ -59,7 +60,7 @@ final class Scratch implements AutoCloseable {
         }
     }
 
-    static long bytes(DecoderConfig c, int maxChunk) {
+    static long bytes(LlmConfig c, int maxChunk) {
         long perRow = 4L * (3L * c.hiddenSize() + 2L * c.qDim() + 2L * c.kvDim() + 2L * c.intermediateSize());
         return perRow * maxChunk + 4L * c.vocabSize() * (Math.min(maxChunk, MAX_LOGIT_ROWS) + 1);
     }
