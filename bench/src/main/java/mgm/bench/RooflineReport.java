@@ -16,8 +16,10 @@ import mgm.runtime.cpu.CpuBackend;
  * OpenBLAS sgemm on the same shape, all in one run so that the ratios compare like with like.
  *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar mgm.bench.RooflineReport [--threads 2] [--quick] [--only gemv|gemm]</pre>
- * Timings are medians of repeated calls after warm-up; GEMV weights rotate through copies larger
- * than the last-level cache (see {@link Workloads}).
+ * Measurements are interleaved (a streaming pass next to each GEMV sweep, OpenBLAS next to each of
+ * our GEMMs) and the ratios are medians of per-round ratios, so that other processes on a shared
+ * machine load both sides alike. GEMV weights rotate through copies larger than the last-level
+ * cache (see {@link Workloads}).
  */
 public final class RooflineReport {
     private RooflineReport() {}
@@ -42,44 +44,102 @@ public final class RooflineReport {
         System.out.printf("mgm roofline: %d threads, %s, Java %s%n", threads, jdk.incubator.vector.FloatVector.SPECIES_PREFERRED,
                 Runtime.version());
         List<Row> rows = new ArrayList<>();
-        double bw;
-        try (Bandwidth probe = new Bandwidth(512L << 20, threads)) {
-            bw = probe.measure(quick ? 5 : 15);
-        }
-        rows.add(new Row("stream read", "512 MiB", 0, bw, 0, "100% (roofline)"));
-        try (CpuBackend cpu = new CpuBackend(threads)) {
+        int rounds = quick ? 5 : 15;
+        try (Bandwidth probe = new Bandwidth(512L << 20, threads); CpuBackend cpu = new CpuBackend(threads)) {
+            double bw = probe.measure(3);
+            rows.add(new Row("stream read", "512 MiB", 0, bw, 0, "100% (roofline)"));
             int[][] gemvShapes = {{4096, 4096}, {2048, 5632}};
             for (int[] s : only.equals("gemm") ? new int[0][] : gemvShapes) {
                 for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16, DType.Q8_0, DType.Q4_0}) {
-                    double t = gemv(cpu, dt, s[0], s[1], quick ? 40 : 150);
-                    long bytes = dt.byteSize((long) s[0] * s[1]);
-                    double gbs = bytes / t / 1e9;
-                    rows.add(new Row("GEMV " + dt, "1x" + s[0] + "x" + s[1], t, gbs, 2.0 * s[0] * s[1] / t / 1e9,
-                            String.format("%.0f%% of stream", 100 * gbs / bw)));
+                    rows.add(gemvRow(cpu, probe, dt, s[0], s[1], rounds));
                 }
             }
-            if (only.equals("gemv")) {
-                print(rows);
-                return;
-            }
-            int m = quick ? 256 : 512;
-            int k = 4096;
-            int n = 4096;
-            Optional<OpenBlas> blas = OpenBlas.load();
-            double blasFlops = 0;
-            if (blas.isPresent()) {
-                double t = openBlas(blas.get(), threads, m, n, k, quick ? 3 : 5);
-                blasFlops = 2.0 * m * n * k / t / 1e9;
-                rows.add(new Row("OpenBLAS sgemm", m + "x" + k + "x" + n, t, 0, blasFlops, "100% (baseline)"));
-            }
-            for (DType dt : new DType[] {DType.F32, DType.BF16}) {
-                double t = gemm(cpu, dt, m, n, k, quick ? 3 : 5);
-                double gf = 2.0 * m * n * k / t / 1e9;
-                rows.add(new Row("GEMM " + dt, m + "x" + k + "x" + n, t, 0, gf,
-                        blasFlops > 0 ? String.format("%.0f%% of OpenBLAS", 100 * gf / blasFlops) : "n/a"));
+            if (!only.equals("gemv")) {
+                rows.addAll(gemmRows(cpu, threads, quick ? 256 : 512, 4096, 4096, quick ? 3 : 7));
             }
         }
         print(rows);
+    }
+
+    /**
+     * GEMV rounds, each one streaming-read pass then one sweep of GEMVs over the rotated weight copies
+     * (as many bytes as the probe), so that both see the same machine load; the ratio is the median
+     * of the per-round ratios.
+     */
+    static Row gemvRow(CpuBackend cpu, Bandwidth probe, DType dt, int k, int n, int rounds) throws InterruptedException {
+        Random r = new Random(1);
+        Tensor[] ws = Workloads.rotation(r, dt, n, k);
+        try (Tensor x = Workloads.randomF32(r, 1, k); Tensor out = Tensor.allocate(DType.F32, 1, n)) {
+            long bytes = dt.byteSize((long) n * k);
+            int calls = (int) Math.max(ws.length, probe.bytes() / bytes);
+            for (int i = 0; i < 2 * calls; i++) {
+                cpu.matmul(x, ws[i % ws.length], null, out);
+            }
+            double[] gemv = new double[rounds];
+            double[] stream = new double[rounds];
+            double[] ratio = new double[rounds];
+            for (int round = 0; round < rounds; round++) {
+                stream[round] = probe.bytes() / probe.pass() / 1e9;
+                long t0 = System.nanoTime();
+                for (int i = 0; i < calls; i++) {
+                    cpu.matmul(x, ws[i % ws.length], null, out);
+                }
+                gemv[round] = (double) bytes * calls / (System.nanoTime() - t0);
+                ratio[round] = gemv[round] / stream[round];
+            }
+            double gbs = Stats.median(gemv);
+            double t = bytes / (gbs * 1e9);
+            return new Row("GEMV " + dt, "1x" + k + "x" + n, t, gbs, 2.0 * n * k / t / 1e9,
+                    String.format("%.0f%% of stream (%.1f)", 100 * Stats.median(ratio), Stats.median(stream)));
+        } finally {
+            for (Tensor w : ws) {
+                w.close();
+            }
+        }
+    }
+
+    /** GEMM rounds, each timing OpenBLAS sgemm, then ours with F32 and BF16 weights, under the same load. */
+    static List<Row> gemmRows(CpuBackend cpu, int threads, int m, int n, int k, int rounds) {
+        Random r = new Random(2);
+        Optional<OpenBlas> blas = OpenBlas.load();
+        blas.ifPresent(b -> b.threads(threads));
+        List<Row> rows = new ArrayList<>();
+        try (Tensor w32 = Workloads.weight(r, DType.F32, n, k); Tensor w16 = Workloads.weight(r, DType.BF16, n, k);
+             Tensor x = Workloads.randomF32(r, m, k); Tensor out = Tensor.allocate(DType.F32, m, n)) {
+            double[] tb = new double[rounds];
+            double[] t32 = new double[rounds];
+            double[] t16 = new double[rounds];
+            double[] r32 = new double[rounds];
+            double[] r16 = new double[rounds];
+            for (int round = -1; round < rounds; round++) { // round -1 warms up
+                double b = blas.isPresent() ? time(() -> blas.get().sgemmNt(m, n, k, x.segment(), w32.segment(), out.segment())) : 0;
+                double a = time(() -> cpu.matmul(x, w32, null, out));
+                double c = time(() -> cpu.matmul(x, w16, null, out));
+                if (round >= 0) {
+                    tb[round] = b;
+                    t32[round] = a;
+                    t16[round] = c;
+                    r32[round] = b / a;
+                    r16[round] = b / c;
+                }
+            }
+            double flops = 2.0 * m * n * k;
+            String shape = m + "x" + k + "x" + n;
+            if (blas.isPresent()) {
+                rows.add(new Row("OpenBLAS sgemm", shape, Stats.median(tb), 0, flops / Stats.median(tb) / 1e9, "100% (baseline)"));
+            }
+            rows.add(new Row("GEMM F32", shape, Stats.median(t32), 0, flops / Stats.median(t32) / 1e9,
+                    blas.isPresent() ? String.format("%.0f%% of OpenBLAS", 100 * Stats.median(r32)) : "n/a"));
+            rows.add(new Row("GEMM BF16", shape, Stats.median(t16), 0, flops / Stats.median(t16) / 1e9,
+                    blas.isPresent() ? String.format("%.0f%% of OpenBLAS", 100 * Stats.median(r16)) : "n/a"));
+        }
+        return rows;
+    }
+
+    private static double time(Runnable call) {
+        long t0 = System.nanoTime();
+        call.run();
+        return (System.nanoTime() - t0) / 1e9;
     }
 
     private static void print(List<Row> rows) {
@@ -93,61 +153,6 @@ public final class RooflineReport {
         }
     }
 
-    /** Median seconds of one 1 x k x n GEMV, cycling through weight copies larger than L3. */
-    static double gemv(CpuBackend cpu, DType dt, int k, int n, int calls) {
-        Random r = new Random(1);
-        Tensor[] ws = Workloads.rotation(r, dt, n, k);
-        try (Tensor x = Workloads.randomF32(r, 1, k); Tensor out = Tensor.allocate(DType.F32, 1, n)) {
-            for (int i = 0; i < 2 * ws.length + 20; i++) {
-                cpu.matmul(x, ws[i % ws.length], null, out);
-            }
-            double[] t = new double[calls];
-            for (int i = 0; i < calls; i++) {
-                long t0 = System.nanoTime();
-                cpu.matmul(x, ws[i % ws.length], null, out);
-                t[i] = (System.nanoTime() - t0) / 1e9;
-            }
-            return Stats.median(t);
-        } finally {
-            for (Tensor w : ws) {
-                w.close();
-            }
-        }
-    }
 
-    static double gemm(CpuBackend cpu, DType dt, int m, int n, int k, int calls) {
-        Random r = new Random(2);
-        try (Tensor w = Workloads.weight(r, dt, n, k); Tensor x = Workloads.randomF32(r, m, k);
-             Tensor out = Tensor.allocate(DType.F32, m, n)) {
-            cpu.matmul(x, w, null, out);
-            cpu.matmul(x, w, null, out);
-            double[] t = new double[calls];
-            for (int i = 0; i < calls; i++) {
-                long t0 = System.nanoTime();
-                cpu.matmul(x, w, null, out);
-                t[i] = (System.nanoTime() - t0) / 1e9;
-            }
-            return Stats.median(t);
-        }
-    }
 
-    static double openBlas(OpenBlas blas, int threads, int m, int n, int k, int calls) {
-        blas.threads(threads);
-        Random r = new Random(2);
-        try (Tensor w = Workloads.randomF32(r, n, k); Tensor x = Workloads.randomF32(r, m, k);
-             Tensor out = Tensor.allocate(DType.F32, m, n)) {
-            MemorySegment a = x.segment();
-            MemorySegment b = w.segment();
-            MemorySegment c = out.segment();
-            blas.sgemmNt(m, n, k, a, b, c);
-            blas.sgemmNt(m, n, k, a, b, c);
-            double[] t = new double[calls];
-            for (int i = 0; i < calls; i++) {
-                long t0 = System.nanoTime();
-                blas.sgemmNt(m, n, k, a, b, c);
-                t[i] = (System.nanoTime() - t0) / 1e9;
-            }
-            return Stats.median(t);
-        }
-    }
 }
