@@ -40,6 +40,7 @@ public final class CpuBackend implements Backend {
     private final PointwiseTasks.Binary binary = new PointwiseTasks.Binary();
     private final AttentionTask attention;
     private final RopeTask rope;
+    private final WindowAttentionTask window;
     private final SelectTask select;
     private final ConvertTask convert;
     private final ImageTasks.Im2col im2col = new ImageTasks.Im2col();
@@ -62,6 +63,7 @@ public final class CpuBackend implements Backend {
         this.activate = new PointwiseTasks.Activate(threads);
         this.attention = new AttentionTask(threads);
         this.rope = new RopeTask(threads);
+        this.window = new WindowAttentionTask(threads);
         this.select = new SelectTask(threads);
         this.convert = new ConvertTask(threads);
     }
@@ -419,6 +421,48 @@ public final class CpuBackend implements Backend {
                 out.stride(0), out.stride(1),
                 (int) q.dim(0), (int) q.dim(1), (int) k.dim(1), (int) q.dim(2), (int) k.dim(0), scale, causal, queryStart, threads);
         runAndRelease(attention, chunks);
+    }
+
+    @Override
+    public synchronized void windowAttention(Tensor q, Tensor map, int windowSize, float scale, Tensor out) {
+        String op = "windowAttention";
+        OpChecks.notNull(op, "q", q);
+        OpChecks.notNull(op, "map", map);
+        OpChecks.notNull(op, "out", out);
+        Checks.on(op, q);
+        Checks.on(op, map);
+        Checks.on(op, out);
+        Checks.dtype(op, "q", q, DType.F32);
+        Checks.dtype(op, "map", map, DType.F32);
+        Checks.dtype(op, "out", out, DType.F32);
+        OpChecks.rank(op, "map", map, 3);
+        long d = map.dim(2);
+        if (!(windowSize >= 1 && map.dim(0) % windowSize == 0 && map.dim(1) % windowSize == 0)) {
+            throw Checks.fail(op, "map " + map.describe() + " is not divisible into " + windowSize + "x" + windowSize + " windows");
+        }
+        long rows = map.dim(0) / windowSize;
+        long cols = map.dim(1) / windowSize;
+        Checks.shape(op, "q", q, rows * cols, d);
+        OpChecks.sameShape(op, "q", q, "out", out);
+        OpChecks.contiguous(op, "q", q);
+        OpChecks.contiguous(op, "out", out);
+        if (Layout.mayOverlap(out, map) || Layout.mayOverlap(out, q)) {
+            throw Checks.fail(op, "out " + out.describe() + " must not overlap q or map");
+        }
+        if (map.stride(2) != 1 && d > 1 || d > Integer.MAX_VALUE || q.dim(0) > Integer.MAX_VALUE) {
+            reference.windowAttention(q, map, windowSize, scale, out);
+            return;
+        }
+        if (q.numel() == 0) {
+            return;
+        }
+        int chunks = window.set(seg(q), q.byteOffset(), seg(map), map.byteOffset(), map.stride(0), map.stride(1), seg(out),
+                out.byteOffset(), (int) q.dim(0), (int) d, windowSize, (int) cols, scale, threads);
+        try {
+            pool.run(window, chunks);
+        } finally {
+            window.release();
+        }
     }
 
     // ------------------------------------------------------------------ pointwise
