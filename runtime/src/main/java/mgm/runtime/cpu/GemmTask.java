@@ -5,6 +5,10 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import mgm.runtime.DType;
@@ -21,6 +25,8 @@ import mgm.runtime.DType;
  */
 final class GemmTask implements WorkerPool.Task {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Short> S_HALF = ShortVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(FloatVector.SPECIES_PREFERRED.length() * 16));
     static final int L = F.length();
     static final int MR = 4;
     static final int NR = 2 * L;
@@ -111,7 +117,7 @@ final class GemmTask implements WorkerPool.Task {
             packB(pb, jc, ncb, pc, kc, worker);
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = Math.min(MC, m1 - ic);
-                packA(pa, ic, mc, pc, kc);
+                packA(pa, ic, mc, pc, kc, dequant[worker]);
                 macroKernel(pa, pb, ic, mc, jc, ncb, kc, pc == 0, worker);
             }
         }
@@ -119,16 +125,16 @@ final class GemmTask implements WorkerPool.Task {
 
     // ------------------------------------------------------------------ packing
 
-    private void packA(float[] pa, int ic, int mc, int pc, int kc) {
+    private void packA(float[] pa, int ic, int mc, int pc, int kc, float[] row) {
         MemorySegment seg = a;
         for (int ir = 0; ir < mc; ir += MR) {
             int base = (ir / MR) * kc * MR;
             for (int r = 0; r < MR; r++) {
-                int row = ic + ir + r;
                 if (ir + r < mc) {
-                    long off = 4L * (row * lda + pc);
+                    // bulk copy, then an array-to-array scatter (no per-element segment checks)
+                    MemorySegment.copy(seg, FL, 4L * ((ic + ir + r) * lda + pc), row, 0, kc);
                     for (int kk = 0; kk < kc; kk++) {
-                        pa[base + kk * MR + r] = seg.get(FL, off + 4L * kk);
+                        pa[base + kk * MR + r] = row[kk];
                     }
                 } else {
                     for (int kk = 0; kk < kc; kk++) {
@@ -165,7 +171,12 @@ final class GemmTask implements WorkerPool.Task {
             case F32 -> MemorySegment.copy(seg, FL, rowOff + 4L * pc, dst, 0, kc);
             case BF16 -> {
                 long o = rowOff + 2L * pc;
-                for (int kk = 0; kk < kc; kk++) {
+                int kk = 0;
+                for (; kk + L <= kc; kk += L) {
+                    ((IntVector) ShortVector.fromMemorySegment(S_HALF, seg, o + 2L * kk, LE).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, kk);
+                }
+                for (; kk < kc; kk++) {
                     dst[kk] = Float.intBitsToFloat((seg.get(SH, o + 2L * kk) & 0xFFFF) << 16);
                 }
             }
