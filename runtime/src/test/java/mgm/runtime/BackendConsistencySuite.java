@@ -123,6 +123,37 @@ public abstract class BackendConsistencySuite {
     }
 
     @Test
+    void matmulNonFiniteWeights() {
+        Random r = new Random(8);
+        for (DType wt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            Tensor f = random(r, 4, 96);
+            f.setFloat(Float.POSITIVE_INFINITY, 0, 5);
+            f.setFloat(Float.NaN, 1, 40);
+            f.setFloat(Float.NEGATIVE_INFINITY, 2, 95);
+            Tensor w = converted(f, wt);
+            for (int m : new int[] {1, 7}) {
+                Tensor x = random(r, m, 96);
+                Tensor want = Tensor.allocate(DType.F32, m, 4);
+                reference.matmul(x, w, null, want);
+                Tensor got = out(m, 4);
+                backend().matmul(upload(x), upload(w), null, got);
+                float[] g = read(got);
+                float[] e = want.toFloatArray();
+                for (int i = 0; i < e.length; i++) {
+                    if (i % 4 == 3) {
+                        assertEquals(e[i], g[i], 1e-4f * 96, "matmul " + wt + " finite row");
+                    } else {
+                        assertEquals(Float.isNaN(e[i]), Float.isNaN(g[i]), "matmul " + wt + " NaN at " + i + ": " + g[i]);
+                        if (!Float.isNaN(e[i])) {
+                            assertEquals(e[i], g[i], "matmul " + wt + " infinity at " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void matmulTransposedActivation() {
         Random r = new Random(7);
         Tensor xt = upload(random(r, 64, 6)); // [K, M] viewed as [M, K]

@@ -34,9 +34,8 @@ final class GemvKernels {
     static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final IntVector LOW_NIBBLE = IntVector.broadcast(I8, 0xF);
     private static final IntVector HIGH_HALF = IntVector.broadcast(I, 0xFFFF0000);
-    private static final IntVector F16_MAG_LO = IntVector.broadcast(I, 0x7FFF);
-    private static final IntVector F16_MAG_HI = IntVector.broadcast(I, 0x7FFF0000);
-    private static final IntVector SIGN = IntVector.broadcast(I, 0x80000000);
+    private static final IntVector F16_EXP_LO = IntVector.broadcast(I, 0x7C00);
+    private static final IntVector F16_TO_F32_MASK = IntVector.broadcast(I, 0x8FFFE000);
     private static final FloatVector F16_SCALE = FloatVector.broadcast(F, 0x1p112f);
 
     // ------------------------------------------------------------------ activation layouts
@@ -125,33 +124,35 @@ final class GemvKernels {
     // ------------------------------------------------------------------ F16
 
     /**
-     * F16 to F32 in registers: magnitude bits shifted into place and scaled by 2^112 (exact for
-     * normals and subnormals), sign OR-ed in. Inf/NaN halves (exponent 31) would come out finite, so
-     * the largest magnitude seen is tracked and such a row is recomputed with the exact scalar path.
+     * F16 to F32 in registers: sign, exponent and mantissa shifted into place with one arithmetic
+     * shift and a mask, then scaled by 2^112 (exact for normals and subnormals). Inf/NaN halves
+     * (exponent 31) would come out finite, so the largest exponent field is tracked and such a row
+     * is recomputed with the exact scalar path.
      */
     static float dotF16(MemorySegment w, long row, float[] xeo, int k) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        IntVector maxLo = IntVector.zero(I), maxHi = IntVector.zero(I);
+        IntVector expMax = IntVector.zero(I);
         int i = 0;
         for (; i + 4 * L <= k; i += 4 * L) {
             long o = 2L * i;
             IntVector v0 = IntVector.fromMemorySegment(I, w, row + o, LE);
             IntVector v1 = IntVector.fromMemorySegment(I, w, row + o + 4L * L, LE);
-            IntVector m0 = v0.and(F16_MAG_LO), n0 = v0.and(F16_MAG_HI);
-            IntVector m1 = v1.and(F16_MAG_LO), n1 = v1.and(F16_MAG_HI);
-            maxLo = maxLo.max(m0.max(m1));
-            maxHi = maxHi.max(n0.max(n1));
-            FloatVector e0 = m0.lanewise(VectorOperators.LSHL, 13).or(v0.lanewise(VectorOperators.LSHL, 16).and(SIGN)).reinterpretAsFloats();
-            FloatVector o0 = n0.lanewise(VectorOperators.LSHR, 3).or(v0.and(SIGN)).reinterpretAsFloats();
-            FloatVector e1 = m1.lanewise(VectorOperators.LSHL, 13).or(v1.lanewise(VectorOperators.LSHL, 16).and(SIGN)).reinterpretAsFloats();
-            FloatVector o1 = n1.lanewise(VectorOperators.LSHR, 3).or(v1.and(SIGN)).reinterpretAsFloats();
+            // exponent fields of both halves of both vectors: all-ones (31) only for Inf / NaN
+            expMax = expMax.max(v0.and(F16_EXP_LO)).max(v1.and(F16_EXP_LO)).max(v0.lanewise(VectorOperators.LSHR, 16).and(F16_EXP_LO))
+                    .max(v1.lanewise(VectorOperators.LSHR, 16).and(F16_EXP_LO));
+            // half h at the top of an int: (h << 16) >> 3 (arithmetic) puts exponent and mantissa where an
+            // F32's go, minus a 112 bias, with copies of the sign in bits 28-30 that the mask clears
+            FloatVector e0 = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats();
+            FloatVector o0 = v0.lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats();
+            FloatVector e1 = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats();
+            FloatVector o1 = v1.lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats();
             a0 = e0.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i), a0);
             a1 = o0.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i + L), a1);
             a2 = e1.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i + 2 * L), a2);
             a3 = o1.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i + 3 * L), a3);
         }
         int vecEnd = i;
-        if (maxLo.reduceLanes(VectorOperators.MAX) >= 0x7C00 || maxHi.reduceLanes(VectorOperators.MAX) >= 0x7C000000) {
+        if (expMax.reduceLanes(VectorOperators.MAX) == 0x7C00) {
             return dotF16Exact(w, row, xeo, k);
         }
         float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
