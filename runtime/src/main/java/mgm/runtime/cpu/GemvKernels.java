@@ -15,7 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  * decode-shape matmul. The weight row (at byte {@code row} of {@code w}) is streamed once and dequantised in registers;
  * the activation row was prepared once per matmul in the layout each kernel wants (see
  * {@link #prepare}). All loops are unrolled over independent accumulators so that FMA latency does
- * not bound the loop; nothing is allocated (no per-row slices).
+ * not bound the loop; nothing is allocated (no per-row slices). Loops count whole steps with a plain
+ * int induction variable and derive the byte offsets from it: in that form C2 removes the
+ * per-access bounds checks (the loop body shrank by a third for Q4_0).
  *
  * <p>Float formats use the preferred species (any width). The block-quantised kernels use 256-bit
  * vectors (one 32-element block = 4 x 8 lanes), which every AVX2 / AVX-512 machine runs natively.
@@ -76,14 +78,16 @@ final class GemvKernels {
 
     static float dotF32(MemorySegment w, long row, float[] x, int k) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        int i = 0;
-        for (; i + 4 * L <= k; i += 4 * L) {
-            long o = 4L * i;
+        int steps = k / (4 * L);
+        for (int c = 0; c < steps; c++) {
+            int i = c * 4 * L;
+            long o = 16L * L * c;
             a0 = FloatVector.fromMemorySegment(F, w, row + o, LE).fma(FloatVector.fromArray(F, x, i), a0);
             a1 = FloatVector.fromMemorySegment(F, w, row + o + 4L * L, LE).fma(FloatVector.fromArray(F, x, i + L), a1);
             a2 = FloatVector.fromMemorySegment(F, w, row + o + 8L * L, LE).fma(FloatVector.fromArray(F, x, i + 2 * L), a2);
             a3 = FloatVector.fromMemorySegment(F, w, row + o + 12L * L, LE).fma(FloatVector.fromArray(F, x, i + 3 * L), a3);
         }
+        int i = steps * 4 * L;
         for (; i + L <= k; i += L) {
             a0 = FloatVector.fromMemorySegment(F, w, row + 4L * i, LE).fma(FloatVector.fromArray(F, x, i), a0);
         }
@@ -99,9 +103,10 @@ final class GemvKernels {
     /** BF16 is the top half of an F32: an int lane holding elements (2l, 2l+1) gives both with one shift / mask. */
     static float dotBf16(MemorySegment w, long row, float[] xeo, int k) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        int i = 0;
-        for (; i + 4 * L <= k; i += 4 * L) {
-            long o = 2L * i;
+        int steps = k / (4 * L);
+        for (int c = 0; c < steps; c++) {
+            int i = c * 4 * L;
+            long o = 8L * L * c;
             IntVector v0 = IntVector.fromMemorySegment(I, w, row + o, LE);
             IntVector v1 = IntVector.fromMemorySegment(I, w, row + o + 4L * L, LE);
             a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i), a0);
@@ -109,6 +114,7 @@ final class GemvKernels {
             a2 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + 2 * L), a2);
             a3 = v1.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + 3 * L), a3);
         }
+        int i = steps * 4 * L;
         for (; i + 2 * L <= k; i += 2 * L) {
             IntVector v0 = IntVector.fromMemorySegment(I, w, row + 2L * i, LE);
             a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i), a0);
@@ -132,9 +138,10 @@ final class GemvKernels {
     static float dotF16(MemorySegment w, long row, float[] xeo, int k) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         IntVector expMax = IntVector.zero(I);
-        int i = 0;
-        for (; i + 4 * L <= k; i += 4 * L) {
-            long o = 2L * i;
+        int steps = k / (4 * L);
+        for (int c = 0; c < steps; c++) {
+            int i = c * 4 * L;
+            long o = 8L * L * c;
             IntVector v0 = IntVector.fromMemorySegment(I, w, row + o, LE);
             IntVector v1 = IntVector.fromMemorySegment(I, w, row + o + 4L * L, LE);
             // exponent fields of both halves of both vectors: all-ones (31) only for Inf / NaN
@@ -151,7 +158,7 @@ final class GemvKernels {
             a2 = e1.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i + 2 * L), a2);
             a3 = o1.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i + 3 * L), a3);
         }
-        int vecEnd = i;
+        int vecEnd = steps * 4 * L;
         if (expMax.reduceLanes(VectorOperators.MAX) == 0x7C00) {
             return dotF16Exact(w, row, xeo, k);
         }
@@ -184,10 +191,10 @@ final class GemvKernels {
     static float dotQ8(MemorySegment w, long row, float[] x, int k) {
         int nb = k / 32;
         FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
-        int b = 0;
-        for (; b + 2 <= nb; b += 2) {
-            long o = b * 34L;
-            int xb = b * 32;
+        int pairs = nb / 2;
+        for (int p = 0; p < pairs; p++) {
+            long o = p * 68L;
+            int xb = p * 64;
             FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, row + o)));
             FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, row + o + 34)));
             FloatVector t = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 2, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb));
@@ -203,7 +210,7 @@ final class GemvKernels {
             a2 = t2.fma(d1, a2);
             a3 = u2.fma(d1, a3);
         }
-        float tail = b < nb ? lastBlockQ8(w, row, x, b) : 0f;
+        float tail = (nb & 1) != 0 ? lastBlockQ8(w, row, x, nb - 1) : 0f;
         return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD) + tail;
     }
 
@@ -235,10 +242,11 @@ final class GemvKernels {
     static float dotQ4(MemorySegment w, long row, float[] x, float[] negSums, int k) {
         int nb = k / 32;
         FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
-        int b = 0;
-        for (; b + 2 <= nb; b += 2) {
-            long o = b * 18L;
-            int xb = b * 32;
+        int pairs = nb / 2;
+        for (int p = 0; p < pairs; p++) {
+            long o = p * 36L;
+            int xb = p * 64;
+            int b = 2 * p;
             IntVector v = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
             IntVector u = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 10, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
             FloatVector t = ((FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb), FloatVector.broadcast(F8, negSums[b]));
@@ -258,7 +266,7 @@ final class GemvKernels {
             a2 = t2.fma(d1, a2);
             a3 = s2.fma(d1, a3);
         }
-        float tail = b < nb ? lastBlockQ4(w, row, x, negSums, b) : 0f;
+        float tail = (nb & 1) != 0 ? lastBlockQ4(w, row, x, negSums, nb - 1) : 0f;
         return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD) + tail;
     }
 
