@@ -16,12 +16,24 @@ import mgm.runtime.Tensor;
  * The fast CPU backend: Vector API kernels ({@code static final} species) run on a fixed pool of
  * worker threads plus the calling thread. Every op validates its arguments (same messages as the
  * other backends, via {@link OpChecks}), then runs a fast kernel when the layout is one the kernels
- * address directly, and otherwise hands the call to {@link ReferenceBackend} (correct for any
- * strided view, just slower).
+ * address directly (contiguous rows; see {@link Layout}), and otherwise hands the call to
+ * {@link ReferenceBackend} (correct for any strided view, just slower).
  *
- * <p>No allocation on the hot path: each op has one long-lived task object whose fields are set per
- * call, and per-thread scratch (packing panels, score rows) that only grows when a larger call
- * arrives. Op methods are {@code synchronized}: one op runs at a time on a backend instance.
+ * <p>Threads: {@link WorkerPool} keeps {@code threads - 1} daemon workers; an op splits its work
+ * into chunks claimed from an atomic counter by the workers and the caller (a core slowed by
+ * another process simply takes fewer chunks), workers spin briefly between ops, then park.
+ *
+ * <p>No allocation on the hot path: each op has one long-lived task object whose fields are set
+ * per call; tasks get storages plus byte offsets (no slices); per-thread scratch (packing panels,
+ * score rows, activation buffers) only grows when a larger call arrives; no vector value crosses a
+ * method call that C2 might not inline (it would be boxed). Op methods are {@code synchronized}:
+ * one op runs at a time on a backend instance.
+ *
+ * <p>Kernels: matmul with M &lt;= 4 streams each weight row once ({@link GemvKernels}: BF16 / F16
+ * widened in registers from int lanes, Q8_0 / Q4_0 dequantised in registers, Q4_0 with the
+ * {@code Σx(q-8) = Σxq - 8Σx} trick); larger M runs the blocked GEMM ({@link GemmTask}: packed
+ * panels converted to F32 while packing, 4 x 2-vector register tile). conv2d is im2col into a
+ * reused scratch + the same GEMM.
  */
 public final class CpuBackend implements Backend {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
