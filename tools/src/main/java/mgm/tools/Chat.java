@@ -125,9 +125,17 @@ final class Chat {
         }
     }
 
-    /** MGM's order: the --gen request is appended, then the image markers go in front on the first turn. */
     private String userText(String line, int imageCount, boolean first) {
-        String text = options.gen ? line + GenRequest.MARKER : line;
+        return userText(line, imageCount, first, options.gen);
+    }
+
+    /**
+     * MGM's order: the --gen request is appended, then on the first turn one {@code <image>\n} per
+     * image goes in front, numbered {@code Image k:} when there are several (MGM numbers them in the
+     * rendered prompt; only the first message holds markers, so numbering it gives the same prompt).
+     */
+    static String userText(String line, int imageCount, boolean first, boolean gen) {
+        String text = gen ? line + GenRequest.MARKER : line;
         if (first && imageCount > 0) {
             text = (ImagePrompt.IMAGE_TOKEN + "\n").repeat(imageCount) + text;
             text = ImagePrompt.numberImages(text);

@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.lang.reflect.Method;
 import java.util.Locale;
 import mgm.runtime.Backend;
+import mgm.runtime.cpu.CpuBackend;
 import mgm.runtime.cpu.ReferenceBackend;
 
 /**
@@ -13,13 +14,15 @@ import mgm.runtime.cpu.ReferenceBackend;
 final class Devices {
     private Devices() {}
 
-    enum Choice { AUTO, CPU, CUDA }
+    /** REFERENCE (undocumented: {@code --device reference}) is the scalar reference backend, for comparisons. */
+    enum Choice { AUTO, CPU, CUDA, REFERENCE }
 
     static Choice parse(String device) {
         return switch (device.toLowerCase(Locale.ROOT)) {
             case "auto" -> Choice.AUTO;
             case "cpu" -> Choice.CPU;
             case "cuda", "gpu" -> Choice.CUDA;
+            case "reference" -> Choice.REFERENCE;
             default -> throw MgmRun.CommandFailure.usage("--device must be auto, cpu or cuda, got '" + device + "'");
         };
     }
@@ -31,6 +34,9 @@ final class Devices {
         }
         if (choice == Choice.CPU) {
             return cpu(threads);
+        }
+        if (choice == Choice.REFERENCE) {
+            return new ReferenceBackend();
         }
         Cuda cuda = Cuda.tryOpen();
         if (cuda.backend() != null) {
@@ -44,7 +50,7 @@ final class Devices {
     }
 
     private static Backend cpu(Integer threads) {
-        return new ReferenceBackend();
+        return threads == null ? new CpuBackend() : new CpuBackend(threads);
     }
 
     /**

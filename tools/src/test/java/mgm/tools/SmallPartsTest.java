@@ -75,6 +75,14 @@ class SmallPartsTest {
     }
 
     @Test
+    void userTextFollowsMgmsCli() {
+        assertEquals("<image>\nWhat is it?", Chat.userText("What is it?", 1, true, false));
+        assertEquals("Image 1:<image>\nImage 2:<image>\nCompare. <GEN>", Chat.userText("Compare.", 2, true, true));
+        assertEquals("And then?", Chat.userText("And then?", 2, false, false), "images go in the first turn only");
+        assertEquals("hello <GEN>", Chat.userText("hello", 0, true, true));
+    }
+
+    @Test
     void durationsReadNaturally() {
         assertEquals("3.2s", ProgressBar.seconds(3.24));
         assertEquals("4m05s", ProgressBar.seconds(245));
