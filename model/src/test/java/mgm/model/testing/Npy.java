@@ -30,7 +30,7 @@ public record Npy(long[] shape, float[] data) {
         }
     }
 
-    static Npy parse(byte[] bytes, String name) {
+    public static Npy parse(byte[] bytes, String name) {
         if (bytes.length < 10 || bytes[0] != (byte) 0x93 || !new String(bytes, 1, 5, StandardCharsets.ISO_8859_1).equals("NUMPY")) {
             throw new IllegalArgumentException(name + " is not a .npy file");
         }
