@@ -23,14 +23,30 @@ public final class WeightLoader implements AutoCloseable {
     private final Weights weights;
     private final Backend backend;
     private final WeightFormat format;
-    private final List<Tensor> owned = new ArrayList<>();
+    private final List<Tensor> owned;
     /** Linear weights held quantised (quantised here, or already quantised on disk), by name. */
-    private final Map<String, Tensor> quantized = new LinkedHashMap<>();
+    private final Map<String, Tensor> quantized;
 
     public WeightLoader(Weights weights, Backend backend, WeightFormat format) {
+        this(weights, backend, format, new ArrayList<>(), new LinkedHashMap<>());
+    }
+
+    private WeightLoader(Weights weights, Backend backend, WeightFormat format, List<Tensor> owned,
+                         Map<String, Tensor> quantized) {
         this.weights = weights;
         this.backend = backend;
         this.format = format;
+        this.owned = owned;
+        this.quantized = quantized;
+    }
+
+    /**
+     * The same weights with linear layers kept as stored (MGM never quantises the vision towers or
+     * the mining projectors); tensors it creates are released with this loader.
+     */
+    public WeightLoader stored() {
+        return format == WeightFormat.STORED ? this
+                : new WeightLoader(weights, backend, WeightFormat.STORED, owned, quantized);
     }
 
     public Backend backend() {
