@@ -37,6 +37,14 @@ public final class VisionEncoder {
         this.imageGlobal = imageGlobal;
     }
 
+    public ClipVisionTower clip() {
+        return clip;
+    }
+
+    public ConvNextTower convNext() {
+        return convNext;
+    }
+
     /** Low-res images per input image: 1, or 4 crops + 1 global for HD. */
     public int lowResImages() {
         return imageGrid == 1 ? 1 : imageGrid * imageGrid + (imageGlobal ? 1 : 0);

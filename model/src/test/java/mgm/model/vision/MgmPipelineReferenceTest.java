@@ -10,13 +10,16 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import mgm.loaders.image.ImageDecoder;
+import mgm.loaders.image.ImageException;
 import mgm.loaders.image.MgmImageProcessor;
+import mgm.loaders.image.RgbImage;
+import mgm.model.MgmModel;
 import mgm.model.llm.KvCache;
 import mgm.model.testing.Compare;
 import mgm.model.testing.Npz;
 import mgm.model.testing.StageCheck;
 import mgm.model.testing.TestBackends;
-import mgm.model.testing.TinyMgm;
 import mgm.model.testing.TinyModels;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
@@ -30,7 +33,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (src/test/python/reference_mgm.py; fixtures from fixtures/mgm/make_fixtures.py): preprocessing
  * (high-res and low-res inputs), CLIP layer -2 features, the concatenated ConvNeXt map, mining
  * output, projector output, and the logits of every position after splicing, then the greedy
- * continuation (decode steps after the image). Each stage runs on our previous stage's output, so errors would compound.
+ * continuation (decode steps after the image). Each stage runs on our previous stage's output, so
+ * errors would compound. The model is loaded as users load it ({@link MgmModel}: towers resolved
+ * from config.json's relative paths, in-checkpoint tower copies preferred).
  */
 class MgmPipelineReferenceTest {
     /** The per-stage bound for F32 weights: max |diff| / max |ref| over the stage. */
@@ -59,32 +64,37 @@ class MgmPipelineReferenceTest {
         JsonNode prompt = new ObjectMapper().readTree(TinyModels.fixture("mgm/" + model + "/prompt.json").toFile());
         int[] ids = new ObjectMapper().treeToValue(prompt.get("ids"), int[].class);
         StringBuilder report = new StringBuilder(model + " " + backend.name() + ":");
-        try (TinyMgm m = new TinyMgm(TinyModels.root(), TinyModels.model(model), backend);
-             MgmImageProcessor.Output in = m.processor.process(TinyMgm.image(TinyModels.resource("images/chelsea.png")))) {
-            int a = m.config.imageSizeAux();
+        MgmModel.Options options = MgmModel.Options.defaults(TinyModels.model(model), backend);
+        try (MgmModel m = MgmModel.load(options);
+             MgmImageProcessor.Output in = m.imageProcessor().process(image("images/chelsea.png"))) {
+            // The Java tokenizer on the generated tokenizer.json, with MGM's image-marker rule, gives the
+            // reference's ids (tiny_tokenizer.py, an independent encoder).
+            assertArrayEquals(ids, m.tokenize(prompt.get("text").asText()), model + ": prompt ids");
+            VisionEncoder encoder = m.visionEncoder();
+            int a = m.config().imageSizeAux();
             Tensor hr = in.highRes().reshape(1, 3, a, a);
             report.append(check("hr", model, channelsLast(in.highRes().reshape(1, 3, a, a))));
             report.append(check("lr", model, channelsLast(in.lowRes())));
             long t0 = System.nanoTime();
-            try (Tensor clip = m.clip.encode(in.lowRes()); Tensor map = m.convNext.encode(hr)) {
+            try (Tensor clip = encoder.clip().encode(in.lowRes()); Tensor map = encoder.convNext().encode(hr)) {
                 long t1 = System.nanoTime();
                 report.append(check("clip", model, clip.toFloatArray()));
-                assertEquals(m.config.mmHiddenSizeAux(), map.dim(2), "ConvNeXt width vs mm_hidden_size_aux");
+                assertEquals(m.config().mmHiddenSizeAux(), map.dim(2), "ConvNeXt width vs mm_hidden_size_aux");
                 report.append(check("convnext", model, map.toFloatArray()));
-                try (Tensor mined = m.encoder.mine(clip, map);
-                     Tensor projected = m.encoder.project(mined);
-                     Tensor embeds = m.splice(ids, List.of(projected))) {
+                try (Tensor mined = encoder.mine(clip, map);
+                     Tensor projected = encoder.project(mined);
+                     Tensor embeds = m.embed(ids, List.of(projected))) {
                     long t2 = System.nanoTime();
                     report.append(check("mined", model, mined.toFloatArray()));
                     report.append(check("projected", model, projected.toFloatArray()));
                     assertEquals(prompt.get("image_tokens").asInt(), projected.dim(0), "visual tokens");
-                    int vocab = m.config.llm().vocabSize();
+                    int vocab = m.config().llm().vocabSize();
                     int length = (int) embeds.dim(0);
                     float[] logits = new float[length * vocab];
                     int[] want = new ObjectMapper().treeToValue(prompt.get("greedy"), int[].class);
                     int[] got = new int[want.length];
-                    try (KvCache cache = m.decoder.newCache(length + want.length, DType.F32)) {
-                        Tensor last = m.decoder.prefill(cache, embeds, (l, first) -> {
+                    try (KvCache cache = m.decoder().newCache(length + want.length, DType.F32)) {
+                        Tensor last = m.decoder().prefill(cache, embeds, (l, first) -> {
                             float[] v = l.toFloatArray();
                             System.arraycopy(v, 0, logits, first * vocab, v.length);
                         });
@@ -92,7 +102,7 @@ class MgmPipelineReferenceTest {
                         for (int i = 0; i < got.length; i++) {
                             got[i] = Compare.argmax(last.toFloatArray());
                             if (i + 1 < got.length) {
-                                last = m.decoder.decode(cache, got[i]);
+                                last = m.decoder().decode(cache, got[i]);
                             }
                         }
                     }
@@ -116,6 +126,14 @@ class MgmPipelineReferenceTest {
         double rel = StageCheck.check(model + " " + stage, stage(model, stage), ours, F32_TOLERANCE);
         assertTrue(rel <= F32_TOLERANCE);
         return String.format(" %s %.1e", stage, rel);
+    }
+
+    static RgbImage image(String resource) {
+        try {
+            return new ImageDecoder().decode(TinyModels.resource(resource));
+        } catch (ImageException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
     }
 
     /** [n, C, H, W] -> row-major [n*H*W, C], the fixtures' layout. */
