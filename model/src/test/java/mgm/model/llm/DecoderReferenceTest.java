@@ -11,6 +11,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
+import mgm.loaders.config.LlmConfig;
+import mgm.loaders.tokenizer.Tokenizer;
+import mgm.loaders.tokenizer.Tokenizers;
 import mgm.model.WeightFormat;
 import mgm.model.generate.Generator;
 import mgm.model.generate.SamplingParams;
@@ -154,6 +157,26 @@ class DecoderReferenceTest {
                     + "the exact result (" + hfNoise + ")");
             assertArrayEquals(ints(p.get("greedy")), greedy(d, ids, 32), model + ": greedy continuation");
         }
+    }
+
+    /**
+     * The prompts' ids come from tiny_tokenizer.py, an encoder written independently of the Java
+     * tokenizer; both read the generated tokenizer.json and must agree.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("tokenizerCases")
+    void javaTokenizerGivesTheReferenceIds(String model) {
+        JsonNode p = prompt(model);
+        Tokenizer tok = Tokenizers.load(TinyModels.model(model));
+        String text = p.get("text").asText();
+        int[] ids = ints(p.get("ids"));
+        assertArrayEquals(ids, tok.encode(text, true), model + ": ids of " + text);
+        assertTrue(tok.vocabSize() <= LlmConfig.load(TinyModels.model(model).resolve("config.json")).vocabSize(),
+                "vocab_size covers the tokenizer");
+    }
+
+    static Stream<String> tokenizerCases() {
+        return Stream.concat(F32_MODELS.stream(), BF16_MODELS.stream());
     }
 
     static int[] greedy(LoadedDecoder d, int[] ids, int n) {
