@@ -134,7 +134,7 @@ public final class TinyCheckpoints {
     public record Result(Path model, Path clip, Path convNext, List<Path> files) {}
 
     /** Target tokenizer size of the tiny shape (specials + byte fallback + characters + merges). */
-    static final int TINY_TOKENIZER_SIZE = 448;
+    static final int TINY_TOKENIZER_SIZE = 512;
     /** HF's shard limit for the tinyllama shape (decimal, as save_pretrained counts). */
     static final long TINYLLAMA_SHARD_BYTES = 1_000_000_000L;
 

@@ -196,7 +196,23 @@ final class TinyTokenizer {
         return new TinyTokenizer(TokenizerStyle.LLAMA3, tokens, merges, specials);
     }
 
+    /** Special-token strings in the corpus (chat templates): split out before training, as tokenizers do before BPE. */
+    private static final Pattern SPECIAL_IN_TEXT = Pattern.compile("<\\|[a-z_]+\\|>|<start_of_turn>|<end_of_turn>");
+
+    /** The corpus as the BPE model sees it: lines with special-token strings cut out. */
     static List<String> corpus() {
+        List<String> out = new ArrayList<>();
+        for (String line : corpusLines()) {
+            for (String part : SPECIAL_IN_TEXT.split(line)) {
+                if (!part.isBlank()) {
+                    out.add(part);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<String> corpusLines() {
         try (InputStream in = TinyTokenizer.class.getResourceAsStream("corpus.txt")) {
             if (in == null) {
                 throw new IllegalStateException("the tokenizer corpus (mgm/tools/tiny/corpus.txt) is missing from the jar");
