@@ -75,6 +75,7 @@ public final class QuantizedCheckpoint {
                 Files.delete(target); // an empty folder, checked above
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            openUp(target);
             List<Path> out = new ArrayList<>();
             for (Path f : written) {
                 out.add(target.resolve(tmp.relativize(f)));
@@ -158,6 +159,13 @@ public final class QuantizedCheckpoint {
             }
         } catch (IOException ignored) {
             // best effort: the partial folder is hidden (dot name) and harmless
+        }
+    }
+
+    /** Temporary folders are created owner-only; the result gets the usual rwxr-xr-x. */
+    private static void openUp(Path dir) throws IOException {
+        if (Files.getFileStore(dir).supportsFileAttributeView("posix")) {
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
         }
     }
 }

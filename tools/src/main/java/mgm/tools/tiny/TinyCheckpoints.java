@@ -264,6 +264,7 @@ public final class TinyCheckpoints {
                 deleteTree(target);
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            openUp(target);
             List<Path> moved = new ArrayList<>();
             for (Path f : written) {
                 moved.add(target.resolve(tmp.relativize(f)));
@@ -289,5 +290,12 @@ public final class TinyCheckpoints {
     /** {@code java mgm.tools.tiny.TinyCheckpoints --family vicuna --out ROOT} (same options as {@code mgm-run make-tiny}). */
     public static void main(String[] args) {
         System.exit(new CommandLine(new MakeTinyCommand()).execute(args));
+    }
+
+    /** Temporary folders are created owner-only; the result gets the usual rwxr-xr-x. */
+    private static void openUp(Path dir) throws IOException {
+        if (Files.getFileStore(dir).supportsFileAttributeView("posix")) {
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
     }
 }
