@@ -33,7 +33,7 @@ class MgmModelChatTest {
         int[] greedy = new ObjectMapper().treeToValue(fixture.get("greedy"), int[].class);
         RgbImage image = new ImageDecoder().decode(TinyModels.resource("images/chelsea.png"));
         ConversationTemplate template = ConversationTemplates.get(templateName);
-        try (MgmModel m = MgmModel.load(MgmModel.Options.defaults(TinyModels.model(model), TestBackends.all().get(0)));
+        try (MgmModel m = MgmModel.load(MgmModel.Options.defaults(TinyModels.model(model), TestBackends.fastest()));
              ChatSession chat = new ChatSession(m, template, List.of(image))) {
             ChatSession.Reply reply = chat.ask("<image>\nWhat is the cat doing?", SamplingParams.GREEDY, greedy.length,
                     text -> true);

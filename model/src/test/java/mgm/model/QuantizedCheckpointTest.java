@@ -30,7 +30,7 @@ class QuantizedCheckpointTest {
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"MGM-tiny-vicuna, Q8_0", "MGM-tiny-vicuna, Q4_0", "MGM-tiny-mixtral, Q4_0", "MGM-tiny-gemma-bf16, Q8_0"})
     void savedQuantisedWeightsReloadToIdenticalLogits(String model, WeightFormat format, @TempDir Path tmp) {
-        Backend backend = TestBackends.all().get(0);
+        Backend backend = TestBackends.fastest();
         Path source = TinyModels.model(model);
         Path saved = tmp.resolve("saved");
         float[][] before;
@@ -74,7 +74,7 @@ class QuantizedCheckpointTest {
 
     @Test
     void refusesAModelLoadedWithoutQuantisation(@TempDir Path tmp) {
-        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), TestBackends.all().get(0),
+        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), TestBackends.fastest(),
                 WeightFormat.STORED, 16)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoint.save(
                     TinyModels.model("MGM-tiny-vicuna"), new CheckpointWeights(d.checkpoint()), d.loader(), tmp.resolve("x")));
@@ -87,7 +87,7 @@ class QuantizedCheckpointTest {
     void refusesANonEmptyTarget(@TempDir Path tmp) throws Exception {
         Path target = Files.createDirectories(tmp.resolve("busy"));
         Files.writeString(target.resolve("keep.txt"), "mine");
-        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), TestBackends.all().get(0),
+        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), TestBackends.fastest(),
                 WeightFormat.Q8_0, 16)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoint.save(
                     TinyModels.model("MGM-tiny-vicuna"), new CheckpointWeights(d.checkpoint()), d.loader(), target));
@@ -101,7 +101,7 @@ class QuantizedCheckpointTest {
         Path source = TinyModels.model("MGM-tiny-gemma");
         LlmConfig cfg = LlmConfig.load(source.resolve("config.json"));
         try (Checkpoint c = Checkpoint.open(source);
-             WeightLoader w = new WeightLoader(new CheckpointWeights(c), TestBackends.all().get(0), WeightFormat.Q8_0)) {
+             WeightLoader w = new WeightLoader(new CheckpointWeights(c), TestBackends.fastest(), WeightFormat.Q8_0)) {
             DecoderWeights weights = DecoderWeights.load(cfg, w, "model.", DecoderWeights.ProgressListener.NONE);
             try (Decoder ignored = new Decoder(cfg, weights, w.backend(), 4)) {
                 // 7 linear weights per dense layer; tied embeddings/lm_head and norms untouched.

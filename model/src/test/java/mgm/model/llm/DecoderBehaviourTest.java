@@ -54,7 +54,7 @@ class DecoderBehaviourTest {
         return DecoderReferenceTest.ints(DecoderReferenceTest.prompt(model).get("ids"));
     }
 
-    @ParameterizedTest(name = "{0} on {1}")
+    @ParameterizedTest(name = "{0} on {1}", autoCloseArguments = false)
     @MethodSource("cases")
     void chunkedPrefillEqualsOneShot(String model, Backend backend) {
         int[] ids = ids(model);
@@ -68,7 +68,7 @@ class DecoderBehaviourTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} on {1}")
+    @ParameterizedTest(name = "{0} on {1}", autoCloseArguments = false)
     @MethodSource("cases")
     void prefillThenDecodeEqualsOneLongPrefill(String model, Backend backend) {
         int[] ids = ids(model);
@@ -89,7 +89,7 @@ class DecoderBehaviourTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} on {1}")
+    @ParameterizedTest(name = "{0} on {1}", autoCloseArguments = false)
     @MethodSource("cases")
     void reducedPrecisionKvCacheStaysWithinTolerance(String model, Backend backend) {
         int[] ids = ids(model);
@@ -126,7 +126,7 @@ class DecoderBehaviourTest {
         return out.stream();
     }
 
-    @ParameterizedTest(name = "{0} on {1}")
+    @ParameterizedTest(name = "{0} on {1}", autoCloseArguments = false)
     @MethodSource("ropeCases")
     void ropeScalingMatchesReference(String variant, Backend backend, @TempDir Path tmp) throws IOException {
         JsonNode spec = new ObjectMapper().readTree(TinyModels.fixture("decoder/rope/" + variant + "/config_patch.json").toFile());
@@ -147,7 +147,7 @@ class DecoderBehaviourTest {
 
     @Test
     void promptLongerThanTheContextIsRefused() {
-        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), TestBackends.all().get(0),
+        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), TestBackends.fastest(),
                 WeightFormat.STORED, 16);
              KvCache cache = d.decoder().newCache(8, DType.F32)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -161,7 +161,7 @@ class DecoderBehaviourTest {
 
     @Test
     void tokenIdsOutsideTheVocabularyAreRefused() {
-        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), TestBackends.all().get(0),
+        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), TestBackends.fastest(),
                 WeightFormat.STORED, 16);
              KvCache cache = d.decoder().newCache(8, DType.F32)) {
             int vocab = d.config().vocabSize();
@@ -178,7 +178,7 @@ class DecoderBehaviourTest {
     void missingTensorIsNamed(@TempDir Path tmp) {
         Path copy = ModelCopies.without(TinyModels.model("MGM-tiny-llama3"), tmp, "model.layers.1.self_attn.k_proj.weight");
         RuntimeException e = assertThrows(RuntimeException.class,
-                () -> TinyModels.loadDecoder(copy, TestBackends.all().get(0), WeightFormat.STORED, 16).close());
+                () -> TinyModels.loadDecoder(copy, TestBackends.fastest(), WeightFormat.STORED, 16).close());
         assertTrue(e.getMessage().contains("model.layers.1.self_attn.k_proj.weight"), e.getMessage());
         assertTrue(e.getMessage().contains("missing") || e.getMessage().contains("not found")
                 || e.getMessage().contains("no tensor"), e.getMessage());
@@ -188,7 +188,7 @@ class DecoderBehaviourTest {
     void missingLmHeadIsNamed(@TempDir Path tmp) {
         Path copy = ModelCopies.without(TinyModels.model("MGM-tiny-yi"), tmp, "lm_head.weight");
         RuntimeException e = assertThrows(RuntimeException.class,
-                () -> TinyModels.loadDecoder(copy, TestBackends.all().get(0), WeightFormat.STORED, 16).close());
+                () -> TinyModels.loadDecoder(copy, TestBackends.fastest(), WeightFormat.STORED, 16).close());
         assertEquals("tensor 'lm_head.weight' is missing and the config does not tie it to the embeddings", e.getMessage());
     }
 
@@ -197,7 +197,7 @@ class DecoderBehaviourTest {
         Path copy = ModelCopies.withConfigPatch(TinyModels.model("MGM-tiny-mixtral"), tmp,
                 new ObjectMapper().readTree("{\"intermediate_size\": 64}"));
         RuntimeException e = assertThrows(RuntimeException.class,
-                () -> TinyModels.loadDecoder(copy, TestBackends.all().get(0), WeightFormat.STORED, 16).close());
+                () -> TinyModels.loadDecoder(copy, TestBackends.fastest(), WeightFormat.STORED, 16).close());
         assertEquals("tensor 'model.layers.0.block_sparse_moe.experts.0.w1.weight' has shape [32, 64] but the config "
                 + "implies [64, 64]", e.getMessage());
     }

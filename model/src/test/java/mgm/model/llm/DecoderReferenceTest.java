@@ -90,7 +90,7 @@ class DecoderReferenceTest {
         return Compare.rows(Npy.read(TinyModels.fixture("decoder/" + model + "/" + file)));
     }
 
-    @ParameterizedTest(name = "{0} on {1}")
+    @ParameterizedTest(name = "{0} on {1}", autoCloseArguments = false)
     @MethodSource("f32Cases")
     void f32LogitsAndGreedyMatchReference(String model, Backend backend) {
         JsonNode p = prompt(model);
@@ -103,7 +103,7 @@ class DecoderReferenceTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} on {1}")
+    @ParameterizedTest(name = "{0} on {1}", autoCloseArguments = false)
     @MethodSource("f32Cases")
     void quantisedWeightsMatchReferenceOnTheRoundTrip(String model, Backend backend) {
         int[] ids = ints(prompt(model).get("ids"));
@@ -133,7 +133,7 @@ class DecoderReferenceTest {
      * the exact computation's (plus F32 rounding), i.e. we are at least as close to HF as exact
      * arithmetic is. We also match the exact result to the F32 bound and its greedy continuation.
      */
-    @ParameterizedTest(name = "{0} on {1}")
+    @ParameterizedTest(name = "{0} on {1}", autoCloseArguments = false)
     @MethodSource("bf16Cases")
     void bf16WeightsMatchReference(String model, Backend backend) {
         JsonNode p = prompt(model);
