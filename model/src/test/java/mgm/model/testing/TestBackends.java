@@ -2,6 +2,7 @@ package mgm.model.testing;
 
 import java.util.List;
 import mgm.runtime.Backend;
+import mgm.runtime.cpu.CpuBackend;
 import mgm.runtime.cpu.ReferenceBackend;
 
 /**
@@ -9,7 +10,8 @@ import mgm.runtime.cpu.ReferenceBackend;
  * closed (parameterised tests must pass them with {@code autoCloseArguments = false}).
  */
 public final class TestBackends {
-    private static final List<Backend> ALL = List.of(new ReferenceBackend());
+    /** The scalar reference and the fast CPU backend with 2 threads (CI has 2 cores). */
+    private static final List<Backend> ALL = List.of(new ReferenceBackend(), new CpuBackend(2));
 
     private TestBackends() {}
 
