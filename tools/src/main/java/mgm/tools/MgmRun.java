@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
 import mgm.model.MgmModel;
+import mgm.tools.tiny.MakeTinyCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -18,8 +19,8 @@ import picocli.CommandLine.Command;
 @Command(name = "mgm-run", mixinStandardHelpOptions = true, version = "mgm-run 0.1.0", usageHelpWidth = 100,
         description = {"Runs Mini-Gemini (MGM) vision-language models: chat about images, as MGM's mgm/serve/cli.py does.",
                 "Without a subcommand: an interactive chat (or one answer with --prompt) with the model in --model-path."},
-        subcommands = {EvalCommand.class, InspectCommand.class, LogitsCommand.class, BenchCommand.class,
-                TokenizeCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {DemoCommand.class, EvalCommand.class, InspectCommand.class, LogitsCommand.class, BenchCommand.class,
+                TokenizeCommand.class, MakeTinyCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {"  mgm-run demo",
                 "  mgm-run --model-path work_dirs/MGM/MGM-7B-HD --image-file cat.jpg",
