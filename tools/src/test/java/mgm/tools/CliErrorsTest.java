@@ -72,13 +72,13 @@ class CliErrorsTest {
 
     @Test
     void everyCommandHasHelpWithExamples() {
-        for (String cmd : new String[] {"", "eval", "inspect", "logits", "bench"}) {
+        for (String cmd : new String[] {"", "demo", "eval", "inspect", "logits", "bench", "tokenize", "make-tiny"}) {
             Run r = cmd.isEmpty() ? run("--help") : run(cmd, "--help");
             assertEquals(0, r.code(), cmd + ": " + r.err());
             assertTrue(r.out().contains("Examples:"), cmd + ": " + r.out());
         }
         Run top = run("--help");
-        for (String sub : new String[] {"eval", "inspect", "logits", "bench", "tokenize"}) {
+        for (String sub : new String[] {"demo", "eval", "inspect", "logits", "bench", "tokenize", "make-tiny"}) {
             assertTrue(top.out().contains(sub), sub);
         }
     }

@@ -10,7 +10,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code mgm-run make-tiny}: writes a random MGM checkpoint set (see {@link TinyCheckpoints}). */
-@Command(name = "make-tiny", mixinStandardHelpOptions = true,
+@Command(name = "make-tiny", mixinStandardHelpOptions = true, usageHelpWidth = 100,
+        header = "Writes tiny random MGM checkpoints (every family, HD) in the real on-disk layout.",
+        footerHeading = "%nExamples:%n",
+        footer = {"  mgm-run make-tiny --family vicuna --out /tmp/tiny",
+                "  mgm-run make-tiny --family llama3 --hd --dtype bf16 --out /tmp/tiny",
+                "  mgm-run make-tiny --family vicuna --shape tinyllama --dtype bf16 --out /tmp/bench"},
         description = {"Writes a random MGM checkpoint set in the layout real users have (model_zoo/OpenAI/... towers, "
                 + "work_dirs/MGM/MGM-tiny-FAMILY model), with real file formats and tensor names and tiny widths, "
                 + "or with --shape tinyllama a TinyLlama-sized LLM for benchmarks.",
