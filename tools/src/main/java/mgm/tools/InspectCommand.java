@@ -66,6 +66,7 @@ final class InspectCommand implements Callable<Integer> {
     private final List<String> notes = new ArrayList<>();
     private final List<AutoCloseable> open = new ArrayList<>();
     private PrintWriter out;
+    private int clipPatches;
 
     @Override
     public Integer call() {
@@ -142,9 +143,10 @@ final class InspectCommand implements Callable<Integer> {
         memory(config, clipConfig);
     }
 
+    /** As MgmModel: a tower folder is needed only when the checkpoint does not carry that tower. */
     private ClipVisionConfig vision(MgmConfig config, Checkpoint ckpt, TensorCheck model, List<TensorCheck> checks) {
         ClipVisionConfig clipConfig = null;
-        Path clipDir = locate(TowerLocator.Kind.CLIP, config.mmVisionTower(), visionTower);
+        Path clipDir = TowerLocator.find(TowerLocator.Kind.CLIP, config.mmVisionTower(), visionTower, modelPath);
         if (clipDir != null) {
             try {
                 clipConfig = ClipVisionConfig.load(clipDir);
@@ -153,32 +155,43 @@ final class InspectCommand implements Callable<Integer> {
             }
         }
         boolean clipInside = ckpt.contains(CLIP_IN_CHECKPOINT + "embeddings.class_embedding");
-        if (clipConfig != null) {
-            try {
-                ClipSpec s = new ClipSpec(clipConfig.hiddenSize(), clipConfig.intermediateSize(), clipConfig.numLayers(),
-                        clipConfig.numHeads(), clipConfig.imageSize(), clipConfig.patchSize(), (float) clipConfig.layerNormEps(),
-                        clipConfig.activation(), config.mmVisionSelectLayer(), "cls_patch".equals(config.mmVisionSelectFeature()));
-                if (s.hiddenSize() != config.mmHiddenSize()) {
-                    problems.add("the CLIP tower in " + clipDir + " is " + s.hiddenSize() + " wide but mm_hidden_size is "
-                            + config.mmHiddenSize());
-                }
-                TensorCheck clip = clipInside ? model : tower(clipDir);
-                if (clip != null) {
-                    clip.clip(clipInside ? CLIP_IN_CHECKPOINT : "vision_model.", s.hiddenSize(), s.intermediateSize(),
-                            s.patchSize(), s.patches(), s.layersToRun());
-                    if (clip != model) {
-                        checks.add(clip);
-                    }
-                }
-                row("CLIP tower", "config " + clipDir + "; weights " + (clipInside ? "inside the checkpoint (they win, as in MGM)"
-                        : "from that folder") + "; " + s.layers() + " layers (" + s.layersToRun() + " run, select layer "
-                        + config.mmVisionSelectLayer() + "), width " + s.hiddenSize() + ", " + s.imageSize() + " px / "
-                        + s.patchSize() + " = " + s.patches() + " patches");
-            } catch (IllegalArgumentException e) {
-                problems.add(e.getMessage());
-            }
+        if (clipDir == null && !clipInside) {
+            locate(TowerLocator.Kind.CLIP, config.mmVisionTower(), visionTower);
         }
-        Path auxDir = locate(TowerLocator.Kind.OPENCLIP, config.mmVisionTowerAux(), visionTowerAux);
+        boolean keepCls = "cls_patch".equals(config.mmVisionSelectFeature());
+        ClipSpec s = null;
+        try {
+            if (clipConfig != null) {
+                s = new ClipSpec(clipConfig.hiddenSize(), clipConfig.intermediateSize(), clipConfig.numLayers(),
+                        clipConfig.numHeads(), clipConfig.imageSize(), clipConfig.patchSize(), (float) clipConfig.layerNormEps(),
+                        clipConfig.activation(), config.mmVisionSelectLayer(), keepCls);
+            } else if (clipInside) {
+                s = model.clipSpecFromHeaders(CLIP_IN_CHECKPOINT, config.mmVisionSelectLayer(), keepCls);
+            }
+        } catch (RuntimeException e) {
+            problems.add(e.getMessage());
+        }
+        if (s != null) {
+            clipPatches = s.patches();
+            if (s.hiddenSize() != config.mmHiddenSize()) {
+                problems.add("the CLIP tower" + (clipDir != null ? " in " + clipDir : "") + " is " + s.hiddenSize()
+                        + " wide but mm_hidden_size is " + config.mmHiddenSize());
+            }
+            TensorCheck clip = clipInside ? model : tower(clipDir);
+            if (clip != null) {
+                clip.clip(clipInside ? CLIP_IN_CHECKPOINT : "vision_model.", s.hiddenSize(), s.intermediateSize(),
+                        s.patchSize(), s.patches(), s.layersToRun());
+                if (clip != model) {
+                    checks.add(clip);
+                }
+            }
+            row("CLIP tower", (clipDir != null ? "config " + clipDir : "no folder (shape read from the checkpoint)")
+                    + "; weights " + (clipInside ? "inside the checkpoint (they win, as in MGM)" : "from that folder") + "; "
+                    + s.layers() + " layers (" + s.layersToRun() + " run, select layer " + config.mmVisionSelectLayer()
+                    + "), width " + s.hiddenSize() + ", " + s.imageSize() + " px / " + s.patchSize() + " = " + s.patches()
+                    + " patches");
+        }
+        Path auxDir = TowerLocator.find(TowerLocator.Kind.OPENCLIP, config.mmVisionTowerAux(), visionTowerAux, modelPath);
         OpenClipConfig openClip = null;
         if (auxDir != null) {
             try {
@@ -188,6 +201,9 @@ final class InspectCommand implements Callable<Integer> {
             }
         }
         boolean auxInside = ckpt.contains(AUX_IN_CHECKPOINT + "vision_stem.0.weight");
+        if (auxDir == null && !auxInside) {
+            locate(TowerLocator.Kind.OPENCLIP, config.mmVisionTowerAux(), visionTowerAux);
+        }
         TensorCheck aux = auxInside ? model : (auxDir == null ? null : tower(auxDir));
         if (aux != null) {
             List<Integer> widths = auxInside
@@ -205,7 +221,7 @@ final class InspectCommand implements Callable<Integer> {
                 notes.add("the ConvNeXt weights have stage widths " + widths + ", not " + openClip.timmModelName() + "'s "
                         + openClip.stageDims() + " (a test model?); the weights decide");
             }
-            row("ConvNeXt tower", (auxDir == null ? "" : "config " + auxDir + "; ") + "weights "
+            row("ConvNeXt tower", (auxDir == null ? "no folder; " : "config " + auxDir + "; ") + "weights "
                     + (auxInside ? "inside the checkpoint" : "from that folder") + "; stage widths " + widths
                     + (openClip != null ? ", " + openClip.timmModelName() : ""));
         }
@@ -213,7 +229,7 @@ final class InspectCommand implements Callable<Integer> {
         model.projector("model.", config.mmProjectorType(), config.projectorMlpDepth(), config.mmHiddenSize(),
                 config.llm().hiddenSize());
         int grid = config.imageGrid();
-        int patches = clipConfig == null ? 0 : clipConfig.numPatches();
+        int patches = clipPatches;
         int tokens = grid > 1 ? patches * (grid * grid + (config.imageGlobal() ? 1 : 0)) : patches;
         row("image", "aspect " + (config.imageAspectRatio() == null ? "none" : config.imageAspectRatio()) + ", high-res "
                 + config.imageSizeAux() + " px, low-res " + 336 * grid + " px" + (grid > 1 ? " (" + grid + "x" + grid

@@ -174,6 +174,35 @@ final class TensorCheck {
         }
     }
 
+    /**
+     * ClipSpec.fromWeights from headers: the shape of a CLIP tower carried by the checkpoint when no
+     * tower folder (config.json) is at hand; 64-wide heads and CLIP's LayerNorm/activation, as there.
+     */
+    mgm.model.vision.ClipSpec clipSpecFromHeaders(String prefix, int selectLayer, boolean keepCls) {
+        String e = prefix + "embeddings.";
+        long hidden = checkpoint.info(e + "class_embedding").shape()[0];
+        long[] patchShape = checkpoint.info(e + "patch_embedding.weight").shape();
+        long positions = checkpoint.info(e + "position_embedding.weight").shape()[0];
+        long grid = Math.round(Math.sqrt(positions - 1));
+        if (grid * grid != positions - 1 || patchShape.length != 4) {
+            throw new IllegalArgumentException(where + ": CLIP position embeddings " + positions + " are not a square grid + CLS");
+        }
+        int layers = 0;
+        while (has(prefix + "encoder.layers." + layers + ".mlp.fc1.weight")) {
+            layers++;
+        }
+        if (layers == 0) {
+            throw new IllegalArgumentException(where + ": no CLIP encoder layers under '" + prefix + "encoder.layers.'");
+        }
+        long inter = checkpoint.info(prefix + "encoder.layers.0.mlp.fc1.weight").shape()[0];
+        if (hidden % 64 != 0) {
+            throw new IllegalArgumentException("the checkpoint carries a " + hidden + "-wide CLIP tower whose head count "
+                    + "cannot be read from its weights; put its config.json folder where mm_vision_tower points or pass --vision-tower");
+        }
+        return new mgm.model.vision.ClipSpec((int) hidden, (int) inter, layers, (int) (hidden / 64), (int) (grid * patchShape[2]),
+                (int) patchShape[2], 1e-5f, mgm.runtime.Activation.QUICK_GELU, selectLayer, keepCls);
+    }
+
     /** ConvNextTower: structure read from the weights as the loader does; returns the stage widths (empty on failure). */
     List<Integer> convNext(String stemPrefix, String stagesPrefix) {
         component("ConvNeXt");

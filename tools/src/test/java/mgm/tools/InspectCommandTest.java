@@ -43,6 +43,44 @@ class InspectCommandTest {
     }
 
     @Test
+    void towersCarriedByTheCheckpointNeedNoFolders(@TempDir Path tmp) throws Exception {
+        Path model = TinyCheckpoints.write(TinyCheckpoints.Options.of(TinyFamily.LLAMA3, tmp).withTowersInCheckpoint(true)).model();
+        deleteTree(tmp.resolve("model_zoo/OpenAI/openclip-convnext-large-d-320-laion2B-s29B-b131K-ft-soup"));
+        CliErrorsTest.Run r = CliErrorsTest.run("inspect", "--model-path", model.toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("ConvNeXt tower  no folder; weights inside the checkpoint"), r.out());
+        try (ReferenceBackend be = new ReferenceBackend();
+             MgmModel m = MgmModel.load(MgmModel.Options.defaults(model, be))) {
+            assertEquals(576, m.tokensPerImage());
+        }
+        // Without its folder, a carried CLIP's shape comes from the weights, which cannot tell a tiny tower's head
+        // count (real ones are 64-wide heads): inspect and the load refuse alike.
+        deleteTree(tmp.resolve("model_zoo"));
+        r = CliErrorsTest.run("inspect", "--model-path", model.toString());
+        assertEquals(3, r.code());
+        assertTrue(r.out().contains("head count cannot be read from its weights"), r.out());
+        try (ReferenceBackend be = new ReferenceBackend()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> MgmModel.load(MgmModel.Options.defaults(model, be)).close());
+            assertTrue(e.getMessage().contains("head count"), e.getMessage());
+        }
+        Path bare = TinyCheckpoints.write(TinyCheckpoints.Options.of(TinyFamily.YI, tmp).withTowersInCheckpoint(false)).model();
+        deleteTree(tmp.resolve("model_zoo"));
+        r = CliErrorsTest.run("inspect", "--model-path", bare.toString());
+        assertEquals(3, r.code());
+        assertTrue(r.out().contains("vision tower 'model_zoo/OpenAI/clip-vit-large-patch14-336' not found"), r.out());
+        assertTrue(r.out().contains("vision tower 'model_zoo/OpenAI/openclip-convnext"), r.out());
+    }
+
+    private static void deleteTree(Path dir) throws java.io.IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    @Test
     void aConfigThatDisagreesWithTheWeightsFailsBothWays(@TempDir Path tmp) throws Exception {
         Path model = TinyCheckpoints.write(TinyCheckpoints.Options.of(TinyFamily.GEMMA, tmp)).model();
         Path config = model.resolve("config.json");
