@@ -1,0 +1,411 @@
+// Scaled dot-product attention (Backend.attention): q [T, Hq, Dh] F32, k / v [S, Hkv, Dh] in F32,
+// F16 or BF16 (KV-cache views: token and head strides free, unit stride along Dh), out [T, Hq, Dh].
+// Query head h reads kv head h / (Hq / Hkv). Softmax in fp32 with a running max (online softmax).
+//
+//  - decode (T = 1, Dh <= 256): split-K over the keys ("flash decoding"): each block takes a
+//    chunk of keys for up to 8 query heads that share a kv head, so K/V are read once per group;
+//    attn_decode_merge combines the chunks.
+//  - prefill (T > 1, Dh <= 256): flash-attention tiles of 32 queries x 32 keys, 4 warps x 8
+//    query rows, causal tiles beyond the block's last query skipped.
+//  - any shape with Dh <= 1024 (attn_rowwise): one block per (query, head), 8 warps over keys.
+#include "common.cuh"
+
+using namespace mgm;
+
+namespace {
+
+__device__ __forceinline__ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+__device__ __forceinline__ float kv_at(const void* base, long long e, int dt) {
+    if (dt == DT_F16) return half_bits(static_cast<const unsigned short*>(base)[e]);
+    if (dt == DT_BF16) return bf16_bits(static_cast<const unsigned short*>(base)[e]);
+    return static_cast<const float*>(base)[e];
+}
+
+// Rows [j0, j0 + rows) of head hk of a K or V view into tile[r * ld + d]; rows >= `rows` are zero.
+// 16-byte loads when rows and the base allow it.
+__device__ void load_kv_tile(float* tile, int ld, int tile_rows, const void* base, int dt, long long ss, long long sh, int hk,
+                             int j0, int rows, int Dh) {
+    int es = dt == DT_F32 ? 4 : 2;
+    int per = 16 / es;
+    bool vec = aligned16(base) && Dh % per == 0 && ss % per == 0 && sh % per == 0;
+    if (vec) {
+        int chunks = Dh / per;
+        for (int e = threadIdx.x; e < tile_rows * chunks; e += blockDim.x) {
+            int r = e / chunks, c = e - r * chunks;
+            float* dst = tile + r * ld + c * per;
+            if (r >= rows) {
+                for (int i = 0; i < per; i++) dst[i] = 0.0f;
+                continue;
+            }
+            long long at = (long long) (j0 + r) * ss + (long long) hk * sh + c * per;
+            uint4 raw = __ldg(reinterpret_cast<const uint4*>(static_cast<const unsigned char*>(base) + at * es));
+            unsigned u[4] = {raw.x, raw.y, raw.z, raw.w};
+            if (dt == DT_F32) {
+                for (int i = 0; i < 4; i++) dst[i] = __uint_as_float(u[i]);
+            } else if (dt == DT_BF16) {
+                for (int i = 0; i < 4; i++) {
+                    dst[2 * i] = __uint_as_float(u[i] << 16);
+                    dst[2 * i + 1] = __uint_as_float(u[i] & 0xFFFF0000u);
+                }
+            } else {
+                for (int i = 0; i < 4; i++) {
+                    dst[2 * i] = half_bits((unsigned short) (u[i] & 0xFFFFu));
+                    dst[2 * i + 1] = half_bits((unsigned short) (u[i] >> 16));
+                }
+            }
+        }
+    } else {
+        for (int e = threadIdx.x; e < tile_rows * Dh; e += blockDim.x) {
+            int r = e / Dh, d = e - r * Dh;
+            tile[r * ld + d] = r < rows ? kv_at(base, (long long) (j0 + r) * ss + (long long) hk * sh + d, dt) : 0.0f;
+        }
+    }
+}
+
+constexpr int DEC_TILE = 32;
+constexpr int DEC_MAX_PAIRS_PER_THREAD = 16;  // (heads per block) * Dh <= 16 * 128
+
+}  // namespace
+
+// Grid (Hq / gb, nsplit), block 128, dynamic shared (gb*Dh + 32*(Dh+1) + gb*32 + 3*gb) floats.
+// Block (x, y): query heads [x*gb, x*gb + gb) (one kv head), keys [y*chunk, min(S, y*chunk + chunk)).
+// Writes unnormalised partial outputs part_o[(h * nsplit + y) * Dh + d] and (max, sum) pairs.
+extern "C" __global__ void __launch_bounds__(128) attn_decode_split(const float* q, long long q_sh, const void* k,
+                                                                    const void* v, int kv_dtype, long long k_ss, long long k_sh,
+                                                                    long long v_ss, long long v_sh, float scale, int S,
+                                                                    int Hq, int Hkv, int Dh, int gb, int chunk,
+                                                                    float* part_o, float* part_ml) {
+    MGM_DYNAMIC_SHARED(float, sm);
+    float* qs = sm;
+    float* tile = qs + gb * Dh;
+    float* p = tile + DEC_TILE * (Dh + 1);
+    float* alpha = p + gb * DEC_TILE;
+    float* mrun = alpha + gb;
+    float* lrun = mrun + gb;
+    int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    int group = Hq / Hkv;
+    int h0 = blockIdx.x * gb;
+    int hk = h0 / group;
+    int split = blockIdx.y, nsplit = gridDim.y;
+    int j_begin = split * chunk;
+    int j_end = min(S, j_begin + chunk);
+    int pairs = gb * Dh;
+
+    for (int e = tid; e < pairs; e += blockDim.x) qs[e] = q[(long long) (h0 + e / Dh) * q_sh + e % Dh] * scale;
+    if (tid < gb) {
+        mrun[tid] = -INFINITY;
+        lrun[tid] = 0.0f;
+    }
+    float acc[DEC_MAX_PAIRS_PER_THREAD];
+#pragma unroll
+    for (int c = 0; c < DEC_MAX_PAIRS_PER_THREAD; c++) acc[c] = 0.0f;
+    __syncthreads();
+
+    for (int j0 = j_begin; j0 < j_end; j0 += DEC_TILE) {
+        int rows = min(DEC_TILE, j_end - j0);
+        load_kv_tile(tile, Dh + 1, DEC_TILE, k, kv_dtype, k_ss, k_sh, hk, j0, rows, Dh);
+        __syncthreads();
+        for (int e = tid; e < gb * DEC_TILE; e += blockDim.x) {
+            int h = e / DEC_TILE, j = e % DEC_TILE;
+            float s = -INFINITY;
+            if (j < rows) {
+                s = 0.0f;
+                const float* qh = qs + h * Dh;
+                const float* kj = tile + j * (Dh + 1);
+                for (int d = 0; d < Dh; d++) s += qh[d] * kj[d];
+            }
+            p[e] = s;
+        }
+        __syncthreads();
+        for (int h = warp; h < gb; h += blockDim.x / 32) {
+            float s = p[h * DEC_TILE + lane];
+            float mold = mrun[h];
+            float mnew = fmaxf(mold, warp_max(s));
+            float e = s == -INFINITY ? 0.0f : expf(s - mnew);
+            float sum = warp_sum(e);
+            p[h * DEC_TILE + lane] = e;
+            if (lane == 0) {
+                float a = mold == -INFINITY ? 0.0f : expf(mold - mnew);
+                alpha[h] = a;
+                lrun[h] = lrun[h] * a + sum;
+                mrun[h] = mnew;
+            }
+        }
+        __syncthreads();
+        load_kv_tile(tile, Dh + 1, DEC_TILE, v, kv_dtype, v_ss, v_sh, hk, j0, rows, Dh);
+        __syncthreads();
+#pragma unroll
+        for (int c = 0; c < DEC_MAX_PAIRS_PER_THREAD; c++) {
+            int e = tid + c * blockDim.x;
+            if (e < pairs) {
+                int h = e / Dh, d = e % Dh;
+                const float* ph = p + h * DEC_TILE;
+                float a = acc[c] * alpha[h];
+                for (int j = 0; j < rows; j++) a += ph[j] * tile[j * (Dh + 1) + d];
+                acc[c] = a;
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int c = 0; c < DEC_MAX_PAIRS_PER_THREAD; c++) {
+        int e = tid + c * blockDim.x;
+        if (e < pairs) part_o[((long long) (h0 + e / Dh) * nsplit + split) * Dh + e % Dh] = acc[c];
+    }
+    if (tid < gb) {
+        part_ml[((long long) (h0 + tid) * nsplit + split) * 2] = mrun[tid];
+        part_ml[((long long) (h0 + tid) * nsplit + split) * 2 + 1] = lrun[tid];
+    }
+}
+
+// Grid Hq, block 128: out[h, :] = sum_s part_o[h, s, :] e^(m_s - M) / sum_s l_s e^(m_s - M).
+extern "C" __global__ void attn_decode_merge(const float* part_o, const float* part_ml, int nsplit, int Dh, float* out,
+                                             long long out_sh) {
+    int h = blockIdx.x;
+    const float* ml = part_ml + (long long) h * nsplit * 2;
+    float M = -INFINITY;
+    for (int s = 0; s < nsplit; s++) M = fmaxf(M, ml[2 * s]);
+    float L = 0.0f;
+    for (int s = 0; s < nsplit; s++) L += ml[2 * s] == -INFINITY ? 0.0f : ml[2 * s + 1] * expf(ml[2 * s] - M);
+    float inv = 1.0f / L;
+    for (int d = threadIdx.x; d < Dh; d += blockDim.x) {
+        float o = 0.0f;
+        for (int s = 0; s < nsplit; s++) {
+            if (ml[2 * s] != -INFINITY) o += part_o[((long long) h * nsplit + s) * Dh + d] * expf(ml[2 * s] - M);
+        }
+        out[h * out_sh + d] = o * inv;
+    }
+}
+
+namespace {
+
+constexpr int FA_BQ = 32, FA_TK = 32, FA_ROWS = 8;  // 4 warps x 8 query rows
+
+struct AttnArgs {
+    const float* q;
+    long long q_st, q_sh;
+    const void* k;
+    const void* v;
+    int dt;
+    long long k_ss, k_sh, v_ss, v_sh;
+    float* out;
+    long long o_st, o_sh;
+    float scale;
+    int causal, query_start, T, S, Hq, Hkv, Dh;
+};
+
+// DC = ceil(Dh / 32): output columns per lane.
+template <int DC>
+__device__ void flash_prefill(const AttnArgs& A) {
+    MGM_DYNAMIC_SHARED(float, sm);
+    const int Dh = A.Dh;
+    float* Qs = sm;                    // [BQ][Dh], pre-scaled
+    float* KV = Qs + FA_BQ * Dh;       // [TK][Dh + 1]
+    float* P = KV + FA_TK * (Dh + 1);  // [BQ][TK + 1]
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int h = blockIdx.y, hk = h / (A.Hq / A.Hkv);
+    int t0 = blockIdx.x * FA_BQ;
+
+    for (int e = threadIdx.x; e < FA_BQ * Dh; e += blockDim.x) {
+        int r = e / Dh, d = e - r * Dh;
+        int t = t0 + r;
+        Qs[e] = t < A.T ? A.q[t * A.q_st + h * A.q_sh + d] * A.scale : 0.0f;
+    }
+    float o[FA_ROWS][DC];
+    float m[FA_ROWS], l[FA_ROWS];
+#pragma unroll
+    for (int i = 0; i < FA_ROWS; i++) {
+        m[i] = -INFINITY;
+        l[i] = 0.0f;
+#pragma unroll
+        for (int c = 0; c < DC; c++) o[i][c] = 0.0f;
+    }
+    int last_t = min(t0 + FA_BQ, A.T) - 1;
+    int kend = A.causal ? min(A.S, A.query_start + last_t + 1) : A.S;
+    __syncthreads();
+
+    for (int j0 = 0; j0 < kend; j0 += FA_TK) {
+        int rows = min(FA_TK, kend - j0);
+        load_kv_tile(KV, Dh + 1, FA_TK, A.k, A.dt, A.k_ss, A.k_sh, hk, j0, rows, Dh);
+        __syncthreads();
+        float s[FA_ROWS];
+#pragma unroll
+        for (int i = 0; i < FA_ROWS; i++) s[i] = 0.0f;
+        const float* kj = KV + lane * (Dh + 1);
+        const float* qw = Qs + warp * FA_ROWS * Dh;
+        for (int d = 0; d < Dh; d++) {
+            float kd = kj[d];
+#pragma unroll
+            for (int i = 0; i < FA_ROWS; i++) s[i] += qw[i * Dh + d] * kd;
+        }
+        int j = j0 + lane;
+#pragma unroll
+        for (int i = 0; i < FA_ROWS; i++) {
+            int t = t0 + warp * FA_ROWS + i;
+            bool visible = lane < rows && (!A.causal || j <= A.query_start + t);
+            float sv = visible ? s[i] : -INFINITY;
+            float mnew = fmaxf(m[i], warp_max(sv));
+            float pe = sv == -INFINITY ? 0.0f : expf(sv - mnew);
+            float a = m[i] == -INFINITY ? 0.0f : expf(m[i] - mnew);
+            l[i] = l[i] * a + warp_sum(pe);
+            m[i] = mnew;
+            P[(warp * FA_ROWS + i) * (FA_TK + 1) + lane] = pe;
+#pragma unroll
+            for (int c = 0; c < DC; c++) o[i][c] *= a;
+        }
+        __syncthreads();
+        load_kv_tile(KV, Dh + 1, FA_TK, A.v, A.dt, A.v_ss, A.v_sh, hk, j0, rows, Dh);
+        __syncthreads();
+        for (int jj = 0; jj < rows; jj++) {
+            float vv[DC];
+#pragma unroll
+            for (int c = 0; c < DC; c++) {
+                int d = lane + 32 * c;
+                vv[c] = d < Dh ? KV[jj * (Dh + 1) + d] : 0.0f;
+            }
+#pragma unroll
+            for (int i = 0; i < FA_ROWS; i++) {
+                float pij = P[(warp * FA_ROWS + i) * (FA_TK + 1) + jj];
+#pragma unroll
+                for (int c = 0; c < DC; c++) o[i][c] += pij * vv[c];
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < FA_ROWS; i++) {
+        int t = t0 + warp * FA_ROWS + i;
+        if (t >= A.T) continue;
+        float inv = 1.0f / l[i];
+#pragma unroll
+        for (int c = 0; c < DC; c++) {
+            int d = lane + 32 * c;
+            if (d < Dh) A.out[t * A.o_st + h * A.o_sh + d] = o[i][c] * inv;
+        }
+    }
+}
+
+// One (query, head) per block of 8 warps; warp w takes keys w, w + 8, ...; lanes split Dh.
+template <int DC>
+__device__ void rowwise(const AttnArgs& A) {
+    MGM_DYNAMIC_SHARED(float, sm);  // [8][Dh] partial outputs, then [8] maxima and [8] sums
+    const int Dh = A.Dh;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    int t = blockIdx.x, h = blockIdx.y, hk = h / (A.Hq / A.Hkv);
+    float qv[DC], o[DC];
+#pragma unroll
+    for (int c = 0; c < DC; c++) {
+        int d = lane + 32 * c;
+        qv[c] = d < Dh ? A.q[t * A.q_st + h * A.q_sh + d] * A.scale : 0.0f;
+        o[c] = 0.0f;
+    }
+    float m = -INFINITY, l = 0.0f;
+    int kend = A.causal ? min(A.S, A.query_start + t + 1) : A.S;
+    for (int j = warp; j < kend; j += nwarps) {
+        float s = 0.0f;
+#pragma unroll
+        for (int c = 0; c < DC; c++) {
+            int d = lane + 32 * c;
+            if (d < Dh) s += qv[c] * kv_at(A.k, (long long) j * A.k_ss + (long long) hk * A.k_sh + d, A.dt);
+        }
+        s = warp_sum(s);
+        float mnew = fmaxf(m, s);
+        float a = m == -INFINITY ? 0.0f : expf(m - mnew);
+        float pe = expf(s - mnew);
+        l = l * a + pe;
+        m = mnew;
+#pragma unroll
+        for (int c = 0; c < DC; c++) {
+            int d = lane + 32 * c;
+            if (d < Dh) o[c] = o[c] * a + pe * kv_at(A.v, (long long) j * A.v_ss + (long long) hk * A.v_sh + d, A.dt);
+        }
+    }
+    float* po = sm;
+    float* pm = sm + nwarps * Dh;
+    float* pl = pm + nwarps;
+#pragma unroll
+    for (int c = 0; c < DC; c++) {
+        int d = lane + 32 * c;
+        if (d < Dh) po[warp * Dh + d] = o[c];
+    }
+    if (lane == 0) {
+        pm[warp] = m;
+        pl[warp] = l;
+    }
+    __syncthreads();
+    float M = -INFINITY;
+    for (int w = 0; w < nwarps; w++) M = fmaxf(M, pm[w]);
+    float L = 0.0f;
+    for (int w = 0; w < nwarps; w++) L += pm[w] == -INFINITY ? 0.0f : pl[w] * expf(pm[w] - M);
+    for (int d = threadIdx.x; d < Dh; d += blockDim.x) {
+        float acc = 0.0f;
+        for (int w = 0; w < nwarps; w++) {
+            if (pm[w] != -INFINITY) acc += po[w * Dh + d] * expf(pm[w] - M);
+        }
+        A.out[t * A.o_st + h * A.o_sh + d] = acc / L;
+    }
+}
+
+__device__ __forceinline__ AttnArgs attn_args(const float* q, long long q_st, long long q_sh, const void* k, const void* v,
+                                              int dt, long long k_ss, long long k_sh, long long v_ss, long long v_sh, float* out,
+                                              long long o_st, long long o_sh, float scale, int causal, int query_start, int T,
+                                              int S, int Hq, int Hkv, int Dh) {
+    AttnArgs A;
+    A.q = q;
+    A.q_st = q_st;
+    A.q_sh = q_sh;
+    A.k = k;
+    A.v = v;
+    A.dt = dt;
+    A.k_ss = k_ss;
+    A.k_sh = k_sh;
+    A.v_ss = v_ss;
+    A.v_sh = v_sh;
+    A.out = out;
+    A.o_st = o_st;
+    A.o_sh = o_sh;
+    A.scale = scale;
+    A.causal = causal;
+    A.query_start = query_start;
+    A.T = T;
+    A.S = S;
+    A.Hq = Hq;
+    A.Hkv = Hkv;
+    A.Dh = Dh;
+    return A;
+}
+
+}  // namespace
+
+// Grid (ceil(T / 32), Hq), block 128, dynamic shared (32*Dh + 32*(Dh+1) + 32*33) floats; Dh <= 256.
+extern "C" __global__ void __launch_bounds__(128) attn_prefill(const float* q, long long q_st, long long q_sh, const void* k,
+                                                               const void* v, int dt, long long k_ss, long long k_sh,
+                                                               long long v_ss, long long v_sh, float* out, long long o_st,
+                                                               long long o_sh, float scale, int causal, int query_start, int T,
+                                                               int S, int Hq, int Hkv, int Dh) {
+    AttnArgs A = attn_args(q, q_st, q_sh, k, v, dt, k_ss, k_sh, v_ss, v_sh, out, o_st, o_sh, scale, causal, query_start, T, S,
+                           Hq, Hkv, Dh);
+    int dc = (Dh + 31) / 32;
+    if (dc <= 1) flash_prefill<1>(A);
+    else if (dc == 2) flash_prefill<2>(A);
+    else if (dc == 3) flash_prefill<3>(A);
+    else if (dc == 4) flash_prefill<4>(A);
+    else if (dc <= 6) flash_prefill<6>(A);
+    else flash_prefill<8>(A);
+}
+
+// Grid (T, Hq), block 256, dynamic shared (8*Dh + 16) floats; Dh <= 1024.
+extern "C" __global__ void __launch_bounds__(256) attn_rowwise(const float* q, long long q_st, long long q_sh, const void* k,
+                                                               const void* v, int dt, long long k_ss, long long k_sh,
+                                                               long long v_ss, long long v_sh, float* out, long long o_st,
+                                                               long long o_sh, float scale, int causal, int query_start, int T,
+                                                               int S, int Hq, int Hkv, int Dh) {
+    AttnArgs A = attn_args(q, q_st, q_sh, k, v, dt, k_ss, k_sh, v_ss, v_sh, out, o_st, o_sh, scale, causal, query_start, T, S,
+                           Hq, Hkv, Dh);
+    int dc = (Dh + 31) / 32;
+    if (dc <= 4) rowwise<4>(A);
+    else if (dc <= 8) rowwise<8>(A);
+    else if (dc <= 16) rowwise<16>(A);
+    else rowwise<32>(A);
+}
