@@ -73,8 +73,10 @@ struct BlockState {
     unsigned char* dynamic_shared;
 };
 
-extern thread_local ThreadState* current_thread __attribute__((tls_model("initial-exec")));
-extern thread_local BlockState* current_block __attribute__((tls_model("initial-exec")));
+// General-dynamic TLS on purpose: an initial-exec variable would force the library's whole TLS
+// block (every kernel's __shared__ arrays) into the small static TLS area, and dlopen would fail.
+extern thread_local ThreadState* current_thread;
+extern thread_local BlockState* current_block;
 
 void syncthreads();
 

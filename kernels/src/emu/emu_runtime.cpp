@@ -25,8 +25,8 @@
 
 namespace mgm_emu {
 
-thread_local ThreadState* current_thread __attribute__((tls_model("initial-exec"))) = nullptr;
-thread_local BlockState* current_block __attribute__((tls_model("initial-exec"))) = nullptr;
+thread_local ThreadState* current_thread = nullptr;
+thread_local BlockState* current_block = nullptr;
 
 namespace {
 

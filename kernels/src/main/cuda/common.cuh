@@ -155,6 +155,14 @@ __device__ __forceinline__ int float_to_int_java(float x) {
     return (int) x;
 }
 
+// Java's (long) of a float.
+__device__ __forceinline__ long long float_to_long_java(float x) {
+    if (x != x) return 0;
+    if (x >= 9223372036854775808.0f) return 9223372036854775807LL;
+    if (x <= -9223372036854775808.0f) return (-9223372036854775807LL - 1);
+    return (long long) x;
+}
+
 // Stores a float into a plain float dtype (F32, F16, BF16).
 __device__ __forceinline__ void store_float(void* base, long long i, int dt, float v) {
     switch (dt) {

@@ -25,21 +25,31 @@ extern "C" __global__ void copy_bits_strided(const unsigned char* src, View sv, 
     }
 }
 
-// Any dtype (quantised included) to F32 / F16 / BF16 / I32, with Java's conversion rules:
-// integers to float round to nearest, floats to I32 truncate and saturate (NaN -> 0), integers
-// to I32 keep the low 32 bits.
+// Any dtype (quantised included) to F32 / F16 / BF16 / F64 / I32 / I64 / I8, with the reference
+// backend's Java conversions: integer to integer through an int (the low 32 bits), everything else
+// through a float ((float) of integers rounds to nearest; float to integer truncates toward zero,
+// saturates, NaN -> 0; I8 then keeps the low 8 bits).
 extern "C" __global__ void convert_strided(const void* src, int src_dtype, View sv, void* dst, int dst_dtype, View dv,
                                            long long n) {
     bool int_src = is_integer_dtype(src_dtype);
+    bool int_dst = is_integer_dtype(dst_dtype);
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
         long long so = view_offset(sv, i);
         long long d = view_offset(dv, i);
-        if (dst_dtype == DT_I32) {
-            static_cast<int*>(dst)[d] = int_src ? (int) load_as_long(src, so, src_dtype)
-                                                : float_to_int_java(load_as_float(src, so, src_dtype));
-        } else {
-            float v = int_src ? (float) load_as_long(src, so, src_dtype) : load_as_float(src, so, src_dtype);
-            store_float(dst, d, dst_dtype, v);
+        if (int_src && int_dst) {
+            int v = (int) load_as_long(src, so, src_dtype);
+            if (dst_dtype == DT_I32) static_cast<int*>(dst)[d] = v;
+            else if (dst_dtype == DT_I64) static_cast<long long*>(dst)[d] = v;
+            else static_cast<signed char*>(dst)[d] = (signed char) v;
+            continue;
+        }
+        float v = int_src ? (float) load_as_long(src, so, src_dtype) : load_as_float(src, so, src_dtype);
+        switch (dst_dtype) {
+            case DT_I32: static_cast<int*>(dst)[d] = float_to_int_java(v); break;
+            case DT_I64: static_cast<long long*>(dst)[d] = float_to_long_java(v); break;
+            case DT_I8: static_cast<signed char*>(dst)[d] = (signed char) float_to_int_java(v); break;
+            case DT_F64: static_cast<double*>(dst)[d] = (double) v; break;
+            default: store_float(dst, d, dst_dtype, v); break;
         }
     }
 }
@@ -92,5 +102,18 @@ extern "C" __global__ void quantize_q4_0(const void* src, int src_dtype, View sv
             hi = hi < 15 ? hi : 15;
             out.qs[j] = (unsigned char) (lo | (hi << 4));
         }
+    }
+}
+
+// x [M, K] F32 (rows `xs` apart) as two bfloat16 matrices [M, K] with hi + lo = x to 2^-18
+// (cuBLAS' exact-product path: out = hi . w + lo . w).
+extern "C" __global__ void split_bf16_rows(const float* x, long long xs, unsigned short* hi, unsigned short* lo, int M, int K) {
+    long long n = (long long) M * K;
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        long long m = i / K, k = i % K;
+        float v = x[m * xs + k];
+        unsigned short h = __bfloat16_as_ushort(__float2bfloat16_rn(v));
+        hi[i] = h;
+        lo[i] = __bfloat16_as_ushort(__float2bfloat16_rn(v - bf16_bits(h)));
     }
 }

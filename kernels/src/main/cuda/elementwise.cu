@@ -11,11 +11,12 @@ namespace {
 enum ActCode { ACT_SILU = 0, ACT_GELU_ERF = 1, ACT_GELU_TANH = 2, ACT_QUICK_GELU = 3 };
 enum BinCode { BIN_ADD = 0, BIN_MUL = 1 };
 
+// Forms without cancellation for negative x: 1 + erf(z) = erfc(-z) and 1 + tanh(u) = 2 / (1 + e^(-2u)).
 __device__ __forceinline__ float activate(int act, float x) {
     switch (act) {
         case ACT_SILU: return x / (1.0f + expf(-x));
-        case ACT_GELU_ERF: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-        case ACT_GELU_TANH: return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+        case ACT_GELU_ERF: return 0.5f * x * erfcf(x * -0.70710678118654752f);
+        case ACT_GELU_TANH: return x / (1.0f + expf(-1.5957691216057308f * (x + 0.044715f * x * x * x)));
         case ACT_QUICK_GELU: return x / (1.0f + expf(-1.702f * x));
         default: return x;
     }

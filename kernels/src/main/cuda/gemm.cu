@@ -1,11 +1,10 @@
 // GEMM, the prefill / vision shape of Backend.matmul (out[M, N] = x[M, K] . w[N, K]^T + bias), and
 // conv2d as an implicit GEMM over the same tiles (A[m][k] gathered from an NHWC image).
 //
-// Tensor-core path (WMMA m16n16k16, fp32 accumulation): F16 / Q8_0 / Q4_0 weights run in half
-// precision, BF16 weights in bfloat16; activations are rounded to that type when staged into
-// shared memory (as cuBLAS-based engines do), quantised weights are dequantised while staged.
-// Tiles: 64 x 128 x 32 per block of 8 warps, each warp 32 x 32 (2 x 2 fragments); double-buffered
-// shared tiles fed through registers so the next tile's loads overlap the current MMAs.
+// Tensor-core path (WMMA m16n16k16 in bfloat16, fp32 accumulation) for F16 / BF16 / Q8_0 / Q4_0
+// weights, with fp32-exact products (see below). Tiles: 64 x 64 x 32 per block of 4 warps, each
+// warp 32 x 32 (2 x 2 fragments); double-buffered shared tiles fed through registers so that the
+// next tile's global loads overlap the current MMAs.
 // Plain path (F32 weights): a 64 x 64 x 16 SIMT tile, 4 x 4 outputs per thread, exact fp32.
 #include "common.cuh"
 
@@ -82,190 +81,233 @@ __device__ __forceinline__ float b_at(const Problem& P, int n, int k) {
 }
 
 // ------------------------------------------------------------------ tensor-core tiles
+//
+// Products are fp32-exact up to 2^-18 relative, whatever the weight dtype, so that the tensor-core
+// path keeps Backend.matmul's contract (fp32 activations, exact weights, fp32 sums):
+//  - activations are split into bfloat16 pairs x = hi + lo (|x - hi - lo| <= 2^-18 |x|) and both
+//    halves are multiplied (two MMAs);
+//  - BF16 weights are exact in bfloat16; F16 weights are split exactly into hi + lo bfloat16 (an
+//    fp16 mantissa has 11 bits) and the tiny lo x lo product is dropped (three MMAs);
+//  - Q8_0 / Q4_0 weights enter as their integer quants (exact in bfloat16); each 32-wide K tile is
+//    one quant block, whose per-row scale d multiplies that tile's partial sums before they are
+//    added up. The scale of an accumulator element is found through a fragment loaded from a
+//    matrix of column indices, since WMMA's element layout is unspecified.
+// With exact = 0 the lo halves of the activations are skipped (one MMA fewer; activations then
+// round to bfloat16 as in cuBLAS-based engines).
 
 namespace wmma = nvcuda::wmma;
+typedef __nv_bfloat16 bf16;
 
-constexpr int BM = 64, BN = 128, BK = 32;
-constexpr int LDS = BK + 8;    // shared row stride of A and B tiles (elements): 80 bytes, keeps 32-byte fragment alignment
-constexpr int LDC = BN + 4;    // shared row stride of the fp32 output tile
-constexpr int THREADS = 256;
-constexpr int A_TILE = BM * LDS, B_TILE = BN * LDS;
+constexpr int BM = 64, BN = 64, BK = 32;
+constexpr int LDS = BK + 8;   // shared row stride of A and B tiles (elements): 80 bytes, keeps 32-byte fragment alignment
+constexpr int LDC = BN + 4;   // shared row stride of the fp32 output tile
+constexpr int THREADS = 128;  // 4 warps, 2 x 2, each 32 x 32
+constexpr int TILE = BM * LDS;  // one A or B tile (BM == BN)
+constexpr int SMEM_TILES = 2 * 2 * TILE * 2 * 2;  // bytes: {A, B} x {hi, lo} x double buffer x 2-byte elements
 
-template <typename T>
-__device__ __forceinline__ T to_t(float f);
-template <>
-__device__ __forceinline__ __half to_t<__half>(float f) { return __float2half_rn(f); }
-template <>
-__device__ __forceinline__ __nv_bfloat16 to_t<__nv_bfloat16>(float f) { return __float2bfloat16_rn(f); }
-
-// Registers holding one thread's share of the next A and B tiles.
-template <typename T>
 struct Staged {
-    T a[8];
-    T b[16];
+    float a[16];    // x values, this thread's 16 elements of the A tile
+    float b[16];    // weight values (quants for Q8_0 / Q4_0)
+    float d;        // quant scale of this thread's B row
 };
 
-// A: thread t loads row t / 4, columns (t % 4) * 8 .. + 8 of the tile.
-template <bool CONV, typename T>
-__device__ __forceinline__ void load_a(const Problem& P, const ARow& r, int k0, bool vec, Staged<T>& s) {
-    int k = k0 + (threadIdx.x & 3) * 8;
-    if (!CONV && vec && r.valid && k + 8 <= P.K) {
-        float4 v0 = __ldg(reinterpret_cast<const float4*>(r.p + k));
-        float4 v1 = __ldg(reinterpret_cast<const float4*>(r.p + k) + 1);
-        s.a[0] = to_t<T>(v0.x);
-        s.a[1] = to_t<T>(v0.y);
-        s.a[2] = to_t<T>(v0.z);
-        s.a[3] = to_t<T>(v0.w);
-        s.a[4] = to_t<T>(v1.x);
-        s.a[5] = to_t<T>(v1.y);
-        s.a[6] = to_t<T>(v1.z);
-        s.a[7] = to_t<T>(v1.w);
+__device__ __forceinline__ bf16 bf(float f) { return __float2bfloat16_rn(f); }
+
+// A: thread t loads row t / 2, columns (t % 2) * 16 .. + 16 of the tile.
+template <bool CONV>
+__device__ __forceinline__ void load_a(const Problem& P, const ARow& r, int k0, bool vec, Staged& s) {
+    int k = k0 + (threadIdx.x & 1) * 16;
+    if (!CONV && vec && r.valid && k + 16 <= P.K) {
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            float4 v = __ldg(reinterpret_cast<const float4*>(r.p + k) + j);
+            s.a[4 * j] = v.x;
+            s.a[4 * j + 1] = v.y;
+            s.a[4 * j + 2] = v.z;
+            s.a[4 * j + 3] = v.w;
+        }
     } else {
 #pragma unroll
-        for (int j = 0; j < 8; j++) s.a[j] = to_t<T>(a_at<CONV>(P, r, k + j));
+        for (int j = 0; j < 16; j++) s.a[j] = a_at<CONV>(P, r, k + j);
     }
 }
 
-template <typename T>
-__device__ __forceinline__ void store_a(T* As, const Staged<T>& s) {
-    T* dst = As + (threadIdx.x >> 2) * LDS + (threadIdx.x & 3) * 8;
+// Stores the A values as bfloat16 hi / lo pairs.
+__device__ __forceinline__ void store_a(bf16* hi, bf16* lo, const Staged& s) {
+    int at = (threadIdx.x >> 1) * LDS + (threadIdx.x & 1) * 16;
 #pragma unroll
-    for (int j = 0; j < 8; j++) dst[j] = s.a[j];
+    for (int j = 0; j < 16; j++) {
+        bf16 h = bf(s.a[j]);
+        hi[at + j] = h;
+        lo[at + j] = bf(s.a[j] - __bfloat162float(h));
+    }
 }
 
-// B (weights [N][K]): dense 16-bit rows with K % 8 == 0 -> two 16-byte chunks per thread
-// (row c / 4, columns (c % 4) * 8 for c = t, t + 256); quantised -> half a block per thread
-// (row t / 2, elements (t % 2) * 16 .. + 16); otherwise element e = t + 256 i at (e / 32, e % 32).
-template <int WDT, typename T>
-__device__ __forceinline__ void load_b(const Problem& P, int n0, int k0, bool vec, Staged<T>& s) {
-    if (WDT == DT_Q8_0 || WDT == DT_Q4_0) {
-        int row = threadIdx.x >> 1, part = threadIdx.x & 1;
-        int n = n0 + row;
-        if (n >= P.N) {
+// B (weights [N][K]): thread t loads row t / 2, columns (t % 2) * 16 .. + 16 of the tile.
+template <int WDT>
+__device__ __forceinline__ void load_b(const Problem& P, int n0, int k0, bool vec, Staged& s) {
+    int n = n0 + (threadIdx.x >> 1);
+    int part = threadIdx.x & 1;
+    int k = k0 + part * 16;
+    s.d = 0.0f;
+    if (n >= P.N) {
 #pragma unroll
-            for (int j = 0; j < 16; j++) s.b[j] = to_t<T>(0.0f);
-            return;
-        }
+        for (int j = 0; j < 16; j++) s.b[j] = 0.0f;
+        return;
+    }
+    if (WDT == DT_Q8_0 || WDT == DT_Q4_0) {
         long long block = ((long long) n * P.K + k0) / 32;
         if (WDT == DT_Q8_0) {
             const BlockQ8_0& b = static_cast<const BlockQ8_0*>(P.w)[block];
-            float d = half_bits(b.d);
+            s.d = half_bits(b.d);
 #pragma unroll
-            for (int j = 0; j < 16; j++) s.b[j] = to_t<T>(d * (float) b.qs[part * 16 + j]);
+            for (int j = 0; j < 16; j++) s.b[j] = (float) b.qs[part * 16 + j];
         } else {
             const BlockQ4_0& b = static_cast<const BlockQ4_0*>(P.w)[block];
-            float d = half_bits(b.d);
+            s.d = half_bits(b.d);
 #pragma unroll
-            for (int j = 0; j < 16; j++) {
-                int q = part == 0 ? (b.qs[j] & 15) : (b.qs[j] >> 4);
-                s.b[j] = to_t<T>(d * (float) (q - 8));
-            }
+            for (int j = 0; j < 16; j++) s.b[j] = (float) ((part == 0 ? (b.qs[j] & 15) : (b.qs[j] >> 4)) - 8);
         }
-    } else if (vec) {
+    } else if (vec && k + 16 <= P.K) {
+        const uint4* src = reinterpret_cast<const uint4*>(static_cast<const unsigned short*>(P.w) + (long long) n * P.K + k);
 #pragma unroll
-        for (int i = 0; i < 2; i++) {
-            int c = threadIdx.x + i * THREADS;
-            int n = n0 + (c >> 2), k = k0 + (c & 3) * 8;
-            if (n < P.N && k < P.K) {
-                uint4 raw = __ldg(reinterpret_cast<const uint4*>(static_cast<const unsigned short*>(P.w) + (long long) n * P.K + k));
-                const T* v = reinterpret_cast<const T*>(&raw);
+        for (int c = 0; c < 2; c++) {
+            uint4 raw = __ldg(src + c);
+            unsigned u[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
-                for (int j = 0; j < 8; j++) s.b[i * 8 + j] = v[j];
-            } else {
-#pragma unroll
-                for (int j = 0; j < 8; j++) s.b[i * 8 + j] = to_t<T>(0.0f);
+            for (int i = 0; i < 4; i++) {
+                unsigned short lo16 = (unsigned short) (u[i] & 0xFFFFu), hi16 = (unsigned short) (u[i] >> 16);
+                s.b[c * 8 + 2 * i] = WDT == DT_BF16 ? bf16_bits(lo16) : half_bits(lo16);
+                s.b[c * 8 + 2 * i + 1] = WDT == DT_BF16 ? bf16_bits(hi16) : half_bits(hi16);
             }
         }
     } else {
 #pragma unroll
-        for (int i = 0; i < 16; i++) {
-            int e = threadIdx.x + i * THREADS;
-            s.b[i] = to_t<T>(b_at<WDT>(P, n0 + e / BK, k0 + e % BK));
-        }
+        for (int j = 0; j < 16; j++) s.b[j] = b_at<WDT>(P, n, k + j);
     }
 }
 
-template <int WDT, typename T>
-__device__ __forceinline__ void store_b(T* Bs, bool vec, const Staged<T>& s) {
-    if (WDT == DT_Q8_0 || WDT == DT_Q4_0) {
-        T* dst = Bs + (threadIdx.x >> 1) * LDS + (threadIdx.x & 1) * 16;
+// Stores B as bfloat16: exact for BF16 and quants; F16 as an exact hi + lo pair.
+template <int WDT>
+__device__ __forceinline__ void store_b(bf16* hi, bf16* lo, float* dscale, const Staged& s) {
+    int at = (threadIdx.x >> 1) * LDS + (threadIdx.x & 1) * 16;
 #pragma unroll
-        for (int j = 0; j < 16; j++) dst[j] = s.b[j];
-    } else if (vec) {
-#pragma unroll
-        for (int i = 0; i < 2; i++) {
-            int c = threadIdx.x + i * THREADS;
-            T* dst = Bs + (c >> 2) * LDS + (c & 3) * 8;
-#pragma unroll
-            for (int j = 0; j < 8; j++) dst[j] = s.b[i * 8 + j];
-        }
-    } else {
-#pragma unroll
-        for (int i = 0; i < 16; i++) {
-            int e = threadIdx.x + i * THREADS;
-            Bs[(e / BK) * LDS + e % BK] = s.b[i];
-        }
+    for (int j = 0; j < 16; j++) {
+        bf16 h = bf(s.b[j]);
+        hi[at + j] = h;
+        if (WDT == DT_F16) lo[at + j] = bf(s.b[j] - __bfloat162float(h));
     }
+    if ((WDT == DT_Q8_0 || WDT == DT_Q4_0) && (threadIdx.x & 1) == 0) dscale[threadIdx.x >> 1] = s.d;
 }
 
-template <bool CONV, int WDT, typename T>
-__device__ void gemm_wmma(const Problem& P) {
-    __shared__ __align__(32) unsigned char smem[BM * LDC * 4];  // A/B double buffers, then the C tile
-    static_assert(2 * (A_TILE + B_TILE) * 2 <= BM * LDC * 4, "tiles fit the C staging area");
-    T* As = reinterpret_cast<T*>(smem);
-    T* Bs = As + 2 * A_TILE;
+typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> Acc;
+typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> FragA;
+typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> FragB;
+
+template <bool CONV, int WDT>
+__device__ void gemm_wmma(const Problem& P, int exact) {
+    constexpr bool QUANT = WDT == DT_Q8_0 || WDT == DT_Q4_0;
+    __shared__ __align__(32) unsigned char smem[SMEM_TILES];
+    __shared__ float dscale[2][BN];
+    __shared__ __align__(32) float colidx[16 * 16];
+    static_assert(BM * LDC * 4 <= SMEM_TILES, "the C tile fits the tile area");
+    // Tile t (0..7) = {A hi, A lo, B hi, B lo} x buffer.
+    bf16* tiles = reinterpret_cast<bf16*>(smem);
     float* Cs = reinterpret_cast<float*>(smem);
+#define MGM_TILE(kind, buf) (tiles + ((kind) * 2 + (buf)) * TILE)
 
     int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
     int warp = threadIdx.x >> 5;
-    int wm = warp >> 2, wn = warp & 3;  // warp tile (wm * 32, wn * 32)
+    int wm = warp >> 1, wn = warp & 1;  // warp tile (wm * 32, wn * 32)
 
-    ARow row = a_row<CONV>(P, m0 + (threadIdx.x >> 2));
+    ARow row = a_row<CONV>(P, m0 + (threadIdx.x >> 1));
     bool avec = !CONV && aligned16(P.x) && P.xs % 4 == 0 && P.K % 4 == 0;
     bool bvec = (WDT == DT_F16 || WDT == DT_BF16) && aligned16(P.w) && P.K % 8 == 0;
 
-    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
+    Acc acc[2][2];
 #pragma unroll
     for (int i = 0; i < 2; i++)
 #pragma unroll
         for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.0f);
+    Acc cols;  // element e of this fragment lies in tile column (int) cols.x[e]
+    if (QUANT) {
+        for (int e = threadIdx.x; e < 256; e += THREADS) colidx[e] = (float) (e % 16);
+        __syncthreads();
+        wmma::load_matrix_sync(cols, colidx, 16, wmma::mem_row_major);
+    }
 
-    int tiles = (P.K + BK - 1) / BK;
-    Staged<T> st;
-    load_a<CONV, T>(P, row, 0, avec, st);
-    load_b<WDT, T>(P, n0, 0, bvec, st);
-    store_a<T>(As, st);
-    store_b<WDT, T>(Bs, bvec, st);
+    int tiles_k = (P.K + BK - 1) / BK;
+    Staged st;
+    load_a<CONV>(P, row, 0, avec, st);
+    load_b<WDT>(P, n0, 0, bvec, st);
+    store_a(MGM_TILE(0, 0), MGM_TILE(1, 0), st);
+    store_b<WDT>(MGM_TILE(2, 0), MGM_TILE(3, 0), dscale[0], st);
     __syncthreads();
 
-    for (int t = 0; t < tiles; t++) {
+    for (int t = 0; t < tiles_k; t++) {
         int cur = t & 1;
-        bool more = t + 1 < tiles;
+        bool more = t + 1 < tiles_k;
         if (more) {  // issue the next tile's global loads before this tile's MMAs
-            load_a<CONV, T>(P, row, (t + 1) * BK, avec, st);
-            load_b<WDT, T>(P, n0, (t + 1) * BK, bvec, st);
+            load_a<CONV>(P, row, (t + 1) * BK, avec, st);
+            load_b<WDT>(P, n0, (t + 1) * BK, bvec, st);
         }
-        const T* a = As + cur * A_TILE;
-        const T* b = Bs + cur * B_TILE;
-#pragma unroll
-        for (int ks = 0; ks < BK; ks += 16) {
-            wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa[2];
-            wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> fb[2];
-#pragma unroll
-            for (int i = 0; i < 2; i++) wmma::load_matrix_sync(fa[i], a + (wm * 32 + i * 16) * LDS + ks, LDS);
-#pragma unroll
-            for (int j = 0; j < 2; j++) wmma::load_matrix_sync(fb[j], b + (wn * 32 + j * 16) * LDS + ks, LDS);
+        const bf16* ahi = MGM_TILE(0, cur);
+        const bf16* alo = MGM_TILE(1, cur);
+        const bf16* bhi = MGM_TILE(2, cur);
+        const bf16* blo = MGM_TILE(3, cur);
+        Acc part[2][2];
+        if (QUANT) {
 #pragma unroll
             for (int i = 0; i < 2; i++)
 #pragma unroll
-                for (int j = 0; j < 2; j++) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+                for (int j = 0; j < 2; j++) wmma::fill_fragment(part[i][j], 0.0f);
+        }
+#pragma unroll
+        for (int ks = 0; ks < BK; ks += 16) {
+            FragA fa[2], fl[2];
+            FragB fb[2];
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+                wmma::load_matrix_sync(fa[i], ahi + (wm * 32 + i * 16) * LDS + ks, LDS);
+                if (exact) wmma::load_matrix_sync(fl[i], alo + (wm * 32 + i * 16) * LDS + ks, LDS);
+            }
+#pragma unroll
+            for (int j = 0; j < 2; j++) wmma::load_matrix_sync(fb[j], bhi + (wn * 32 + j * 16) * LDS + ks, LDS);
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+#pragma unroll
+                for (int j = 0; j < 2; j++) {
+                    Acc& target = QUANT ? part[i][j] : acc[i][j];
+                    wmma::mma_sync(target, fa[i], fb[j], target);
+                    if (exact) wmma::mma_sync(target, fl[i], fb[j], target);
+                }
+            }
+            if (WDT == DT_F16) {  // + x_hi * w_lo
+#pragma unroll
+                for (int j = 0; j < 2; j++) wmma::load_matrix_sync(fb[j], blo + (wn * 32 + j * 16) * LDS + ks, LDS);
+#pragma unroll
+                for (int i = 0; i < 2; i++)
+#pragma unroll
+                    for (int j = 0; j < 2; j++) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+            }
+        }
+        if (QUANT) {  // acc += d[column] * partial sums of this quant block
+            const float* d = dscale[cur] + wn * 32;
+#pragma unroll
+            for (int i = 0; i < 2; i++)
+#pragma unroll
+                for (int j = 0; j < 2; j++)
+#pragma unroll
+                    for (int e = 0; e < Acc::num_elements; e++)
+                        acc[i][j].x[e] += d[j * 16 + (int) cols.x[e]] * part[i][j].x[e];
         }
         if (more) {
-            store_a<T>(As + (1 - cur) * A_TILE, st);
-            store_b<WDT, T>(Bs + (1 - cur) * B_TILE, bvec, st);
+            store_a(MGM_TILE(0, 1 - cur), MGM_TILE(1, 1 - cur), st);
+            store_b<WDT>(MGM_TILE(2, 1 - cur), MGM_TILE(3, 1 - cur), dscale[1 - cur], st);
         }
         __syncthreads();
     }
+#undef MGM_TILE
 
     // The tiles are dead now: reuse their space for the fp32 output tile.
 #pragma unroll
@@ -358,37 +400,37 @@ __device__ __forceinline__ Problem conv_problem(const float* x, ConvGeom g, cons
 
 }  // namespace
 
-// Launch geometry of the tensor-core kernels: grid (ceil(N / 128), ceil(M / 64)), block 256.
-// One entry per weight dtype, so that each kernel holds a single 33 KB shared tile.
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_wmma_f16(const float* x, long long xs, const void* w, const float* bias,
-                                                                float* out, long long os, int M, int N, int K) {
-    gemm_wmma<false, DT_F16, __half>(dense_problem(x, xs, w, bias, out, os, M, N, K));
+// Launch geometry of the tensor-core kernels: grid (ceil(N / 64), ceil(M / 64)), block 128.
+// exact: 1 keeps fp32-exact products (the default), 0 rounds activations to bfloat16.
+extern "C" __global__ void __launch_bounds__(128) gemm_wmma_f16(const float* x, long long xs, const void* w, const float* bias,
+                                                           float* out, long long os, int M, int N, int K, int exact) {
+    gemm_wmma<false, DT_F16>(dense_problem(x, xs, w, bias, out, os, M, N, K), exact);
 }
 
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_wmma_bf16(const float* x, long long xs, const void* w, const float* bias,
-                                                                 float* out, long long os, int M, int N, int K) {
-    gemm_wmma<false, DT_BF16, __nv_bfloat16>(dense_problem(x, xs, w, bias, out, os, M, N, K));
+extern "C" __global__ void __launch_bounds__(128) gemm_wmma_bf16(const float* x, long long xs, const void* w, const float* bias,
+                                                            float* out, long long os, int M, int N, int K, int exact) {
+    gemm_wmma<false, DT_BF16>(dense_problem(x, xs, w, bias, out, os, M, N, K), exact);
 }
 
-// Quantised weights are dequantised to half while staged (K a multiple of 32).
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_wmma_q8_0(const float* x, long long xs, const void* w, const float* bias,
-                                                                 float* out, long long os, int M, int N, int K) {
-    gemm_wmma<false, DT_Q8_0, __half>(dense_problem(x, xs, w, bias, out, os, M, N, K));
+// Quantised weights: K a multiple of 32 (one quant block per K tile).
+extern "C" __global__ void __launch_bounds__(128) gemm_wmma_q8_0(const float* x, long long xs, const void* w, const float* bias,
+                                                            float* out, long long os, int M, int N, int K, int exact) {
+    gemm_wmma<false, DT_Q8_0>(dense_problem(x, xs, w, bias, out, os, M, N, K), exact);
 }
 
-extern "C" __global__ void __launch_bounds__(256, 2) gemm_wmma_q4_0(const float* x, long long xs, const void* w, const float* bias,
-                                                                 float* out, long long os, int M, int N, int K) {
-    gemm_wmma<false, DT_Q4_0, __half>(dense_problem(x, xs, w, bias, out, os, M, N, K));
+extern "C" __global__ void __launch_bounds__(128) gemm_wmma_q4_0(const float* x, long long xs, const void* w, const float* bias,
+                                                            float* out, long long os, int M, int N, int K, int exact) {
+    gemm_wmma<false, DT_Q4_0>(dense_problem(x, xs, w, bias, out, os, M, N, K), exact);
 }
 
-extern "C" __global__ void __launch_bounds__(256, 2) conv2d_wmma_f16(const float* x, ConvGeom g, const void* w, const float* bias,
-                                                                  float* out, int O) {
-    gemm_wmma<true, DT_F16, __half>(conv_problem(x, g, w, bias, out, O));
+extern "C" __global__ void __launch_bounds__(128) conv2d_wmma_f16(const float* x, ConvGeom g, const void* w, const float* bias,
+                                                             float* out, int O, int exact) {
+    gemm_wmma<true, DT_F16>(conv_problem(x, g, w, bias, out, O), exact);
 }
 
-extern "C" __global__ void __launch_bounds__(256, 2) conv2d_wmma_bf16(const float* x, ConvGeom g, const void* w, const float* bias,
-                                                                   float* out, int O) {
-    gemm_wmma<true, DT_BF16, __nv_bfloat16>(conv_problem(x, g, w, bias, out, O));
+extern "C" __global__ void __launch_bounds__(128) conv2d_wmma_bf16(const float* x, ConvGeom g, const void* w, const float* bias,
+                                                              float* out, int O, int exact) {
+    gemm_wmma<true, DT_BF16>(conv_problem(x, g, w, bias, out, O), exact);
 }
 
 // Plain fp32 path: grid (ceil(N / 64), ceil(M / 64)), block 256.

@@ -49,7 +49,8 @@ extern "C" __global__ void argmax_rows(const float* x, long long xs, int N, int*
     int i = -1;
     for (int j = threadIdx.x; j < N; j += blockDim.x) keep_best(v, i, row[j], j);
     block_best(v, i);
-    if (threadIdx.x == 0) out[blockIdx.x * out_stride] = i;
+    // A sequential scan with `x > best` from index 0 never leaves a NaN in the first slot.
+    if (threadIdx.x == 0) out[blockIdx.x * out_stride] = row[0] != row[0] ? 0 : i;
 }
 
 // The k best of each row in order: round r picks the best element ranking after round r-1's pick.
