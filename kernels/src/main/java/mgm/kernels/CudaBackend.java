@@ -54,8 +54,8 @@ public final class CudaBackend implements Backend {
     private final DeviceAllocator allocator;
     private final KernelArgs args = new KernelArgs();
     private final DeviceAllocator.Block status;
-    private final String gemmPolicy;
-    private final boolean exact;
+    private String gemmPolicy;
+    private boolean exact;
     private final int sms;
     private Capture capture;
     private boolean closed;
@@ -64,14 +64,20 @@ public final class CudaBackend implements Backend {
         this.driver = driver;
         this.device = Device.cuda(driver instanceof CudaDriver c ? c.ordinal() : 0);
         this.allocator = new DeviceAllocator(driver);
-        this.gemmPolicy = System.getProperty(GEMM_PROPERTY, "auto").toLowerCase(Locale.ROOT);
-        if (!List.of("auto", "own", "cublas").contains(gemmPolicy)) {
-            throw new IllegalArgumentException("-D" + GEMM_PROPERTY + "=" + gemmPolicy + ": expected auto, own or cublas");
-        }
-        this.exact = !"false".equalsIgnoreCase(System.getProperty(EXACT_PROPERTY, "true"));
+        reloadGemmSettings();
         this.sms = Math.max(1, driver.info().multiprocessors());
         this.status = allocator.allocate(4);
         driver.memset(status.address(), 0, 4);
+    }
+
+    /** Re-reads {@link #GEMM_PROPERTY} and {@link #EXACT_PROPERTY} (benchmarks switch between them). */
+    public void reloadGemmSettings() {
+        String policy = System.getProperty(GEMM_PROPERTY, "auto").toLowerCase(Locale.ROOT);
+        if (!List.of("auto", "own", "cublas").contains(policy)) {
+            throw new IllegalArgumentException("-D" + GEMM_PROPERTY + "=" + policy + ": expected auto, own or cublas");
+        }
+        gemmPolicy = policy;
+        exact = !"false".equalsIgnoreCase(System.getProperty(EXACT_PROPERTY, "true"));
     }
 
     /** The CUDA kernels on the host emulator (tests without a GPU). */

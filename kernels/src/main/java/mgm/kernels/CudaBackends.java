@@ -48,6 +48,21 @@ public final class CudaBackends {
         return a.backend();
     }
 
+    /** Prints whether a GPU can be used (the device, or why not); exit status 0 when it can. */
+    public static void main(String[] args) {
+        Availability a = tryOpen(args.length > 0 ? Integer.parseInt(args[0]) : 0);
+        if (a.available()) {
+            try (CudaBackend be = a.backend()) {
+                Driver d = be.driver();
+                System.out.println("cuda: " + d.info().describe() + (d instanceof CudaDriver c ? ", PTX target sm_" + c.ptxTarget() : "")
+                        + ", " + d.blas().map(Blas::describe).orElse("no cuBLAS"));
+            }
+            return;
+        }
+        System.out.println("cuda: unavailable: " + a.reason());
+        System.exit(1);
+    }
+
     /** The CUDA kernels on the host emulator (tests and CI without a GPU). */
     public static CudaBackend emulated() {
         return CudaBackend.emulated();

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,44 +21,50 @@ import mgm.runtime.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 /**
- * The CUDA backend's kernels and launch paths on the emulator against plain Java loops, on
- * shapes chosen to reach every kernel path: GEMV vectorised / scalar / staged-quant, tensor-core
- * GEMM for each weight dtype and odd K, split-K decode attention with GQA, flash prefill, the
- * row-wise attention for large head dims, strided views through the scratch fallbacks.
+ * The CUDA backend's kernels and launch paths against plain Java loops, on shapes chosen to reach
+ * every kernel path: GEMV vectorised / scalar / staged-quant, tensor-core GEMM for each weight
+ * dtype and odd K, split-K decode attention with GQA, flash prefill, the row-wise attention for
+ * large head dims, strided views through the scratch fallbacks. Runs on the emulator
+ * ({@link EmulatedBackendTest}) and on a GPU when there is one ({@link GpuBackendTest}).
  */
-class CudaBackendEmulatedTest {
-    private static CudaBackend be;
-    private static final List<Tensor> owned = new ArrayList<>();
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+abstract class BackendChecks {
+    private CudaBackend be;
+    private final List<Tensor> owned = new ArrayList<>();
+
+    /** The backend under test (skips the class with a reason when unavailable). */
+    abstract CudaBackend open();
 
     @BeforeAll
-    static void open() {
-        assumeTrue(EmulatedDriver.unavailableReason().isEmpty(), () -> EmulatedDriver.unavailableReason().get());
-        be = CudaBackend.emulated();
+    void openBackend() {
+        be = open();
     }
 
     @AfterAll
-    static void close() {
+    void closeBackend() {
         owned.forEach(Tensor::close);
+        owned.clear();
         if (be != null) {
             be.close();
         }
     }
 
-    private static Tensor up(Tensor host) {
+    private Tensor up(Tensor host) {
         Tensor d = be.toDevice(host);
         owned.add(d);
         return d;
     }
 
-    private static Tensor dev(DType dt, long... shape) {
+    private Tensor dev(DType dt, long... shape) {
         Tensor d = be.allocate(dt, shape);
         owned.add(d);
         return d;
     }
 
-    private static float[] read(Tensor d) {
+    private float[] read(Tensor d) {
         try (Tensor h = be.toHost(d)) {
             return h.toFloatArray();
         }
