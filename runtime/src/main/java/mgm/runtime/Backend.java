@@ -49,9 +49,25 @@ public interface Backend extends AutoCloseable {
     /**
      * {@code dst = src} element-wise, converting dtype: any dtype to F32/F16/BF16/I32, F32 to
      * Q8_0/Q4_0 (GGML-exact quantisation), Q8_0/Q4_0 to F32. Shapes must be equal; {@code src} may
-     * be any strided view (this is also permute/concat/transpose-copy), {@code dst} any view.
+     * be any strided view (this is also permute/concat/transpose-copy), {@code dst} any view. On a
+     * device backend one side may be a host tensor (an upload or download into an existing tensor).
      */
     void copy(Tensor src, Tensor dst);
+
+    /**
+     * {@code dst[row .. row + src.dim(0)) = src} along dim 0, converting dtype as {@link #copy} does:
+     * appending to a KV cache, splicing image features into an embedding sequence. Backends override
+     * it to avoid creating the view; the default is the plain form.
+     */
+    default void copyRows(Tensor src, Tensor dst, long row) {
+        OpChecks.notNull("copyRows", "src", src);
+        OpChecks.notNull("copyRows", "dst", dst);
+        OpChecks.require(src.rank() == dst.rank() && src.rank() >= 1, "copyRows",
+                "src " + src.describe() + " and dst " + dst.describe() + " need the same rank");
+        OpChecks.require(row >= 0 && row + src.dim(0) <= dst.dim(0), "copyRows", "rows [" + row + ", "
+                + (row + src.dim(0)) + ") of src " + src.describe() + " do not fit in dst " + dst.describe());
+        copy(src, dst.slice(0, row, row + src.dim(0)));
+    }
 
     /** {@code out[t, :] = table[ids[t], :]}: table {@code [V, D]} in a weight dtype, ids I32 {@code [T]}, out F32 {@code [T, D]}. */
     void embedding(Tensor table, Tensor ids, Tensor out);
@@ -95,9 +111,50 @@ public interface Backend extends AutoCloseable {
      * BF16 (a KV cache view); out {@code [T, Hq, Dh]} F32. Query head h uses kv head {@code h / (Hq / Hkv)}
      * (GQA/MQA). Scores {@code q·k * scale}, softmax in F32. With {@code causal}, query t (at absolute
      * position {@code queryStart + t}) sees keys {@code 0 .. queryStart + t}; key j is at position j.
-     * Prefill: T tokens with queryStart = cached length; decode: T = 1 against the whole cache.
+     * Prefill: T tokens with queryStart = cached length; decode: T = 1 against the cache. Causal
+     * attention reads only keys {@code 0 .. queryStart + T - 1}, so the whole preallocated cache
+     * {@code [maxLen, Hkv, Dh]} can be passed without making a view per step.
      */
     void attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal, int queryStart, Tensor out);
+
+    /**
+     * Local attention of a grid of queries over non-overlapping windows of a channels-last map (MGM's
+     * patch info mining, folded form): q {@code [T, D]} F32 with T = (Hm / window) × (Wm / window) in
+     * row-major grid order; map {@code [Hm, Wm, D]} F32 (any row/column strides, channels contiguous);
+     * {@code out[t] = Σ_i softmax_i(q[t]·m_i · scale) m_i} over the window×window pixels m_i of
+     * token t's window; out F32 {@code [T, D]}; q and out contiguous. The default gathers each window and calls
+     * {@link #attention}; backends override it with a fused kernel.
+     */
+    default void windowAttention(Tensor q, Tensor map, int window, float scale, Tensor out) {
+        String op = "windowAttention";
+        OpChecks.notNull(op, "q", q);
+        OpChecks.notNull(op, "map", map);
+        OpChecks.notNull(op, "out", out);
+        OpChecks.onDevice(op, device(), q, map, out);
+        OpChecks.dtype(op, "q", q, DType.F32);
+        OpChecks.dtype(op, "map", map, DType.F32);
+        OpChecks.dtype(op, "out", out, DType.F32);
+        OpChecks.rank(op, "map", map, 3);
+        long d = map.dim(2);
+        OpChecks.require(window >= 1 && map.dim(0) % window == 0 && map.dim(1) % window == 0, op,
+                "map " + map.describe() + " is not divisible into " + window + "x" + window + " windows");
+        long rows = map.dim(0) / window;
+        long cols = map.dim(1) / window;
+        OpChecks.shape(op, "q", q, rows * cols, d);
+        OpChecks.sameShape(op, "q", q, "out", out);
+        OpChecks.contiguous(op, "q", q);
+        OpChecks.contiguous(op, "out", out);
+        try (Tensor win = allocate(DType.F32, (long) window * window, 1, d)) {
+            Tensor win4 = win.reshape(window, window, d);
+            for (long t = 0; t < rows * cols; t++) {
+                long y = t / cols * window;
+                long x = t % cols * window;
+                copy(map.slice(0, y, y + window).slice(1, x, x + window), win4);
+                Tensor qt = q.slice(0, t, t + 1).reshape(1, 1, d);
+                attention(qt, win, win, scale, false, 0, out.slice(0, t, t + 1).reshape(1, 1, d));
+            }
+        }
+    }
 
     // ------------------------------------------------------------------ pointwise
 

@@ -339,6 +339,41 @@ public final class Tensor implements AutoCloseable {
         return view(checkShape(target), st, offset);
     }
 
+    /**
+     * A view of this tensor's storage with any shape, strides (elements, non-negative) and element
+     * offset from the storage start, like torch's {@code as_strided}: how checkpoint loaders
+     * rebuild saved non-contiguous tensors without copying. Every reachable element must lie
+     * inside the storage.
+     */
+    public Tensor asStrided(long[] newShape, long[] newStrides, long elementOffset) {
+        String what = "asStrided " + Arrays.toString(newShape) + " strides " + Arrays.toString(newStrides)
+                + " offset " + elementOffset + " on " + storage.byteSize() + " bytes of " + dtype;
+        if (newShape.length != newStrides.length) {
+            throw new IllegalArgumentException(what + ": shape and strides differ in rank");
+        }
+        long[] s = checkShape(newShape);
+        long last = elementOffset;
+        boolean empty = false;
+        try {
+            for (int d = 0; d < s.length; d++) {
+                if (newStrides[d] < 0) {
+                    throw new IllegalArgumentException(what + ": negative stride");
+                }
+                empty |= s[d] == 0;
+                if (s[d] > 0) {
+                    last = Math.addExact(last, Math.multiplyExact(s[d] - 1, newStrides[d]));
+                }
+            }
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(what + ": element positions overflow");
+        }
+        long elements = storage.byteSize() / dtype.blockBytes() * dtype.blockSize();
+        if (elementOffset < 0 || elementOffset > elements || (!empty && last >= elements)) {
+            throw new IllegalArgumentException(what + ": reaches outside the storage (" + elements + " elements)");
+        }
+        return view(s, newStrides.clone(), elementOffset);
+    }
+
     /** Whether this tensor and {@code other} have the same shape. */
     public boolean sameShape(Tensor other) {
         return Arrays.equals(shape, other.shape);
@@ -530,7 +565,8 @@ public final class Tensor implements AutoCloseable {
         return shape.clone();
     }
 
-    static long product(long[] shape) {
+    /** Number of elements of a shape (overflow-checked). */
+    public static long product(long[] shape) {
         long n = 1;
         for (long s : shape) {
             n = Math.multiplyExact(n, s);

@@ -1,0 +1,151 @@
+package mgm.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import mgm.runtime.Backend;
+import mgm.runtime.DType;
+import mgm.runtime.Tensor;
+
+/**
+ * Fetches named weights with the shapes a model expects and brings them to a backend: norms and
+ * biases as F32, linear weights in their stored dtype or quantised to Q8_0/Q4_0. Tensors it creates
+ * (conversions, quantised copies, uploads) are owned by it and released by {@link #close()};
+ * memory-mapped tensors are never copied on a host backend.
+ */
+public final class WeightLoader implements AutoCloseable {
+    /** Elements converted at a time when quantising, to bound the F32 scratch. */
+    private static final long CHUNK_ELEMENTS = 1L << 22;
+
+    private final Weights weights;
+    private final Backend backend;
+    private final WeightFormat format;
+    private final List<Tensor> owned = new ArrayList<>();
+
+    public WeightLoader(Weights weights, Backend backend, WeightFormat format) {
+        this.weights = weights;
+        this.backend = backend;
+        this.format = format;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public boolean has(String name) {
+        return weights.has(name);
+    }
+
+    /** A weight with exactly this shape (a negative size matches anything), as stored. */
+    public Tensor raw(String name, long... shape) {
+        Tensor t = weights.get(name);
+        long[] have = t.shape();
+        boolean ok = have.length == shape.length;
+        for (int i = 0; ok && i < shape.length; i++) {
+            ok = shape[i] < 0 || shape[i] == have[i];
+        }
+        if (!ok) {
+            throw new IllegalArgumentException("tensor '" + name + "' has shape " + Arrays.toString(have)
+                    + " but the config implies " + Arrays.toString(shape).replace("-1", "*"));
+        }
+        return t;
+    }
+
+    /** A norm weight, bias or other small vector, converted to F32 on the backend. */
+    public Tensor vector(String name, long size) {
+        return toF32(raw(name, size));
+    }
+
+    /** Any weight converted to F32 on the backend (small tensors: embeddings of towers, positions). */
+    public Tensor f32(String name, long... shape) {
+        return toF32(raw(name, shape));
+    }
+
+    /** A linear weight [out, in], in the load format (quantised when asked and the row length allows). */
+    public Tensor linear(String name, long out, long in) {
+        return linear(raw(name, out, in));
+    }
+
+    /** A weight kept exactly as stored (embeddings, lm_head — as bitsandbytes leaves them), on the backend. */
+    public Tensor stored(String name, long... shape) {
+        Tensor t = raw(name, shape);
+        requireWeightType(name, t);
+        return upload(t);
+    }
+
+    /** Brings an already-fetched linear weight into the load format. */
+    public Tensor linear(Tensor w) {
+        requireWeightType("linear weight", w);
+        DType q = format.dtype();
+        if (q == null || w.dtype() == q || w.dim(-1) % q.blockSize() != 0) {
+            return upload(w);
+        }
+        Tensor quantised = backend.allocate(q, w.shape());
+        owned.add(quantised);
+        convertChunked(w, quantised);
+        return quantised;
+    }
+
+    /** Registers a tensor derived from weights (e.g. a transposed copy) so that {@link #close()} releases it. */
+    public Tensor owned(Tensor t) {
+        owned.add(t);
+        return t;
+    }
+
+    /** Converts a host weight into {@code dst} a block of rows at a time (host-to-device copies are transfers). */
+    private void convertChunked(Tensor src, Tensor dst) {
+        long rows = src.dim(0);
+        long cols = src.numel() / rows;
+        long rowsPerChunk = Math.max(1, CHUNK_ELEMENTS / cols);
+        Tensor hostSrc = src.rank() == 2 ? src : src.reshape(rows, cols);
+        Tensor target = dst.rank() == 2 ? dst : dst.reshape(rows, cols);
+        if (src.dtype() == DType.F32) {
+            for (long r = 0; r < rows; r += rowsPerChunk) {
+                long end = Math.min(rows, r + rowsPerChunk);
+                backend.copyRows(hostSrc.slice(0, r, end), target, r);
+            }
+            return;
+        }
+        try (Tensor scratch = backend.allocate(DType.F32, Math.min(rows, rowsPerChunk), cols)) {
+            for (long r = 0; r < rows; r += rowsPerChunk) {
+                long end = Math.min(rows, r + rowsPerChunk);
+                Tensor part = scratch.slice(0, 0, end - r);
+                backend.copy(hostSrc.slice(0, r, end), part);
+                backend.copyRows(part, target, r);
+            }
+        }
+    }
+
+    private Tensor toF32(Tensor t) {
+        if (t.dtype() == DType.F32) {
+            return upload(t);
+        }
+        Tensor f = backend.allocate(DType.F32, t.shape());
+        owned.add(f);
+        backend.copy(t, f);
+        return f;
+    }
+
+    private Tensor upload(Tensor t) {
+        Tensor d = backend.toDevice(t);
+        if (d != t) {
+            owned.add(d);
+        }
+        return d;
+    }
+
+    private static void requireWeightType(String name, Tensor t) {
+        if (!t.dtype().isWeightType()) {
+            throw new IllegalArgumentException("tensor '" + name + "' has dtype " + t.dtype()
+                    + "; weights must be F32, F16, BF16, Q8_0 or Q4_0");
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Tensor t : owned) {
+            t.close();
+        }
+        owned.clear();
+    }
+}

@@ -1,0 +1,74 @@
+package mgm.model.llm;
+
+import mgm.loaders.config.LlmConfig;
+import mgm.model.WeightLoader;
+import mgm.runtime.Tensor;
+
+/**
+ * All decoder weights, fetched by their HF names ({@code model.layers.N...}) with the shapes the
+ * config implies; a missing tensor or a shape that disagrees with config.json is an error naming
+ * the tensor. The embedding table and lm_head stay as stored (as bitsandbytes leaves them); the
+ * other linear weights follow the loader's format.
+ */
+public record DecoderWeights(Tensor embedTokens, LayerWeights[] layers, Tensor finalNorm, Tensor lmHead) {
+
+    /** Tensor names under {@code prefix} (normally "model.") and {@code lm_head.weight}. */
+    public static DecoderWeights load(LlmConfig c, WeightLoader w, String prefix, ProgressListener progress) {
+        int h = c.hiddenSize();
+        Tensor embed = w.stored(prefix + "embed_tokens.weight", c.vocabSize(), h);
+        LayerWeights[] layers = new LayerWeights[c.numLayers()];
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = prefix + "layers." + i + ".";
+            String a = p + "self_attn.";
+            Tensor bq = w.has(a + "q_proj.bias") ? w.vector(a + "q_proj.bias", c.qDim()) : null;
+            Tensor bk = w.has(a + "k_proj.bias") ? w.vector(a + "k_proj.bias", c.kvDim()) : null;
+            Tensor bv = w.has(a + "v_proj.bias") ? w.vector(a + "v_proj.bias", c.kvDim()) : null;
+            Tensor wq = w.linear(a + "q_proj.weight", c.qDim(), h);
+            Tensor wk = w.linear(a + "k_proj.weight", c.kvDim(), h);
+            Tensor wv = w.linear(a + "v_proj.weight", c.kvDim(), h);
+            Tensor wo = w.linear(a + "o_proj.weight", h, c.qDim());
+            Tensor attnNorm = w.vector(p + "input_layernorm.weight", h);
+            Tensor mlpNorm = w.vector(p + "post_attention_layernorm.weight", h);
+            int inter = c.intermediateSize();
+            if (c.isMoe()) {
+                String m = p + "block_sparse_moe.";
+                // The router stays as stored: quantising it would move routing decisions.
+                Tensor router = w.stored(m + "gate.weight", c.numExperts(), h);
+                Tensor[] gate = new Tensor[c.numExperts()];
+                Tensor[] up = new Tensor[c.numExperts()];
+                Tensor[] down = new Tensor[c.numExperts()];
+                for (int e = 0; e < c.numExperts(); e++) {
+                    String x = m + "experts." + e + ".";
+                    gate[e] = w.linear(x + "w1.weight", inter, h);
+                    up[e] = w.linear(x + "w3.weight", inter, h);
+                    down[e] = w.linear(x + "w2.weight", h, inter);
+                }
+                layers[i] = new LayerWeights(attnNorm, wq, wk, wv, wo, bq, bk, bv, mlpNorm, null, null, null,
+                        router, gate, up, down);
+            } else {
+                String m = p + "mlp.";
+                layers[i] = new LayerWeights(attnNorm, wq, wk, wv, wo, bq, bk, bv, mlpNorm,
+                        w.linear(m + "gate_proj.weight", inter, h), w.linear(m + "up_proj.weight", inter, h),
+                        w.linear(m + "down_proj.weight", h, inter), null, null, null, null);
+            }
+            progress.step(i + 1, c.numLayers());
+        }
+        Tensor norm = w.vector(prefix + "norm.weight", h);
+        Tensor head;
+        if (w.has("lm_head.weight")) {
+            head = w.stored("lm_head.weight", c.vocabSize(), h);
+        } else if (c.tieWordEmbeddings()) {
+            head = embed;
+        } else {
+            throw new IllegalArgumentException("tensor 'lm_head.weight' is missing and the config does not tie it to the embeddings");
+        }
+        return new DecoderWeights(embed, layers, norm, head);
+    }
+
+    /** Receives load progress (layers done of total); {@link #NONE} ignores it. */
+    public interface ProgressListener {
+        ProgressListener NONE = (done, total) -> { };
+
+        void step(int done, int total);
+    }
+}
