@@ -409,3 +409,42 @@ extern "C" __global__ void __launch_bounds__(256) attn_rowwise(const float* q, l
     else if (dc <= 16) rowwise<16>(A);
     else rowwise<32>(A);
 }
+
+// Backend.windowAttention (MGM patch info mining, folded form): token t of a rows x cols grid
+// attends over the window x window pixels of its window of a channels-last map:
+// out[t] = sum_i softmax_i(q[t] . m_i * scale) m_i. q, out [T, D] contiguous; map pixel (y, x)
+// starts at map + y * ms_h + x * ms_w, channels contiguous.
+// Grid T, block 256 (8 warps), dynamic shared window * window floats.
+extern "C" __global__ void __launch_bounds__(256) window_attention(const float* q, const float* map, long long ms_h,
+                                                                   long long ms_w, int cols, int window, int D, float scale,
+                                                                   float* out) {
+    MGM_DYNAMIC_SHARED(float, p);
+    int t = blockIdx.x;
+    int y0 = (t / cols) * window, x0 = (t % cols) * window;
+    int npix = window * window;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    const float* qt = q + (long long) t * D;
+    for (int i = warp; i < npix; i += nwarps) {
+        const float* m = map + (long long) (y0 + i / window) * ms_h + (long long) (x0 + i % window) * ms_w;
+        float s = 0.0f;
+        for (int c = lane; c < D; c += 32) s += qt[c] * m[c];
+        s = warp_sum(s);
+        if (lane == 0) p[i] = s * scale;
+    }
+    __syncthreads();
+    float mx = -INFINITY;
+    for (int i = threadIdx.x; i < npix; i += blockDim.x) mx = fmaxf(mx, p[i]);
+    mx = block_max(mx);
+    float z = 0.0f;
+    for (int i = threadIdx.x; i < npix; i += blockDim.x) z += expf(p[i] - mx);
+    float inv = 1.0f / block_sum(z);
+    for (int i = threadIdx.x; i < npix; i += blockDim.x) p[i] = expf(p[i] - mx) * inv;
+    __syncthreads();
+    for (int c = threadIdx.x; c < D; c += blockDim.x) {
+        float acc = 0.0f;
+        for (int i = 0; i < npix; i++) {
+            acc += p[i] * map[(long long) (y0 + i / window) * ms_h + (long long) (x0 + i % window) * ms_w + c];
+        }
+        out[(long long) t * D + c] = acc;
+    }
+}

@@ -732,6 +732,39 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** {@inheritDoc} One fused kernel: a block per token scores its window, softmaxes and sums. */
+    @Override
+    public void windowAttention(Tensor q, Tensor map, int window, float scale, Tensor out) {
+        String op = "windowAttention";
+        OpChecks.notNull(op, "q", q);
+        OpChecks.notNull(op, "map", map);
+        OpChecks.notNull(op, "out", out);
+        OpChecks.onDevice(op, device, q, map, out);
+        OpChecks.dtype(op, "q", q, DType.F32);
+        OpChecks.dtype(op, "map", map, DType.F32);
+        OpChecks.dtype(op, "out", out, DType.F32);
+        OpChecks.rank(op, "map", map, 3);
+        long d = map.dim(2);
+        OpChecks.require(window >= 1 && map.dim(0) % window == 0 && map.dim(1) % window == 0, op,
+                "map " + map.describe() + " is not divisible into " + window + "x" + window + " windows");
+        long rows = map.dim(0) / window, cols = map.dim(1) / window;
+        OpChecks.shape(op, "q", q, rows * cols, d);
+        OpChecks.sameShape(op, "q", q, "out", out);
+        OpChecks.contiguous(op, "q", q);
+        OpChecks.contiguous(op, "out", out);
+        long T = rows * cols;
+        OpChecks.require(d <= Integer.MAX_VALUE && T <= Integer.MAX_VALUE && (long) window * window <= 8192, op, "too large");
+        if (T == 0 || d == 0) {
+            return;
+        }
+        try (Scratch sc = new Scratch()) {
+            Tensor m = unitLast(map, sc);
+            args().ptr(address(q)).ptr(address(m)).i64(m.stride(0)).i64(m.stride(1)).i32((int) cols).i32(window).i32((int) d)
+                    .f32(scale).ptr(address(out));
+            launch(ATTENTION, "window_attention", (int) T, 1, 1, 256, 4 * window * window);
+        }
+    }
+
     /** Split-K decode: chunks of keys in parallel, then a merge. S here is the visible key count. */
     private void decodeAttention(Tensor q, Tensor k, Tensor v, int dt, float scale, int S, int Hq, int Hkv, int Dh, Tensor out,
                                  Scratch sc) {

@@ -382,6 +382,45 @@ abstract class BackendChecks {
         checkAttention(3, 2, 1, 288, 5, 2, true, DType.F32, 7);      // head dim above 256: row-wise kernel
     }
 
+    @Test
+    void windowAttentionOverAStridedMap() {
+        Random r = new Random(13);
+        int H = 8, W = 12, D = 40, win = 2, cols = W / win;
+        Tensor big = random(r, H, W + 3, D);  // the map is a column slice: row stride (W + 3) * D
+        Tensor q = random(r, (H / win) * cols, D);
+        float[] mv = big.toFloatArray(), qv = q.toFloatArray();
+        float scale = 0.3f;
+        double[] want = new double[qv.length];
+        for (int t = 0; t < qv.length / D; t++) {
+            int y0 = t / cols * win, x0 = t % cols * win;
+            double[] p = new double[win * win];
+            double max = Double.NEGATIVE_INFINITY, z = 0;
+            for (int i = 0; i < p.length; i++) {
+                int at = ((y0 + i / win) * (W + 3) + x0 + i % win + 1) * D;
+                double dot = 0;
+                for (int c = 0; c < D; c++) {
+                    dot += (double) qv[t * D + c] * mv[at + c];
+                }
+                p[i] = dot * scale;
+                max = Math.max(max, p[i]);
+            }
+            for (int i = 0; i < p.length; i++) {
+                p[i] = Math.exp(p[i] - max);
+                z += p[i];
+            }
+            for (int c = 0; c < D; c++) {
+                double acc = 0;
+                for (int i = 0; i < p.length; i++) {
+                    acc += p[i] * mv[((y0 + i / win) * (W + 3) + x0 + i % win + 1) * D + c];
+                }
+                want[t * D + c] = acc / z;
+            }
+        }
+        Tensor out = dev(DType.F32, qv.length / D, D);
+        be.windowAttention(up(q), up(big).slice(1, 1, 1 + W), win, scale, out);
+        assertClose("windowAttention", want, read(out), null, 1e-5, 1e-6);
+    }
+
     // ------------------------------------------------------------------ pointwise
 
     @Test
