@@ -285,6 +285,9 @@ inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fsub_rn(float a, float b) { return a - b; }
 inline float __fdiv_rn(float a, float b) { return a / b; }
 inline float __fmaf_rn(float a, float b, float c) { return fmaf(a, b, c); }
+inline double __dmul_rn(double a, double b) { return a * b; }
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __dsub_rn(double a, double b) { return a - b; }
 inline int __float2int_rn(float x) { return (int) rintf(x); }
 inline int __float2int_rz(float x) { return (int) x; }
 inline int __float2int_rd(float x) { return (int) floorf(x); }

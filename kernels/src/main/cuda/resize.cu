@@ -1,6 +1,20 @@
-// Bilinear resize with PyTorch's F.interpolate(mode='bilinear', align_corners=False) arithmetic:
-// source = max(0, scale * (dst + 0.5) - 0.5) with scale = in / out in F32, no antialiasing.
+// Bilinear resize with PyTorch's F.interpolate(mode='bilinear', align_corners=False) arithmetic
+// (torch 1.13): scale = in / out rounded to float, source = max(0, scale * (dst + 0.5) - 0.5)
+// evaluated in double (C++ promotes dst + 0.5), index0 = floor(source) clamped to in - 1,
+// lambda1 = source - index0 clamped to [0, 1] then rounded to float; no antialiasing.
 #include "common.cuh"
+
+// One axis: first source index, step to the second (0 at the last pixel) and its weight. The
+// double arithmetic is not contracted into FMAs (_rn intrinsics), so it rounds as Java and C++ do.
+__device__ __forceinline__ void taps(float scale, int dst, int in, int& i0, int& step, float& l1) {
+    double src = __dsub_rn(__dmul_rn((double) scale, __dadd_rn((double) dst, 0.5)), 0.5);
+    if (src < 0.0) src = 0.0;
+    i0 = (int) floor(src);
+    if (i0 > in - 1) i0 = in - 1;
+    step = i0 < in - 1 ? 1 : 0;
+    double l = __dsub_rn(src, (double) i0);
+    l1 = (float) (l < 0.0 ? 0.0 : (l > 1.0 ? 1.0 : l));
+}
 
 // x [N, H, W, C], out [N, Ho, Wo, C], contiguous; scale_h = (float) H / Ho, scale_w = (float) W / Wo.
 extern "C" __global__ void resize_bilinear(const float* x, float* out, int N, int H, int W, int C, int Ho, int Wo,
@@ -13,14 +27,10 @@ extern "C" __global__ void resize_bilinear(const float* x, float* out, int N, in
         r /= Wo;
         int ho = (int) (r % Ho);
         int n = (int) (r / Ho);
-        // Separate roundings (no FMA), as PyTorch's CPU kernel computes them.
-        float hr = __fsub_rn(__fmul_rn(scale_h, __fadd_rn((float) ho, 0.5f)), 0.5f);
-        float wr = __fsub_rn(__fmul_rn(scale_w, __fadd_rn((float) wo, 0.5f)), 0.5f);
-        if (hr < 0.0f) hr = 0.0f;
-        if (wr < 0.0f) wr = 0.0f;
-        int h1 = (int) hr, w1 = (int) wr;
-        int h1p = h1 < H - 1 ? 1 : 0, w1p = w1 < W - 1 ? 1 : 0;
-        float h1l = hr - (float) h1, w1l = wr - (float) w1;
+        int h1, w1, h1p, w1p;
+        float h1l, w1l;
+        taps(scale_h, ho, H, h1, h1p, h1l);
+        taps(scale_w, wo, W, w1, w1p, w1l);
         float h0l = 1.0f - h1l, w0l = 1.0f - w1l;
         const float* img = x + (long long) n * H * W * C;
         const float* p00 = img + ((long long) h1 * W + w1) * C + c;

@@ -541,18 +541,18 @@ abstract class BackendChecks {
         Tensor out = dev(DType.F32, 1, H, W, C);
         be.depthwiseConv2d(up(x), up(wd), up(bd), pd, out);
         assertClose("depthwise", want, read(out), scale, 1e-5, 1e-6);
-        // bilinear, PyTorch align_corners=False
+        // bilinear, PyTorch align_corners=False (torch 1.13: source coordinates in double)
         int Hr = 4, Wr = 11;
         double[] rw = new double[Hr * Wr * C];
         float sh = (float) H / Hr, sw = (float) W / Wr;
         for (int oy = 0; oy < Hr; oy++) {
-            float hr = Math.max(0f, sh * (oy + 0.5f) - 0.5f);
-            int h1 = (int) hr, h1p = h1 < H - 1 ? 1 : 0;
-            float l1 = hr - h1, l0 = 1 - l1;
+            double hr = Math.max(sh * (oy + 0.5) - 0.5, 0);
+            int h1 = Math.min((int) Math.floor(hr), H - 1), h1p = h1 < H - 1 ? 1 : 0;
+            float l1 = (float) Math.min(Math.max(hr - h1, 0), 1), l0 = 1 - l1;
             for (int ox = 0; ox < Wr; ox++) {
-                float wr = Math.max(0f, sw * (ox + 0.5f) - 0.5f);
-                int w1 = (int) wr, w1p = w1 < W - 1 ? 1 : 0;
-                float m1 = wr - w1, m0 = 1 - m1;
+                double wr = Math.max(sw * (ox + 0.5) - 0.5, 0);
+                int w1 = Math.min((int) Math.floor(wr), W - 1), w1p = w1 < W - 1 ? 1 : 0;
+                float m1 = (float) Math.min(Math.max(wr - w1, 0), 1), m0 = 1 - m1;
                 for (int c = 0; c < C; c++) {
                     rw[(oy * Wr + ox) * C + c] = l0 * (m0 * xv[(h1 * W + w1) * C + c] + m1 * xv[(h1 * W + w1 + w1p) * C + c])
                             + l1 * (m0 * xv[((h1 + h1p) * W + w1) * C + c] + m1 * xv[((h1 + h1p) * W + w1 + w1p) * C + c]);
