@@ -105,7 +105,7 @@ struct Block;
 struct Worker {
     std::vector<Fiber> fibers;
     std::vector<Warp> warps;
-    std::vector<unsigned char> dynamic_shared;
+    std::vector<unsigned char> dynamic_shared;  // over-allocated; the block sees a 128-byte aligned start
     Fiber* running = nullptr;
 #ifdef MGM_EMU_UCONTEXT
     ucontext_t scheduler;
@@ -369,13 +369,15 @@ private:
         w.thunk = l.thunk;
         w.params = l.params;
         w.failed = false;
-        if (w.dynamic_shared.size() < l.shared_bytes) w.dynamic_shared.resize(l.shared_bytes);
+        if (w.dynamic_shared.size() < l.shared_bytes + 128) w.dynamic_shared.resize(l.shared_bytes + 128);
+        unsigned char* dyn = w.dynamic_shared.data();
+        dyn += (128 - (reinterpret_cast<uintptr_t>(dyn) & 127)) & 127;
         // Stale data, not zeros, as on a device: uninitialised shared memory must not look valid.
-        std::memset(w.dynamic_shared.data(), 0x7F, l.shared_bytes);
+        std::memset(dyn, 0x7F, l.shared_bytes);
         BlockState bs;
         bs.block_dim = l.block;
         bs.grid_dim = l.grid;
-        bs.dynamic_shared = w.dynamic_shared.data();
+        bs.dynamic_shared = dyn;
         current_block = &bs;
         for (;;) {
             if (l.failed.load()) break;

@@ -448,3 +448,226 @@ extern "C" __global__ void __launch_bounds__(256) window_attention(const float* 
         out[(long long) t * D + c] = acc;
     }
 }
+
+// ------------------------------------------------------------------ tensor-core prefill
+//
+// Flash attention on tensor cores (WMMA m16n16k16, fp32 accumulation) for F16 / BF16 KV caches,
+// head dims 64, 80, 96, 128. Block: 64 queries of one head, 4 warps x 16 rows;
+// key tiles of 32. Each warp computes its S = Q K^T rows into shared memory, runs the online
+// softmax on them, rescales its O accumulators (their rows found through a fragment loaded from a
+// matrix of row indices, since the element layout is unspecified) and adds P V.
+// Precision (exact = 1): q * scale and P are split into three terms of the KV type each (exact to
+// fp32) and K, V are exact in their type, so products are those of the fp32 kernel (six MMAs per
+// pair of tiles instead of two).
+// exact = 0 rounds q and P to the KV type (the usual tensor-core flash attention).
+namespace {
+
+namespace wmma = nvcuda::wmma;
+
+constexpr int TC_BQ = 64, TC_TK = 32;
+
+template <typename T>
+__device__ __forceinline__ T to_kv(float f);
+template <>
+__device__ __forceinline__ __half to_kv<__half>(float f) { return __float2half_rn(f); }
+template <>
+__device__ __forceinline__ __nv_bfloat16 to_kv<__nv_bfloat16>(float f) { return __float2bfloat16_rn(f); }
+__device__ __forceinline__ float from_kv(__half h) { return __half2float(h); }
+__device__ __forceinline__ float from_kv(__nv_bfloat16 b) { return __bfloat162float(b); }
+
+// Rows [j0, j0 + rows) of head hk of K or V into tile[r][d] (row stride ld), zero beyond `rows`.
+template <typename T>
+__device__ void load_tile_tc(T* tile, int ld, const T* base, long long ss, long long sh, int hk, int j0, int rows, int Dh) {
+    bool vec = aligned16(base) && Dh % 8 == 0 && ss % 8 == 0 && sh % 8 == 0;
+    int chunks = Dh / 8;
+    if (vec) {
+        for (int e = threadIdx.x; e < TC_TK * chunks; e += blockDim.x) {
+            int r = e / chunks, c = e - r * chunks;
+            uint4 v = make_uint4(0, 0, 0, 0);
+            if (r < rows) v = __ldg(reinterpret_cast<const uint4*>(base + (long long) (j0 + r) * ss + (long long) hk * sh) + c);
+            *reinterpret_cast<uint4*>(tile + r * ld + c * 8) = v;
+        }
+    } else {
+        for (int e = threadIdx.x; e < TC_TK * Dh; e += blockDim.x) {
+            int r = e / Dh, d = e - r * Dh;
+            tile[r * ld + d] = r < rows ? base[(long long) (j0 + r) * ss + (long long) hk * sh + d] : to_kv<T>(0.0f);
+        }
+    }
+}
+
+// ND = Dh / 16 output fragments per warp (compile time, so that they stay in registers).
+template <typename T, int ND>
+__device__ void flash_prefill_tc(const AttnArgs& A, int exact) {
+    typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> Acc;
+    typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> FragA;
+    typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> FragBt;
+    typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> FragB;
+    MGM_DYNAMIC_SHARED(unsigned char, smem);
+    const int Dh = A.Dh;
+    const int ldq = Dh + 8, lds = TC_TK + 4, ldp = TC_TK + 8;
+    const int terms = exact ? 3 : 1;
+    // Layout: Q terms [3][64][ldq], K or V [32][ldq], P terms [3][64][ldp] (all T); S [64][lds],
+    // row statistics m, l, alpha [64] and the row-index matrix [16][16] (fp32).
+    T* Qs = reinterpret_cast<T*>(smem);
+    T* KV = Qs + 3 * TC_BQ * ldq;
+    T* Ps = KV + TC_TK * ldq;
+    float* Ss = reinterpret_cast<float*>(Ps + 3 * TC_BQ * ldp);
+    float* mrow = Ss + TC_BQ * lds;
+    float* lrow = mrow + TC_BQ;
+    float* arow = lrow + TC_BQ;
+    float* ridx = arow + TC_BQ;
+
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int h = blockIdx.y, hk = h / (A.Hq / A.Hkv);
+    int t0 = blockIdx.x * TC_BQ;
+    const T* K = static_cast<const T*>(A.k);
+    const T* V = static_cast<const T*>(A.v);
+
+    for (int e = threadIdx.x; e < TC_BQ * Dh; e += blockDim.x) {
+        int r = e / Dh, d = e - r * Dh;
+        int t = t0 + r;
+        float q = t < A.T ? A.q[t * A.q_st + h * A.q_sh + d] * A.scale : 0.0f;
+        for (int s = 0; s < 3; s++) {  // q = q1 + q2 + q3
+            T part = to_kv<T>(q);
+            Qs[(s * TC_BQ + r) * ldq + d] = part;
+            q -= from_kv(part);
+        }
+    }
+    for (int e = threadIdx.x; e < 256; e += blockDim.x) ridx[e] = (float) (e / 16);
+    for (int r = threadIdx.x; r < TC_BQ; r += blockDim.x) {
+        mrow[r] = -INFINITY;
+        lrow[r] = 0.0f;
+    }
+    __syncthreads();
+    Acc rows;  // element e of an accumulator lies in row (int) rows.x[e] of its 16 x 16 tile
+    wmma::load_matrix_sync(rows, ridx, 16, wmma::mem_row_major);
+    Acc o[ND];
+#pragma unroll
+    for (int f = 0; f < ND; f++) wmma::fill_fragment(o[f], 0.0f);
+
+    int last_t = min(t0 + TC_BQ, A.T) - 1;
+    int kend = A.causal ? min(A.S, A.query_start + last_t + 1) : A.S;
+    int r0 = warp * 16;
+    for (int j0 = 0; j0 < kend; j0 += TC_TK) {
+        int nrows = min(TC_TK, kend - j0);
+        load_tile_tc<T>(KV, ldq, K, A.k_ss, A.k_sh, hk, j0, nrows, Dh);
+        __syncthreads();
+        // S[r0 .. r0 + 16, 0 .. 32) = Q K^T
+#pragma unroll
+        for (int j = 0; j < TC_TK / 16; j++) {
+            Acc s;
+            wmma::fill_fragment(s, 0.0f);
+#pragma unroll
+            for (int ks = 0; ks < ND * 16; ks += 16) {
+                FragBt kb;
+                wmma::load_matrix_sync(kb, KV + (j * 16) * ldq + ks, ldq);
+#pragma unroll
+                for (int q = 0; q < 3; q++) {
+                    if (q < terms) {
+                        FragA qa;
+                        wmma::load_matrix_sync(qa, Qs + (q * TC_BQ + r0) * ldq + ks, ldq);
+                        wmma::mma_sync(s, qa, kb, s);
+                    }
+                }
+            }
+            wmma::store_matrix_sync(Ss + r0 * lds + j * 16, s, lds, wmma::mem_row_major);
+        }
+        __syncwarp();
+        // Online softmax of this warp's 16 rows: two lanes per row, 16 keys each.
+        {
+            int r = r0 + (lane >> 1), half = lane & 1;
+            int t = t0 + r;
+            float* srow = Ss + r * lds + half * 16;
+            float mx = -INFINITY;
+            for (int c = 0; c < 16; c++) {
+                int j = j0 + half * 16 + c;
+                bool visible = j < kend && (!A.causal || j <= A.query_start + t);
+                if (!visible) srow[c] = -INFINITY;
+                mx = fmaxf(mx, srow[c]);
+            }
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            float mold = mrow[r];
+            float mnew = fmaxf(mold, mx);
+            float sum = 0.0f;
+            for (int c = 0; c < 16; c++) {
+                float p = srow[c] == -INFINITY ? 0.0f : expf(srow[c] - mnew);
+                sum += p;
+                for (int k = 0; k < 3; k++) {  // p = p1 + p2 + p3
+                    T part = to_kv<T>(p);
+                    Ps[(k * TC_BQ + r) * ldp + half * 16 + c] = part;
+                    p -= from_kv(part);
+                }
+            }
+            sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+            if (half == 0) {
+                float a = mold == -INFINITY ? 0.0f : expf(mold - mnew);
+                arow[r] = a;
+                lrow[r] = lrow[r] * a + sum;
+                mrow[r] = mnew;
+            }
+        }
+        __syncwarp();
+#pragma unroll
+        for (int f = 0; f < ND; f++)
+#pragma unroll
+            for (int e = 0; e < Acc::num_elements; e++) o[f].x[e] *= arow[r0 + (int) rows.x[e]];
+        __syncthreads();  // every warp is done with K
+        load_tile_tc<T>(KV, ldq, V, A.v_ss, A.v_sh, hk, j0, nrows, Dh);
+        __syncthreads();
+#pragma unroll
+        for (int ks = 0; ks < TC_TK; ks += 16) {
+            FragA pa[3];
+#pragma unroll
+            for (int k = 0; k < 3; k++)
+                if (k < terms) wmma::load_matrix_sync(pa[k], Ps + (k * TC_BQ + r0) * ldp + ks, ldp);
+#pragma unroll
+            for (int f = 0; f < ND; f++) {
+                FragB vb;
+                wmma::load_matrix_sync(vb, KV + ks * ldq + f * 16, ldq);
+#pragma unroll
+                for (int k = 0; k < 3; k++)
+                    if (k < terms) wmma::mma_sync(o[f], pa[k], vb, o[f]);
+            }
+        }
+        __syncthreads();
+    }
+    // O / l, staged through shared memory (the Q area is free now) to coalesced global stores.
+    float* Os = reinterpret_cast<float*>(smem);
+    const int ldo = Dh + 4;
+#pragma unroll
+    for (int f = 0; f < ND; f++) {
+#pragma unroll
+        for (int e = 0; e < Acc::num_elements; e++) o[f].x[e] /= lrow[r0 + (int) rows.x[e]];
+        wmma::store_matrix_sync(Os + r0 * ldo + f * 16, o[f], ldo, wmma::mem_row_major);
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < TC_BQ * Dh; e += blockDim.x) {
+        int r = e / Dh, d = e - r * Dh;
+        int t = t0 + r;
+        if (t < A.T) A.out[t * A.o_st + h * A.o_sh + d] = Os[r * ldo + d];
+    }
+}
+
+}  // namespace
+
+// Grid (ceil(T / 64), Hq), block 128, dynamic shared attn_prefill_tc_bytes(Dh) (see CudaBackend);
+// k / v F16 (dt = 1) or BF16 (dt = 2); Dh one of 64, 80, 96, 128.
+extern "C" __global__ void __launch_bounds__(128) attn_prefill_tc(const float* q, long long q_st, long long q_sh, const void* k,
+                                                                  const void* v, int dt, long long k_ss, long long k_sh,
+                                                                  long long v_ss, long long v_sh, float* out, long long o_st,
+                                                                  long long o_sh, float scale, int causal, int query_start,
+                                                                  int T, int S, int Hq, int Hkv, int Dh, int exact) {
+    AttnArgs A = attn_args(q, q_st, q_sh, k, v, dt, k_ss, k_sh, v_ss, v_sh, out, o_st, o_sh, scale, causal, query_start, T, S,
+                           Hq, Hkv, Dh);
+    if (dt == DT_BF16) {
+        if (Dh == 64) flash_prefill_tc<__nv_bfloat16, 4>(A, exact);
+        else if (Dh == 80) flash_prefill_tc<__nv_bfloat16, 5>(A, exact);
+        else if (Dh == 96) flash_prefill_tc<__nv_bfloat16, 6>(A, exact);
+        else flash_prefill_tc<__nv_bfloat16, 8>(A, exact);
+    } else {
+        if (Dh == 64) flash_prefill_tc<__half, 4>(A, exact);
+        else if (Dh == 80) flash_prefill_tc<__half, 5>(A, exact);
+        else if (Dh == 96) flash_prefill_tc<__half, 6>(A, exact);
+        else flash_prefill_tc<__half, 8>(A, exact);
+    }
+}

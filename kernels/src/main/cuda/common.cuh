@@ -11,9 +11,10 @@
 #include <cuda_fp16.h>
 #include <mma.h>
 #include <stdint.h>
-// Dynamic shared memory, sized at launch (the emulator gives each block its own buffer).
-#define MGM_DYNAMIC_SHARED(type, name)                                \
-    extern __shared__ __align__(16) unsigned char mgm_dynamic_smem[]; \
+// Dynamic shared memory, sized at launch (the emulator gives each block its own buffer), 128-byte
+// aligned so that WMMA tiles carved from it keep their 256-bit alignment.
+#define MGM_DYNAMIC_SHARED(type, name)                                 \
+    extern __shared__ __align__(128) unsigned char mgm_dynamic_smem[]; \
     type* name = reinterpret_cast<type*>(mgm_dynamic_smem)
 #endif
 

@@ -43,6 +43,12 @@ public final class CudaBackend implements Backend {
      * faster, as cuBLAS-based engines do, outside the consistency suite's tolerances.
      */
     public static final String EXACT_PROPERTY = "mgm.cuda.gemm.exact";
+    /**
+     * System property {@code mgm.cuda.attention.exact} (default true): the tensor-core prefill
+     * attention splits queries and probabilities so that products stay fp32-exact; false rounds
+     * them to the KV cache's 16-bit type (the usual flash attention; faster).
+     */
+    public static final String ATTENTION_EXACT_PROPERTY = "mgm.cuda.attention.exact";
 
     private static final String CONVERT = "convert", ELEMENTWISE = "elementwise", NORM = "norm", ROPE = "rope",
             EMBEDDING = "embedding", GEMV = "gemv", GEMM = "gemm", ATTENTION = "attention", CONV = "conv",
@@ -56,6 +62,7 @@ public final class CudaBackend implements Backend {
     private final DeviceAllocator.Block status;
     private String gemmPolicy;
     private boolean exact;
+    private boolean attentionExact;
     private final int sms;
     private Capture capture;
     private boolean closed;
@@ -78,6 +85,7 @@ public final class CudaBackend implements Backend {
         }
         gemmPolicy = policy;
         exact = !"false".equalsIgnoreCase(System.getProperty(EXACT_PROPERTY, "true"));
+        attentionExact = !"false".equalsIgnoreCase(System.getProperty(ATTENTION_EXACT_PROPERTY, "true"));
     }
 
     /** The CUDA kernels on the host emulator (tests without a GPU). */
@@ -721,7 +729,12 @@ public final class CudaBackend implements Backend {
                         .i64(ks.stride(0)).i64(ks.stride(1)).i64(vs.stride(0)).i64(vs.stride(1)).ptr(address(o)).i64(o.stride(0))
                         .i64(o.stride(1)).f32(scale).i32(causal ? 1 : 0).i32(queryStart).i32((int) T).i32((int) S).i32((int) Hq)
                         .i32((int) Hkv).i32((int) Dh);
-                if (Dh <= 256) {
+                int tcShared = tensorCoreAttentionBytes((int) Dh);
+                if (ks.dtype() != DType.F32 && (Dh == 64 || Dh == 80 || Dh == 96 || Dh == 128)
+                        && tcShared <= driver.info().maxSharedPerBlock()) {
+                    args.i32(attentionExact ? 1 : 0);
+                    launch(ATTENTION, "attn_prefill_tc", (int) ((T + 63) / 64), (int) Hq, 1, 128, tcShared);
+                } else if (Dh <= 256) {
                     int shared = 4 * (int) (32 * Dh + 32 * (Dh + 1) + 32 * 33);
                     launch(ATTENTION, "attn_prefill", (int) ((T + 31) / 32), (int) Hq, 1, 128, shared);
                 } else {
@@ -763,6 +776,12 @@ public final class CudaBackend implements Backend {
                     .f32(scale).ptr(address(out));
             launch(ATTENTION, "window_attention", (int) T, 1, 1, 256, 4 * window * window);
         }
+    }
+
+    /** Dynamic shared memory of attn_prefill_tc (layout in attention.cu). */
+    static int tensorCoreAttentionBytes(int dh) {
+        int ldq = dh + 8, ldp = 32 + 8, lds = 32 + 4;
+        return 2 * (3 * 64 * ldq + 32 * ldq + 3 * 64 * ldp) + 4 * (64 * lds + 3 * 64 + 256);
     }
 
     /** Split-K decode: chunks of keys in parallel, then a merge. S here is the visible key count. */

@@ -141,11 +141,38 @@ public final class GpuBenchmarks {
             }
         }
         int t = d(2048, 48);
+        double flops = 4.0 * t * (t + 1) / 2.0 * dh * hq;  // causal: half of QK^T and PV
+        String shape = "T=S=" + t + " Hq=" + hq + " Dh=" + dh;
         try (Tensor q = randomDevice(t, hq, dh); Tensor k = cast(randomDevice(t, hkv, dh), DType.BF16);
              Tensor v = cast(randomDevice(t, hkv, dh), DType.BF16); Tensor o = be.allocate(DType.F32, t, hq, dh)) {
-            double ms = time(() -> be.attention(q, k, v, 0.088f, true, 0, o));
-            double flops = 4.0 * t * (t + 1) / 2.0 * dh * hq;  // causal: half of QK^T and PV
-            flopsRow("attention prefill causal (fp32 flash)", "T=S=" + t + " Hq=" + hq + " Dh=" + dh, ms, flops, info.peakFp32Flops());
+            for (boolean exact : new boolean[] {true, false}) {
+                double ms = withAttention(exact, () -> time(() -> be.attention(q, k, v, 0.088f, true, 0, o)));
+                flopsRow("attention prefill bf16 tensor cores " + (exact ? "exact (6 MMAs)" : "fast (2 MMAs)"), shape, ms, flops,
+                        info.peakTensorFlops());
+            }
+            try (Tensor k32 = randomDevice(t, hkv, dh); Tensor v32 = randomDevice(t, hkv, dh)) {
+                double ms = time(() -> be.attention(q, k32, v32, 0.088f, true, 0, o));
+                flopsRow("attention prefill f32 cache (fp32 SIMT flash)", shape, ms, flops, info.peakFp32Flops());
+            }
+        }
+        // MGM patch info mining: 576 tokens over 8x8 windows of a 192x192x2880 map
+        int grid = d(24, 4), win = 8, ch = d(2880, 64);
+        try (Tensor map = randomDevice(grid * win, grid * win, ch); Tensor q = randomDevice(grid * grid, ch);
+             Tensor o = be.allocate(DType.F32, grid * grid, ch)) {
+            double ms = time(() -> be.windowAttention(q, map, win, 0.02f, o));
+            bandwidthRow("windowAttention (mining)", grid * grid + " tokens, 8x8 windows, D=" + ch, ms, 2.0 * map.byteSize());
+        }
+    }
+
+    private double withAttention(boolean exact, java.util.function.DoubleSupplier body) {
+        String old = System.getProperty(CudaBackend.ATTENTION_EXACT_PROPERTY);
+        System.setProperty(CudaBackend.ATTENTION_EXACT_PROPERTY, Boolean.toString(exact));
+        try {
+            be.reloadGemmSettings();
+            return body.getAsDouble();
+        } finally {
+            restore(CudaBackend.ATTENTION_EXACT_PROPERTY, old);
+            be.reloadGemmSettings();
         }
     }
 

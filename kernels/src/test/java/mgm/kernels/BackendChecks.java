@@ -380,6 +380,9 @@ abstract class BackendChecks {
         checkAttention(40, 2, 1, 64, 45, 5, true, DType.BF16, 5);    // two query tiles, chunked prefill
         checkAttention(9, 3, 3, 16, 11, 0, false, DType.F16, 6);     // vision (non-causal)
         checkAttention(3, 2, 1, 288, 5, 2, true, DType.F32, 7);      // head dim above 256: row-wise kernel
+        checkAttention(70, 4, 2, 64, 75, 5, true, DType.BF16, 8);    // tensor cores: two query tiles, partial key tile
+        checkAttention(33, 2, 1, 80, 33, 0, true, DType.F16, 9);     // tensor cores, fp16 cache, Dh 80
+        checkAttention(20, 2, 2, 128, 40, 0, false, DType.BF16, 10); // tensor cores, non-causal
     }
 
     @Test

@@ -18,7 +18,7 @@ class GpuBenchmarksSmokeTest {
             new GpuBenchmarks(be, true, new PrintStream(buf, true, StandardCharsets.UTF_8)).run();
         }
         String report = buf.toString(StandardCharsets.UTF_8);
-        for (String row : new String[] {"gemv Q4_0", "gemm BF16 own exact", "gemm Q8_0 own fast", "attention decode", "attention prefill",
+        for (String row : new String[] {"gemv Q4_0", "gemm BF16 own exact", "gemm Q8_0 own fast", "attention decode", "attention prefill bf16 tensor cores exact", "windowAttention",
                 "rmsNorm", "rope", "embedding", "conv2d", "depthwise", "bilinear", "top-p", "CUDA graph", "end-to-end"}) {
             assertTrue(report.contains(row), "report lacks " + row + ":\n" + report);
         }
