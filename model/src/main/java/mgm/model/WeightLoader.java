@@ -20,12 +20,25 @@ public final class WeightLoader implements AutoCloseable {
     private final Weights weights;
     private final Backend backend;
     private final WeightFormat format;
-    private final List<Tensor> owned = new ArrayList<>();
+    private final List<Tensor> owned;
 
     public WeightLoader(Weights weights, Backend backend, WeightFormat format) {
+        this(weights, backend, format, new ArrayList<>());
+    }
+
+    private WeightLoader(Weights weights, Backend backend, WeightFormat format, List<Tensor> owned) {
         this.weights = weights;
         this.backend = backend;
         this.format = format;
+        this.owned = owned;
+    }
+
+    /**
+     * The same weights with linear layers kept as stored (MGM never quantises the vision towers or
+     * the mining projectors); tensors it creates are released with this loader.
+     */
+    public WeightLoader stored() {
+        return format == WeightFormat.STORED ? this : new WeightLoader(weights, backend, WeightFormat.STORED, owned);
     }
 
     public Backend backend() {
