@@ -105,15 +105,19 @@ extern "C" __global__ void quantize_q4_0(const void* src, int src_dtype, View sv
     }
 }
 
-// x [M, K] F32 (rows `xs` apart) as two bfloat16 matrices [M, K] with hi + lo = x to 2^-18
-// (cuBLAS' exact-product path: out = hi . w + lo . w).
-extern "C" __global__ void split_bf16_rows(const float* x, long long xs, unsigned short* hi, unsigned short* lo, int M, int K) {
+// x [M, K] F32 (rows `xs` apart) as three bfloat16 matrices [M, K] with x1 + x2 + x3 = x exactly
+// (cuBLAS' exact path: out = x1 . w + x2 . w + x3 . w).
+extern "C" __global__ void split_bf16_rows(const float* x, long long xs, unsigned short* x1, unsigned short* x2,
+                                           unsigned short* x3, int M, int K) {
     long long n = (long long) M * K;
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
         long long m = i / K, k = i % K;
         float v = x[m * xs + k];
-        unsigned short h = __bfloat16_as_ushort(__float2bfloat16_rn(v));
-        hi[i] = h;
-        lo[i] = __bfloat16_as_ushort(__float2bfloat16_rn(v - bf16_bits(h)));
+        unsigned short* out[3] = {x1, x2, x3};
+        for (int t = 0; t < 3; t++) {
+            unsigned short h = __bfloat16_as_ushort(__float2bfloat16_rn(v));
+            out[t][i] = h;
+            v -= bf16_bits(h);
+        }
     }
 }

@@ -2,7 +2,7 @@
 // conv2d as an implicit GEMM over the same tiles (A[m][k] gathered from an NHWC image).
 //
 // Tensor-core path (WMMA m16n16k16 in bfloat16, fp32 accumulation) for F16 / BF16 / Q8_0 / Q4_0
-// weights, with fp32-exact products (see below). Tiles: 64 x 64 x 32 per block of 4 warps, each
+// weights, with the products of fp32 arithmetic (see below). Tiles: 64 x 64 x 32 per block of 4 warps, each
 // warp 32 x 32 (2 x 2 fragments); double-buffered shared tiles fed through registers so that the
 // next tile's global loads overlap the current MMAs.
 // Plain path (F32 weights): a 64 x 64 x 16 SIMT tile, 4 x 4 outputs per thread, exact fp32.
@@ -82,18 +82,17 @@ __device__ __forceinline__ float b_at(const Problem& P, int n, int k) {
 
 // ------------------------------------------------------------------ tensor-core tiles
 //
-// Products are fp32-exact up to 2^-18 relative, whatever the weight dtype, so that the tensor-core
-// path keeps Backend.matmul's contract (fp32 activations, exact weights, fp32 sums):
-//  - activations are split into bfloat16 pairs x = hi + lo (|x - hi - lo| <= 2^-18 |x|) and both
-//    halves are multiplied (two MMAs);
-//  - BF16 weights are exact in bfloat16; F16 weights are split exactly into hi + lo bfloat16 (an
-//    fp16 mantissa has 11 bits) and the tiny lo x lo product is dropped (three MMAs);
+// Products are those of fp32 arithmetic whatever the weight dtype, so that the tensor-core path
+// keeps Backend.matmul's contract (fp32 activations, exact weights, fp32 sums):
+//  - activations are split into three bfloat16 terms x = x1 + x2 + x3, exactly (bfloat16 keeps 8
+//    significant bits, so two terms would keep only 16), and all three are multiplied;
+//  - BF16 weights are exact in bfloat16; F16 weights are split exactly into w1 + w2 (an fp16
+//    mantissa has 11 bits) and the products below fp32 resolution (x3 w2) are dropped: 5 MMAs;
 //  - Q8_0 / Q4_0 weights enter as their integer quants (exact in bfloat16); each 32-wide K tile is
 //    one quant block, whose per-row scale d multiplies that tile's partial sums before they are
 //    added up. The scale of an accumulator element is found through a fragment loaded from a
 //    matrix of column indices, since WMMA's element layout is unspecified.
-// With exact = 0 the lo halves of the activations are skipped (one MMA fewer; activations then
-// round to bfloat16 as in cuBLAS-based engines).
+// With exact = 0 only x1 is used (activations rounded to bfloat16, as cuBLAS-based engines do).
 
 namespace wmma = nvcuda::wmma;
 typedef __nv_bfloat16 bf16;
@@ -102,8 +101,13 @@ constexpr int BM = 64, BN = 64, BK = 32;
 constexpr int LDS = BK + 8;   // shared row stride of A and B tiles (elements): 80 bytes, keeps 32-byte fragment alignment
 constexpr int LDC = BN + 4;   // shared row stride of the fp32 output tile
 constexpr int THREADS = 128;  // 4 warps, 2 x 2, each 32 x 32
-constexpr int TILE = BM * LDS;  // one A or B tile (BM == BN)
-constexpr int SMEM_TILES = 2 * 2 * TILE * 2 * 2;  // bytes: {A, B} x {hi, lo} x double buffer x 2-byte elements
+constexpr int TILE = BM * LDS;  // elements of one A or B tile (BM == BN)
+constexpr int XTERMS = 3, WTERMS = 2;
+// Dynamic shared memory: A [2 buffers][3 terms], B [2 buffers][2 terms] tiles, then the quant
+// scales [2][BN] and the column-index matrix [16][16] (fp32). The fp32 C tile overlays A at the end.
+constexpr int SMEM_A = 2 * XTERMS * TILE * 2, SMEM_B = 2 * WTERMS * TILE * 2;
+constexpr int SMEM_BYTES = SMEM_A + SMEM_B + 2 * BN * 4 + 256 * 4;  // 52736, see CudaBackend.GEMM_SHARED_BYTES
+static_assert(BM * LDC * 4 <= SMEM_A, "the C tile fits the A area");
 
 struct Staged {
     float a[16];    // x values, this thread's 16 elements of the A tile
@@ -132,14 +136,18 @@ __device__ __forceinline__ void load_a(const Problem& P, const ARow& r, int k0, 
     }
 }
 
-// Stores the A values as bfloat16 hi / lo pairs.
-__device__ __forceinline__ void store_a(bf16* hi, bf16* lo, const Staged& s) {
+// Stores the A values as their three bfloat16 terms (a[t] is term t's tile).
+__device__ __forceinline__ void store_a(bf16* a0, const Staged& s) {
     int at = (threadIdx.x >> 1) * LDS + (threadIdx.x & 1) * 16;
 #pragma unroll
     for (int j = 0; j < 16; j++) {
-        bf16 h = bf(s.a[j]);
-        hi[at + j] = h;
-        lo[at + j] = bf(s.a[j] - __bfloat162float(h));
+        float v = s.a[j];
+#pragma unroll
+        for (int t = 0; t < XTERMS; t++) {
+            bf16 h = bf(v);
+            a0[t * TILE + at + j] = h;
+            v -= __bfloat162float(h);
+        }
     }
 }
 
@@ -187,15 +195,15 @@ __device__ __forceinline__ void load_b(const Problem& P, int n0, int k0, bool ve
     }
 }
 
-// Stores B as bfloat16: exact for BF16 and quants; F16 as an exact hi + lo pair.
+// Stores B as bfloat16: exact for BF16 and quants; F16 as its exact two terms (b0, b0 + TILE).
 template <int WDT>
-__device__ __forceinline__ void store_b(bf16* hi, bf16* lo, float* dscale, const Staged& s) {
+__device__ __forceinline__ void store_b(bf16* b0, float* dscale, const Staged& s) {
     int at = (threadIdx.x >> 1) * LDS + (threadIdx.x & 1) * 16;
 #pragma unroll
     for (int j = 0; j < 16; j++) {
         bf16 h = bf(s.b[j]);
-        hi[at + j] = h;
-        if (WDT == DT_F16) lo[at + j] = bf(s.b[j] - __bfloat162float(h));
+        b0[at + j] = h;
+        if (WDT == DT_F16) b0[TILE + at + j] = bf(s.b[j] - __bfloat162float(h));
     }
     if ((WDT == DT_Q8_0 || WDT == DT_Q4_0) && (threadIdx.x & 1) == 0) dscale[threadIdx.x >> 1] = s.d;
 }
@@ -207,14 +215,13 @@ typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> FragB;
 template <bool CONV, int WDT>
 __device__ void gemm_wmma(const Problem& P, int exact) {
     constexpr bool QUANT = WDT == DT_Q8_0 || WDT == DT_Q4_0;
-    __shared__ __align__(32) unsigned char smem[SMEM_TILES];
-    __shared__ float dscale[2][BN];
-    __shared__ __align__(32) float colidx[16 * 16];
-    static_assert(BM * LDC * 4 <= SMEM_TILES, "the C tile fits the tile area");
-    // Tile t (0..7) = {A hi, A lo, B hi, B lo} x buffer.
-    bf16* tiles = reinterpret_cast<bf16*>(smem);
+    MGM_DYNAMIC_SHARED(unsigned char, smem);
+    bf16* As = reinterpret_cast<bf16*>(smem);                 // [buffer][term][BM][LDS]
+    bf16* Bs = reinterpret_cast<bf16*>(smem + SMEM_A);        // [buffer][term][BN][LDS]
+    float* dscale = reinterpret_cast<float*>(smem + SMEM_A + SMEM_B);  // [buffer][BN]
+    float* colidx = dscale + 2 * BN;                          // [16][16]
     float* Cs = reinterpret_cast<float*>(smem);
-#define MGM_TILE(kind, buf) (tiles + ((kind) * 2 + (buf)) * TILE)
+    const int xterms = exact ? XTERMS : 1;
 
     int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
     int warp = threadIdx.x >> 5;
@@ -240,8 +247,8 @@ __device__ void gemm_wmma(const Problem& P, int exact) {
     Staged st;
     load_a<CONV>(P, row, 0, avec, st);
     load_b<WDT>(P, n0, 0, bvec, st);
-    store_a(MGM_TILE(0, 0), MGM_TILE(1, 0), st);
-    store_b<WDT>(MGM_TILE(2, 0), MGM_TILE(3, 0), dscale[0], st);
+    store_a(As, st);
+    store_b<WDT>(Bs, dscale, st);
     __syncthreads();
 
     for (int t = 0; t < tiles_k; t++) {
@@ -251,10 +258,8 @@ __device__ void gemm_wmma(const Problem& P, int exact) {
             load_a<CONV>(P, row, (t + 1) * BK, avec, st);
             load_b<WDT>(P, n0, (t + 1) * BK, bvec, st);
         }
-        const bf16* ahi = MGM_TILE(0, cur);
-        const bf16* alo = MGM_TILE(1, cur);
-        const bf16* bhi = MGM_TILE(2, cur);
-        const bf16* blo = MGM_TILE(3, cur);
+        const bf16* a = As + cur * XTERMS * TILE;
+        const bf16* b = Bs + cur * WTERMS * TILE;
         Acc part[2][2];
         if (QUANT) {
 #pragma unroll
@@ -264,35 +269,31 @@ __device__ void gemm_wmma(const Problem& P, int exact) {
         }
 #pragma unroll
         for (int ks = 0; ks < BK; ks += 16) {
-            FragA fa[2], fl[2];
-            FragB fb[2];
+            FragB fb[2], fl[2];
 #pragma unroll
-            for (int i = 0; i < 2; i++) {
-                wmma::load_matrix_sync(fa[i], ahi + (wm * 32 + i * 16) * LDS + ks, LDS);
-                if (exact) wmma::load_matrix_sync(fl[i], alo + (wm * 32 + i * 16) * LDS + ks, LDS);
+            for (int j = 0; j < 2; j++) {
+                wmma::load_matrix_sync(fb[j], b + (wn * 32 + j * 16) * LDS + ks, LDS);
+                if (WDT == DT_F16) wmma::load_matrix_sync(fl[j], b + TILE + (wn * 32 + j * 16) * LDS + ks, LDS);
             }
 #pragma unroll
-            for (int j = 0; j < 2; j++) wmma::load_matrix_sync(fb[j], bhi + (wn * 32 + j * 16) * LDS + ks, LDS);
+            for (int term = 0; term < XTERMS; term++) {
+                if (term >= xterms) break;
+                FragA fa[2];
 #pragma unroll
-            for (int i = 0; i < 2; i++) {
+                for (int i = 0; i < 2; i++) wmma::load_matrix_sync(fa[i], a + term * TILE + (wm * 32 + i * 16) * LDS + ks, LDS);
 #pragma unroll
-                for (int j = 0; j < 2; j++) {
-                    Acc& target = QUANT ? part[i][j] : acc[i][j];
-                    wmma::mma_sync(target, fa[i], fb[j], target);
-                    if (exact) wmma::mma_sync(target, fl[i], fb[j], target);
+                for (int i = 0; i < 2; i++) {
+#pragma unroll
+                    for (int j = 0; j < 2; j++) {
+                        Acc& target = QUANT ? part[i][j] : acc[i][j];
+                        wmma::mma_sync(target, fa[i], fb[j], target);
+                        if (WDT == DT_F16 && term < 2) wmma::mma_sync(target, fa[i], fl[j], target);
+                    }
                 }
-            }
-            if (WDT == DT_F16) {  // + x_hi * w_lo
-#pragma unroll
-                for (int j = 0; j < 2; j++) wmma::load_matrix_sync(fb[j], blo + (wn * 32 + j * 16) * LDS + ks, LDS);
-#pragma unroll
-                for (int i = 0; i < 2; i++)
-#pragma unroll
-                    for (int j = 0; j < 2; j++) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
             }
         }
         if (QUANT) {  // acc += d[column] * partial sums of this quant block
-            const float* d = dscale[cur] + wn * 32;
+            const float* d = dscale + cur * BN + wn * 32;
 #pragma unroll
             for (int i = 0; i < 2; i++)
 #pragma unroll
@@ -302,12 +303,11 @@ __device__ void gemm_wmma(const Problem& P, int exact) {
                         acc[i][j].x[e] += d[j * 16 + (int) cols.x[e]] * part[i][j].x[e];
         }
         if (more) {
-            store_a(MGM_TILE(0, 1 - cur), MGM_TILE(1, 1 - cur), st);
-            store_b<WDT>(MGM_TILE(2, 1 - cur), MGM_TILE(3, 1 - cur), dscale[1 - cur], st);
+            store_a(As + (1 - cur) * XTERMS * TILE, st);
+            store_b<WDT>(Bs + (1 - cur) * WTERMS * TILE, dscale + (1 - cur) * BN, st);
         }
         __syncthreads();
     }
-#undef MGM_TILE
 
     // The tiles are dead now: reuse their space for the fp32 output tile.
 #pragma unroll
@@ -400,8 +400,9 @@ __device__ __forceinline__ Problem conv_problem(const float* x, ConvGeom g, cons
 
 }  // namespace
 
-// Launch geometry of the tensor-core kernels: grid (ceil(N / 64), ceil(M / 64)), block 128.
-// exact: 1 keeps fp32-exact products (the default), 0 rounds activations to bfloat16.
+// Launch geometry of the tensor-core kernels: grid (ceil(N / 64), ceil(M / 64)), block 128,
+// dynamic shared memory SMEM_BYTES (52736). exact: 1 keeps fp32 products (the default), 0 rounds
+// activations to bfloat16.
 extern "C" __global__ void __launch_bounds__(128) gemm_wmma_f16(const float* x, long long xs, const void* w, const float* bias,
                                                            float* out, long long os, int M, int N, int K, int exact) {
     gemm_wmma<false, DT_F16>(dense_problem(x, xs, w, bias, out, os, M, N, K), exact);

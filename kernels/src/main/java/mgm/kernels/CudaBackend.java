@@ -28,19 +28,20 @@ import mgm.runtime.Tensor;
  * backend serves one thread at a time, like a stream.
  *
  * <p>Precision: every op computes in fp32 from the stored values, as the {@link Backend} contract
- * says. The tensor-core GEMM (prefill, M &gt; 8) and conv2d keep products fp32-exact to 2^-18 by
- * splitting activations into two bfloat16 halves (see gemm.cu); {@link #EXACT_PROPERTY} = false
- * trades that for speed. cuBLAS (when present and chosen) runs F32 weights as SGEMM and BF16 weights
- * as two bfloat16 GEMMs over the split activations; F16 weights use the own kernel unless exactness
- * is off.
+ * says. The tensor-core GEMM (prefill, M &gt; 8) and conv2d keep the products of fp32 arithmetic
+ * by splitting activations exactly into three bfloat16 terms (see gemm.cu); {@link #EXACT_PROPERTY}
+ * = false trades that for speed. cuBLAS (when present and chosen) runs F32 weights as SGEMM and
+ * BF16 weights as three bfloat16 GEMMs over the split activations; F16 weights use the own kernel
+ * unless exactness is off.
  */
 public final class CudaBackend implements Backend {
     /** System property choosing the dense GEMM: {@code auto} (cuBLAS when present), {@code own}, {@code cublas}. */
     public static final String GEMM_PROPERTY = "mgm.cuda.gemm";
     /**
-     * System property {@code mgm.cuda.gemm.exact} (default true): tensor-core GEMMs keep fp32-exact
-     * products (activations split into two bfloat16 halves); false rounds activations to 16 bits,
-     * faster, as cuBLAS-based engines do, outside the consistency suite's tolerances.
+     * System property {@code mgm.cuda.gemm.exact} (default true): tensor-core GEMMs keep the products
+     * of fp32 arithmetic (activations split exactly into three bfloat16 terms); false rounds
+     * activations to bfloat16, faster, as cuBLAS-based engines do, outside the consistency suite's
+     * tolerances.
      */
     public static final String EXACT_PROPERTY = "mgm.cuda.gemm.exact";
     /**
@@ -54,6 +55,8 @@ public final class CudaBackend implements Backend {
             EMBEDDING = "embedding", GEMV = "gemv", GEMM = "gemm", ATTENTION = "attention", CONV = "conv",
             RESIZE = "resize", SELECT = "select";
     private static final int GEMV_MAX_ROWS = 8;
+    /** Dynamic shared memory of the tensor-core GEMM / conv kernels (SMEM_BYTES in gemm.cu). */
+    static final int GEMM_SHARED_BYTES = 52736;
 
     private final Driver driver;
     private final Device device;
@@ -516,7 +519,8 @@ public final class CudaBackend implements Backend {
                 if (wt != DType.F32) {
                     args.i32(exact ? 1 : 0);
                 }
-                launch(GEMM, kernel, (int) ((N + 63) / 64), (int) gy, 1, wt == DType.F32 ? 256 : 128, 0);
+                launch(GEMM, kernel, (int) ((N + 63) / 64), (int) gy, 1, wt == DType.F32 ? 256 : 128,
+                        wt == DType.F32 ? 0 : GEMM_SHARED_BYTES);
             }
             sc.commit(o, out);
         }
@@ -540,13 +544,14 @@ public final class CudaBackend implements Backend {
         int ldo = (int) oStride;
         if (wt == DType.F32) {
             blas.gemm(Blas.R_32F, address(x), (int) xStride, address(w), K, address(out), ldo, M, N, K, 0f);
-        } else if (wt == DType.BF16) {  // out = x_hi . w + x_lo . w
-            Tensor hi = sc.tensor(DType.BF16, M, K), lo = sc.tensor(DType.BF16, M, K);
-            args().ptr(address(x)).i64(xStride).ptr(address(hi)).ptr(address(lo)).i32(M).i32(K);
+        } else if (wt == DType.BF16) {  // out = x1 . w + x2 . w + x3 . w (x split exactly), or x1 . w
+            Tensor parts = sc.tensor(DType.BF16, 3, M, K);
+            long step = (long) M * K * 2;
+            args().ptr(address(x)).i64(xStride).ptr(address(parts)).ptr(address(parts) + step).ptr(address(parts) + 2 * step).i32(M)
+                    .i32(K);
             launch(CONVERT, "split_bf16_rows", gridFor((long) M * K), 1, 1, 256, 0);
-            blas.gemm(Blas.R_16BF, address(hi), K, address(w), K, address(out), ldo, M, N, K, 0f);
-            if (exact) {
-                blas.gemm(Blas.R_16BF, address(lo), K, address(w), K, address(out), ldo, M, N, K, 1f);
+            for (int t = 0; t < (exact ? 3 : 1); t++) {
+                blas.gemm(Blas.R_16BF, address(parts) + t * step, K, address(w), K, address(out), ldo, M, N, K, t == 0 ? 0f : 1f);
             }
         } else {  // F16 with exactness off: activations rounded to fp16
             Tensor xh = sc.tensor(DType.F16, M, K);
@@ -985,7 +990,8 @@ public final class CudaBackend implements Backend {
             if (ws.dtype() != DType.F32) {
                 args.i32(exact ? 1 : 0);
             }
-            launch(GEMM, kernel, (int) ((O + 63) / 64), (int) gy, 1, ws.dtype() == DType.F32 ? 256 : 128, 0);
+            launch(GEMM, kernel, (int) ((O + 63) / 64), (int) gy, 1, ws.dtype() == DType.F32 ? 256 : 128,
+                    ws.dtype() == DType.F32 ? 0 : GEMM_SHARED_BYTES);
             sc.commit(o, out);
         }
     }

@@ -62,7 +62,7 @@ public final class GpuBenchmarks {
         out.printf(Locale.ROOT, "   peaks: memory %.0f GB/s, dense BF16 tensor %.0f TFLOP/s, FP32 %.1f TFLOP/s%s%n",
                 info.peakBandwidth() / 1e9, info.peakTensorFlops() / 1e12, info.peakFp32Flops() / 1e12,
                 be.driver().blas().map(b -> "; " + b.describe()).orElse("; cuBLAS not found"));
-        out.println("   GEMM modes: 'exact' keeps fp32-exact products (default, bf16 hi+lo split), 'fast' rounds activations"
+        out.println("   GEMM modes: 'exact' keeps the products of fp32 arithmetic (default, activations split into 3 bf16 terms), 'fast' rounds activations"
                 + " to bf16 (-D" + CudaBackend.EXACT_PROPERTY + "=false)");
         gemv();
         gemm();
@@ -120,7 +120,7 @@ public final class GpuBenchmarks {
                                     continue;
                                 }
                                 double ms = withGemm("cublas", exact, () -> time(() -> be.matmul(x, w, null, o)));
-                                flopsRow("gemm " + wt + " cuBLAS " + (wt == DType.F32 ? "sgemm" : exact ? "exact (2 GEMMs)" : "fast"),
+                                flopsRow("gemm " + wt + " cuBLAS " + (wt == DType.F32 ? "sgemm" : exact ? "exact (3 GEMMs)" : "fast"),
                                         shape, ms, flops, wt == DType.F32 ? info.peakFp32Flops() : info.peakTensorFlops());
                             }
                         }
