@@ -18,7 +18,9 @@
 #include <thread>
 #include <vector>
 
-#if !defined(__x86_64__)
+// Fibers switch with a few lines of assembly on x86-64 and through ucontext elsewhere (or with
+// -DMGM_EMU_FORCE_UCONTEXT, which tests that path on x86-64).
+#if !defined(__x86_64__) || defined(MGM_EMU_FORCE_UCONTEXT)
 #include <ucontext.h>
 #define MGM_EMU_UCONTEXT 1
 #endif
