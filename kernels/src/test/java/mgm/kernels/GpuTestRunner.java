@@ -36,8 +36,8 @@ public final class GpuTestRunner {
             SummaryGeneratingListener listener = new SummaryGeneratingListener();
             launcher.execute(request, listener);
             TestExecutionSummary s = listener.getSummary();
-            System.out.printf("  %s: %d run, %d failed, %d skipped (%d ms)%n", c.getSimpleName(), s.getTestsStartedCount(),
-                    s.getTotalFailureCount(), s.getTestsSkippedCount() + s.getContainersAbortedCount(),
+            System.out.printf("  %s: %d started, %d failed, %d skipped (%d ms)%n", c.getSimpleName(), s.getTestsStartedCount(),
+                    s.getTotalFailureCount(), s.getTestsSkippedCount() + s.getTestsAbortedCount() + s.getContainersAbortedCount(),
                     s.getTimeFinished() - s.getTimeStarted());
             if (s.getTotalFailureCount() > 0) {
                 failed += (int) s.getTotalFailureCount();
