@@ -1,7 +1,7 @@
 // The emulator's runtime: runs a kernel launch's blocks on a pool of OS threads, each block's
 // threads as fibers, with __syncthreads and warp collectives as scheduling points.
 // Entry points (extern "C", loaded through FFM by mgm.kernels.EmulatedDriver):
-//   mgm_emu_launch, mgm_emu_set_threads, mgm_emu_threads, mgm_emu_abi.
+//   mgm_emu_launch, mgm_emu_set_threads, mgm_emu_threads, mgm_emu_set_schedule, mgm_emu_abi.
 #include "cuda_emu.h"
 
 #include <sys/mman.h>
@@ -125,6 +125,11 @@ struct Worker {
 };
 
 thread_local Worker* tls_worker = nullptr;
+
+// Order in which the scheduler resumes ready fibers: 0 forward (thread 0 first), 1 reverse,
+// 2 shuffled (a fresh deterministic permutation per pass). A kernel that lacks a barrier or
+// __syncwarp can look right in one order and not in another; tests run more than one.
+std::atomic<int> schedule_mode{0};
 
 size_t stack_bytes() {
     static size_t bytes = [] {
@@ -267,9 +272,25 @@ bool run_block(Worker& w, const BlockState& bs) {
         f.state = State::READY;
         start_fiber(w, f);
     }
+    std::vector<unsigned> order(n);
+    int mode = schedule_mode.load();
+    uint64_t seed = 0x9E3779B97F4A7C15ull * (1 + bs.block_idx.x + 65536ull * (bs.block_idx.y + 65536ull * bs.block_idx.z));
     while (w.live > 0) {
+        for (unsigned i = 0; i < n; i++) order[i] = mode == 1 ? n - 1 - i : i;
+        if (mode == 2) {
+            for (unsigned i = n - 1; i > 0; i--) {  // Fisher-Yates with a xorshift generator
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                unsigned j = (unsigned) (seed % (i + 1));
+                unsigned t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+        }
         bool ran = false;
-        for (unsigned i = 0; i < n && !w.failed; i++) {
+        for (unsigned k = 0; k < n && !w.failed; k++) {
+            unsigned i = order[k];
             if (w.fibers[i].state == State::READY) {
                 ran = true;
                 resume(w, w.fibers[i]);
@@ -629,5 +650,9 @@ extern "C" __attribute__((visibility("default"))) int mgm_emu_launch(void (*thun
 extern "C" __attribute__((visibility("default"))) void mgm_emu_set_threads(int n) { mgm_emu::Pool::get().set_threads(n); }
 
 extern "C" __attribute__((visibility("default"))) int mgm_emu_threads() { return mgm_emu::Pool::get().threads(); }
+
+extern "C" __attribute__((visibility("default"))) void mgm_emu_set_schedule(int mode) {
+    mgm_emu::schedule_mode.store(mode < 0 || mode > 2 ? 0 : mode);
+}
 
 extern "C" __attribute__((visibility("default"))) const char* mgm_emu_abi() { return "mgm-emu 1"; }

@@ -131,3 +131,13 @@ extern "C" __global__ void selftest_bad_shuffle(float* out) {
         out[threadIdx.x] = __shfl_sync(0x0000ffffu, 1.0f, 20);
     }
 }
+
+// A deliberate race (no barrier between the write and the read of a neighbour's slot): its result
+// depends on the order threads run, which is how the emulator's schedules expose missing barriers.
+extern "C" __global__ void selftest_race(int* out) {
+    __shared__ int slot[64];
+    slot[threadIdx.x] = -1;
+    __syncthreads();
+    slot[threadIdx.x] = (int) threadIdx.x;
+    out[threadIdx.x] = slot[(threadIdx.x + 1) % blockDim.x];
+}

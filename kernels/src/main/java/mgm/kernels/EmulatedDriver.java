@@ -114,6 +114,28 @@ public final class EmulatedDriver implements Driver {
         }
     }
 
+    /** The order in which a block's ready threads are resumed (global to the process). */
+    public enum Schedule {
+        /** Thread 0 first. */
+        FORWARD,
+        /** The last thread first. */
+        REVERSE,
+        /** A different deterministic permutation at every scheduling pass. */
+        SHUFFLED
+    }
+
+    /**
+     * Sets the scheduling order. Correct kernels give the same results in every order; a missing
+     * barrier or __syncwarp usually shows in one of them.
+     */
+    public void setSchedule(Schedule schedule) {
+        try {
+            lib.setSchedule.invokeExact(schedule.ordinal());
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     /** Whether guard bytes are checked after every launch (on by default). */
     public void checkGuards(boolean on) {
         checkGuards = on;
@@ -418,7 +440,8 @@ public final class EmulatedDriver implements Driver {
     }
 
     /** The loaded emulator library and its entry points. */
-    private record Library(Path path, SymbolLookup lookup, MethodHandle launch, MethodHandle setThreads, MethodHandle threads) {
+    private record Library(Path path, SymbolLookup lookup, MethodHandle launch, MethodHandle setThreads, MethodHandle threads,
+                           MethodHandle setSchedule) {
         static Library load(Path path) {
             SymbolLookup lookup = SymbolLookup.libraryLookup(path, Arena.global());
             Linker linker = Linker.nativeLinker();
@@ -430,7 +453,9 @@ public final class EmulatedDriver implements Driver {
                     FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT));
             MethodHandle threads = linker.downcallHandle(find(lookup, path, "mgm_emu_threads"),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT));
-            return new Library(path, lookup, launch, set, threads);
+            MethodHandle schedule = linker.downcallHandle(find(lookup, path, "mgm_emu_set_schedule"),
+                    FunctionDescriptor.ofVoid(ValueLayout.JAVA_INT));
+            return new Library(path, lookup, launch, set, threads, schedule);
         }
 
         private static MemorySegment find(SymbolLookup lookup, Path path, String name) {

@@ -1,5 +1,7 @@
 package mgm.kernels;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -19,6 +21,26 @@ class EmulatorSelfTest extends SelfTestKernels {
         EmulatedDriver d = EmulatedDriver.open(Path.of(lib));
         d.setThreads(2);
         return d;
+    }
+
+    @Test
+    void schedulesExposeAMissingBarrier() {
+        EmulatedDriver d = (EmulatedDriver) driver;
+        long out = d.malloc(4 * 64);
+        int[][] results = new int[3][];
+        try {
+            for (EmulatedDriver.Schedule s : EmulatedDriver.Schedule.values()) {
+                d.setSchedule(s);
+                launch("selftest_race", 1, 64, 0, new KernelArgs().ptr(out));
+                results[s.ordinal()] = downloadInts(out, 64);
+            }
+        } finally {
+            d.setSchedule(EmulatedDriver.Schedule.FORWARD);
+        }
+        assertEquals(-1, results[0][1], "forward: thread 1 reads thread 2's slot before thread 2 writes it");
+        assertEquals(2, results[1][1], "reverse: thread 2 has written already");
+        assertFalse(java.util.Arrays.equals(results[0], results[1]), "the race shows as different results");
+        d.free(out);
     }
 
     @Test
