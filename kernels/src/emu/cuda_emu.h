@@ -31,6 +31,11 @@
 #define __shared__ static thread_local
 #define __constant__ static const
 
+// CUDA's math functions live in the global namespace.
+using std::isfinite;
+using std::isinf;
+using std::isnan;
+
 // ------------------------------------------------------------------ vector types
 
 struct uint3 { unsigned x, y, z; };
@@ -395,6 +400,12 @@ inline __half __ushort_as_half(unsigned short u) { __half h; h.__x = u; return h
 inline float __bfloat162float(__nv_bfloat16 b) { return ::mgm_emu::bf16_bits_to_float(b.__x); }
 inline __nv_bfloat16 __float2bfloat16(float f) { __nv_bfloat16 b; b.__x = ::mgm_emu::float_to_bf16_bits(f); return b; }
 inline __nv_bfloat16 __float2bfloat16_rn(float f) { return __float2bfloat16(f); }
+inline __nv_bfloat16 __float2bfloat16_rz(float f) {  // truncation; NaN stays NaN
+    unsigned x = __float_as_uint(f);
+    __nv_bfloat16 b;
+    b.__x = (x & 0x7FFFFFFFu) > 0x7F800000u ? (unsigned short) 0x7FFFu : (unsigned short) (x >> 16);
+    return b;
+}
 inline float2 __bfloat1622float2(__nv_bfloat162 b) { return {__bfloat162float(b.x), __bfloat162float(b.y)}; }
 inline __nv_bfloat162 __floats2bfloat162_rn(float a, float b) { return {__float2bfloat16(a), __float2bfloat16(b)}; }
 inline __nv_bfloat162 __float22bfloat162_rn(float2 f) { return {__float2bfloat16(f.x), __float2bfloat16(f.y)}; }

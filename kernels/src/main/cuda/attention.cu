@@ -451,66 +451,61 @@ extern "C" __global__ void __launch_bounds__(256) window_attention(const float* 
 
 // ------------------------------------------------------------------ tensor-core prefill
 //
-// Flash attention on tensor cores (WMMA m16n16k16, fp32 accumulation) for F16 / BF16 KV caches,
-// head dims 64, 80, 96, 128. Block: 64 queries of one head, 4 warps x 16 rows;
-// key tiles of 32. Each warp computes its S = Q K^T rows into shared memory, runs the online
-// softmax on them, rescales its O accumulators (their rows found through a fragment loaded from a
-// matrix of row indices, since the element layout is unspecified) and adds P V.
-// Precision (exact = 1): q * scale and P are split into three terms of the KV type each (exact to
-// fp32) and K, V are exact in their type, so products are those of the fp32 kernel (six MMAs per
-// pair of tiles instead of two).
-// exact = 0 rounds q and P to the KV type (the usual tensor-core flash attention).
+// Flash attention on tensor cores (WMMA m16n16k16 in bfloat16, fp32 accumulation) for F16 / BF16
+// KV caches, head dims 64, 80, 96, 128. Block: 64 queries of one head, 4 warps x 16 rows; key
+// tiles of 32. Each warp computes its S = Q K^T rows into shared memory, runs the online softmax
+// on them, rescales its O accumulators (their rows found through a fragment loaded from a matrix
+// of row indices, since the element layout is unspecified) and adds P V.
+// Precision (exact = 1): q * scale and P are split exactly into three bfloat16 terms, BF16 keys
+// and values are exact, F16 ones exactly two terms (products below fp32 resolution dropped), so
+// products are those of the fp32 kernel; bfloat16 keeps fp32's range. exact = 0 uses the first
+// terms only (the usual flash attention precision).
 namespace {
 
 namespace wmma = nvcuda::wmma;
 
 constexpr int TC_BQ = 64, TC_TK = 32;
 
-template <typename T>
-__device__ __forceinline__ T to_kv(float f);
-template <>
-__device__ __forceinline__ __half to_kv<__half>(float f) { return __float2half_rn(f); }
-template <>
-__device__ __forceinline__ __nv_bfloat16 to_kv<__nv_bfloat16>(float f) { return __float2bfloat16_rn(f); }
-__device__ __forceinline__ float from_kv(__half h) { return __half2float(h); }
-__device__ __forceinline__ float from_kv(__nv_bfloat16 b) { return __bfloat162float(b); }
-
-// Rows [j0, j0 + rows) of head hk of K or V into tile[r][d] (row stride ld), zero beyond `rows`.
-template <typename T>
-__device__ void load_tile_tc(T* tile, int ld, const T* base, long long ss, long long sh, int hk, int j0, int rows, int Dh) {
-    bool vec = aligned16(base) && Dh % 8 == 0 && ss % 8 == 0 && sh % 8 == 0;
-    int chunks = Dh / 8;
-    if (vec) {
-        for (int e = threadIdx.x; e < TC_TK * chunks; e += blockDim.x) {
-            int r = e / chunks, c = e - r * chunks;
-            uint4 v = make_uint4(0, 0, 0, 0);
-            if (r < rows) v = __ldg(reinterpret_cast<const uint4*>(base + (long long) (j0 + r) * ss + (long long) hk * sh) + c);
-            *reinterpret_cast<uint4*>(tile + r * ld + c * 8) = v;
-        }
-    } else {
-        for (int e = threadIdx.x; e < TC_TK * Dh; e += blockDim.x) {
-            int r = e / Dh, d = e - r * Dh;
-            tile[r * ld + d] = r < rows ? base[(long long) (j0 + r) * ss + (long long) hk * sh + d] : to_kv<T>(0.0f);
+// Rows [j0, j0 + rows) of head hk of K or V into two bfloat16 term tiles (t0, t0 + tile_elems;
+// the second only for F16 sources), zero beyond `rows`.
+template <int KVDT>
+__device__ void load_tile_tc(__nv_bfloat16* t0, int tile_elems, int ld, const unsigned short* base, long long ss, long long sh,
+                             int hk, int j0, int rows, int Dh) {
+    for (int e = threadIdx.x; e < TC_TK * Dh; e += blockDim.x) {
+        int r = e / Dh, d = e - r * Dh;
+        unsigned short raw = r < rows ? base[(long long) (j0 + r) * ss + (long long) hk * sh + d] : (unsigned short) 0;
+        if (KVDT == DT_BF16) {
+            t0[r * ld + d] = __ushort_as_bfloat16(raw);
+        } else {
+            float v = half_bits(raw);
+            __nv_bfloat16 h = bf16_term(v);
+            t0[r * ld + d] = h;
+            t0[tile_elems + r * ld + d] = bf16_term(bf16_rest(v, h));
         }
     }
 }
 
 // ND = Dh / 16 output fragments per warp (compile time, so that they stay in registers).
-template <typename T, int ND>
+template <int KVDT, int ND>
 __device__ void flash_prefill_tc(const AttnArgs& A, int exact) {
+    typedef __nv_bfloat16 bf16;
     typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> Acc;
-    typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> FragA;
-    typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> FragBt;
-    typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> FragB;
+    typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> FragA;
+    typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> FragBt;
+    typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> FragB;
+    constexpr int KVTERMS = KVDT == DT_F16 ? 2 : 1;
     MGM_DYNAMIC_SHARED(unsigned char, smem);
     const int Dh = A.Dh;
     const int ldq = Dh + 8, lds = TC_TK + 4, ldp = TC_TK + 8;
     const int terms = exact ? 3 : 1;
-    // Layout: Q terms [3][64][ldq], K or V [32][ldq], P terms [3][64][ldp] (all T); S [64][lds],
-    // row statistics m, l, alpha [64] and the row-index matrix [16][16] (fp32).
-    T* Qs = reinterpret_cast<T*>(smem);
-    T* KV = Qs + 3 * TC_BQ * ldq;
-    T* Ps = KV + TC_TK * ldq;
+    const int kvterms = exact ? KVTERMS : 1;
+    // Layout (see CudaBackend.tensorCoreAttentionBytes): Q terms [3][64][ldq], K or V terms
+    // [2][32][ldq], P terms [3][64][ldp] (bfloat16); S [64][lds], row statistics m, l, alpha [64],
+    // the row-index matrix [16][16] (fp32).
+    bf16* Qs = reinterpret_cast<bf16*>(smem);
+    bf16* KV = Qs + 3 * TC_BQ * ldq;
+    const int kv_tile = TC_TK * ldq;
+    bf16* Ps = KV + 2 * kv_tile;
     float* Ss = reinterpret_cast<float*>(Ps + 3 * TC_BQ * ldp);
     float* mrow = Ss + TC_BQ * lds;
     float* lrow = mrow + TC_BQ;
@@ -520,17 +515,17 @@ __device__ void flash_prefill_tc(const AttnArgs& A, int exact) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int h = blockIdx.y, hk = h / (A.Hq / A.Hkv);
     int t0 = blockIdx.x * TC_BQ;
-    const T* K = static_cast<const T*>(A.k);
-    const T* V = static_cast<const T*>(A.v);
+    const unsigned short* K = static_cast<const unsigned short*>(A.k);
+    const unsigned short* V = static_cast<const unsigned short*>(A.v);
 
     for (int e = threadIdx.x; e < TC_BQ * Dh; e += blockDim.x) {
         int r = e / Dh, d = e - r * Dh;
         int t = t0 + r;
         float q = t < A.T ? A.q[t * A.q_st + h * A.q_sh + d] * A.scale : 0.0f;
-        for (int s = 0; s < 3; s++) {  // q = q1 + q2 + q3
-            T part = to_kv<T>(q);
+        for (int s = 0; s < 3; s++) {  // q = q1 + q2 + q3 (or q1 = q rounded)
+            bf16 part = exact ? bf16_term(q) : bf16_nearest(q);
             Qs[(s * TC_BQ + r) * ldq + d] = part;
-            q -= from_kv(part);
+            q = bf16_rest(q, part);
         }
     }
     for (int e = threadIdx.x; e < 256; e += blockDim.x) ridx[e] = (float) (e / 16);
@@ -550,23 +545,27 @@ __device__ void flash_prefill_tc(const AttnArgs& A, int exact) {
     int r0 = warp * 16;
     for (int j0 = 0; j0 < kend; j0 += TC_TK) {
         int nrows = min(TC_TK, kend - j0);
-        load_tile_tc<T>(KV, ldq, K, A.k_ss, A.k_sh, hk, j0, nrows, Dh);
+        load_tile_tc<KVDT>(KV, kv_tile, ldq, K, A.k_ss, A.k_sh, hk, j0, nrows, Dh);
         __syncthreads();
-        // S[r0 .. r0 + 16, 0 .. 32) = Q K^T
+        // S[r0 .. r0 + 16, 0 .. 32) = Q K^T: sum of q_a k_b over term pairs with a + b < 3
 #pragma unroll
         for (int j = 0; j < TC_TK / 16; j++) {
             Acc s;
             wmma::fill_fragment(s, 0.0f);
 #pragma unroll
             for (int ks = 0; ks < ND * 16; ks += 16) {
-                FragBt kb;
-                wmma::load_matrix_sync(kb, KV + (j * 16) * ldq + ks, ldq);
 #pragma unroll
-                for (int q = 0; q < 3; q++) {
-                    if (q < terms) {
-                        FragA qa;
-                        wmma::load_matrix_sync(qa, Qs + (q * TC_BQ + r0) * ldq + ks, ldq);
-                        wmma::mma_sync(s, qa, kb, s);
+                for (int b = 0; b < KVTERMS; b++) {
+                    if (b >= kvterms) break;
+                    FragBt kb;
+                    wmma::load_matrix_sync(kb, KV + b * kv_tile + (j * 16) * ldq + ks, ldq);
+#pragma unroll
+                    for (int a = 0; a < 3; a++) {
+                        if (a < terms && a + b < 3) {
+                            FragA qa;
+                            wmma::load_matrix_sync(qa, Qs + (a * TC_BQ + r0) * ldq + ks, ldq);
+                            wmma::mma_sync(s, qa, kb, s);
+                        }
                     }
                 }
             }
@@ -592,10 +591,10 @@ __device__ void flash_prefill_tc(const AttnArgs& A, int exact) {
             for (int c = 0; c < 16; c++) {
                 float p = srow[c] == -INFINITY ? 0.0f : expf(srow[c] - mnew);
                 sum += p;
-                for (int k = 0; k < 3; k++) {  // p = p1 + p2 + p3
-                    T part = to_kv<T>(p);
+                for (int k = 0; k < 3; k++) {  // p = p1 + p2 + p3 (or p1 = p rounded)
+                    bf16 part = exact ? bf16_term(p) : bf16_nearest(p);
                     Ps[(k * TC_BQ + r) * ldp + half * 16 + c] = part;
-                    p -= from_kv(part);
+                    p = bf16_rest(p, part);
                 }
             }
             sum += __shfl_xor_sync(0xffffffffu, sum, 1);
@@ -612,8 +611,9 @@ __device__ void flash_prefill_tc(const AttnArgs& A, int exact) {
 #pragma unroll
             for (int e = 0; e < Acc::num_elements; e++) o[f].x[e] *= arow[r0 + (int) rows.x[e]];
         __syncthreads();  // every warp is done with K
-        load_tile_tc<T>(KV, ldq, V, A.v_ss, A.v_sh, hk, j0, nrows, Dh);
+        load_tile_tc<KVDT>(KV, kv_tile, ldq, V, A.v_ss, A.v_sh, hk, j0, nrows, Dh);
         __syncthreads();
+        // O += P V: sum of p_a v_b over term pairs with a + b < 3
 #pragma unroll
         for (int ks = 0; ks < TC_TK; ks += 16) {
             FragA pa[3];
@@ -622,11 +622,15 @@ __device__ void flash_prefill_tc(const AttnArgs& A, int exact) {
                 if (k < terms) wmma::load_matrix_sync(pa[k], Ps + (k * TC_BQ + r0) * ldp + ks, ldp);
 #pragma unroll
             for (int f = 0; f < ND; f++) {
-                FragB vb;
-                wmma::load_matrix_sync(vb, KV + ks * ldq + f * 16, ldq);
 #pragma unroll
-                for (int k = 0; k < 3; k++)
-                    if (k < terms) wmma::mma_sync(o[f], pa[k], vb, o[f]);
+                for (int b = 0; b < KVTERMS; b++) {
+                    if (b >= kvterms) break;
+                    FragB vb;
+                    wmma::load_matrix_sync(vb, KV + b * kv_tile + ks * ldq + f * 16, ldq);
+#pragma unroll
+                    for (int k = 0; k < 3; k++)
+                        if (k < terms && k + b < 3) wmma::mma_sync(o[f], pa[k], vb, o[f]);
+                }
             }
         }
         __syncthreads();
@@ -648,9 +652,17 @@ __device__ void flash_prefill_tc(const AttnArgs& A, int exact) {
     }
 }
 
+template <int KVDT>
+__device__ void flash_prefill_tc_dh(const AttnArgs& A, int exact) {
+    if (A.Dh == 64) flash_prefill_tc<KVDT, 4>(A, exact);
+    else if (A.Dh == 80) flash_prefill_tc<KVDT, 5>(A, exact);
+    else if (A.Dh == 96) flash_prefill_tc<KVDT, 6>(A, exact);
+    else flash_prefill_tc<KVDT, 8>(A, exact);
+}
+
 }  // namespace
 
-// Grid (ceil(T / 64), Hq), block 128, dynamic shared attn_prefill_tc_bytes(Dh) (see CudaBackend);
+// Grid (ceil(T / 64), Hq), block 128, dynamic shared CudaBackend.tensorCoreAttentionBytes(Dh);
 // k / v F16 (dt = 1) or BF16 (dt = 2); Dh one of 64, 80, 96, 128.
 extern "C" __global__ void __launch_bounds__(128) attn_prefill_tc(const float* q, long long q_st, long long q_sh, const void* k,
                                                                   const void* v, int dt, long long k_ss, long long k_sh,
@@ -659,15 +671,6 @@ extern "C" __global__ void __launch_bounds__(128) attn_prefill_tc(const float* q
                                                                   int T, int S, int Hq, int Hkv, int Dh, int exact) {
     AttnArgs A = attn_args(q, q_st, q_sh, k, v, dt, k_ss, k_sh, v_ss, v_sh, out, o_st, o_sh, scale, causal, query_start, T, S,
                            Hq, Hkv, Dh);
-    if (dt == DT_BF16) {
-        if (Dh == 64) flash_prefill_tc<__nv_bfloat16, 4>(A, exact);
-        else if (Dh == 80) flash_prefill_tc<__nv_bfloat16, 5>(A, exact);
-        else if (Dh == 96) flash_prefill_tc<__nv_bfloat16, 6>(A, exact);
-        else flash_prefill_tc<__nv_bfloat16, 8>(A, exact);
-    } else {
-        if (Dh == 64) flash_prefill_tc<__half, 4>(A, exact);
-        else if (Dh == 80) flash_prefill_tc<__half, 5>(A, exact);
-        else if (Dh == 96) flash_prefill_tc<__half, 6>(A, exact);
-        else flash_prefill_tc<__half, 8>(A, exact);
-    }
+    if (dt == DT_BF16) flash_prefill_tc_dh<DT_BF16>(A, exact);
+    else flash_prefill_tc_dh<DT_F16>(A, exact);
 }

@@ -174,6 +174,29 @@ __device__ __forceinline__ void store_float(void* base, long long i, int dt, flo
     }
 }
 
+// ------------------------------------------------------------------ exact bfloat16 splits
+//
+// A float is the exact sum of three bfloat16 terms (8 + 8 + 8 significant bits) taken by
+// truncation: each term is at most what is left in magnitude, so partial sums of the terms (an
+// MMA adds them one after the other) never overflow, even for floats near FLT_MAX. Infinities and
+// NaN are carried whole by the first term. Below 2^-110 the last term reaches bfloat16's subnormal
+// range, whose spacing (2^-133) bounds what is lost: an absolute error under 2^-133.
+
+__device__ __forceinline__ __nv_bfloat16 bf16_term(float v) { return __float2bfloat16_rz(v); }
+
+// What is left of v after taking the term h (exact).
+__device__ __forceinline__ float bf16_rest(float v, __nv_bfloat16 h) {
+    return isfinite(v) ? v - __bfloat162float(h) : 0.0f;
+}
+
+// The nearest bfloat16, or the truncated one where rounding would overflow to infinity (the
+// single term of the fast, rounded modes).
+__device__ __forceinline__ __nv_bfloat16 bf16_nearest(float v) {
+    __nv_bfloat16 h = __float2bfloat16_rn(v);
+    if (isinf(__bfloat162float(h)) && isfinite(v)) h = __float2bfloat16_rz(v);
+    return h;
+}
+
 // ------------------------------------------------------------------ reductions
 
 __device__ __forceinline__ float warp_sum(float v) {

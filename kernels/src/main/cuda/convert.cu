@@ -115,9 +115,9 @@ extern "C" __global__ void split_bf16_rows(const float* x, long long xs, unsigne
         float v = x[m * xs + k];
         unsigned short* out[3] = {x1, x2, x3};
         for (int t = 0; t < 3; t++) {
-            unsigned short h = __bfloat16_as_ushort(__float2bfloat16_rn(v));
-            out[t][i] = h;
-            v -= bf16_bits(h);
+            __nv_bfloat16 h = bf16_term(v);
+            out[t][i] = __bfloat16_as_ushort(h);
+            v = bf16_rest(v, h);
         }
     }
 }

@@ -85,7 +85,8 @@ __device__ __forceinline__ float b_at(const Problem& P, int n, int k) {
 // Products are those of fp32 arithmetic whatever the weight dtype, so that the tensor-core path
 // keeps Backend.matmul's contract (fp32 activations, exact weights, fp32 sums):
 //  - activations are split into three bfloat16 terms x = x1 + x2 + x3, exactly (bfloat16 keeps 8
-//    significant bits, so two terms would keep only 16), and all three are multiplied;
+//    significant bits, so two terms would keep only 16; truncated terms, see common.cuh), and all
+//    three are multiplied;
 //  - BF16 weights are exact in bfloat16; F16 weights are split exactly into w1 + w2 (an fp16
 //    mantissa has 11 bits) and the products below fp32 resolution (x3 w2) are dropped: 5 MMAs;
 //  - Q8_0 / Q4_0 weights enter as their integer quants (exact in bfloat16); each 32-wide K tile is
@@ -106,7 +107,8 @@ constexpr int XTERMS = 3, WTERMS = 2;
 // Dynamic shared memory: A [2 buffers][3 terms], B [2 buffers][2 terms] tiles, then the quant
 // scales [2][BN] and the column-index matrix [16][16] (fp32). The fp32 C tile overlays A at the end.
 constexpr int SMEM_A = 2 * XTERMS * TILE * 2, SMEM_B = 2 * WTERMS * TILE * 2;
-constexpr int SMEM_BYTES = SMEM_A + SMEM_B + 2 * BN * 4 + 256 * 4;  // 52736, see CudaBackend.GEMM_SHARED_BYTES
+constexpr int SMEM_BYTES = SMEM_A + SMEM_B + 2 * BN * 4 + 256 * 4;
+static_assert(SMEM_BYTES == 52736, "LinearOps.GEMM_SHARED_BYTES (the launch's dynamic shared memory) must match");
 static_assert(BM * LDC * 4 <= SMEM_A, "the C tile fits the A area");
 
 struct Staged {
@@ -114,8 +116,6 @@ struct Staged {
     float b[16];    // weight values (quants for Q8_0 / Q4_0)
     float d;        // quant scale of this thread's B row
 };
-
-__device__ __forceinline__ bf16 bf(float f) { return __float2bfloat16_rn(f); }
 
 // A: thread t loads row t / 2, columns (t % 2) * 16 .. + 16 of the tile.
 template <bool CONV>
@@ -136,17 +136,22 @@ __device__ __forceinline__ void load_a(const Problem& P, const ARow& r, int k0, 
     }
 }
 
-// Stores the A values as their three bfloat16 terms (a[t] is term t's tile).
-__device__ __forceinline__ void store_a(bf16* a0, const Staged& s) {
+// Stores the A values as their three bfloat16 terms (tile t holds term t), or rounded to the
+// nearest bfloat16 in the first tile when not exact.
+__device__ __forceinline__ void store_a(bf16* a0, const Staged& s, int exact) {
     int at = (threadIdx.x >> 1) * LDS + (threadIdx.x & 1) * 16;
 #pragma unroll
     for (int j = 0; j < 16; j++) {
         float v = s.a[j];
+        if (!exact) {
+            a0[at + j] = bf16_nearest(v);
+            continue;
+        }
 #pragma unroll
         for (int t = 0; t < XTERMS; t++) {
-            bf16 h = bf(v);
+            bf16 h = bf16_term(v);
             a0[t * TILE + at + j] = h;
-            v -= __bfloat162float(h);
+            v = bf16_rest(v, h);
         }
     }
 }
@@ -201,9 +206,9 @@ __device__ __forceinline__ void store_b(bf16* b0, float* dscale, const Staged& s
     int at = (threadIdx.x >> 1) * LDS + (threadIdx.x & 1) * 16;
 #pragma unroll
     for (int j = 0; j < 16; j++) {
-        bf16 h = bf(s.b[j]);
+        bf16 h = bf16_term(s.b[j]);  // BF16 weights and quants are exact; F16 ones need two terms
         b0[at + j] = h;
-        if (WDT == DT_F16) b0[TILE + at + j] = bf(s.b[j] - __bfloat162float(h));
+        if (WDT == DT_F16) b0[TILE + at + j] = bf16_term(bf16_rest(s.b[j], h));
     }
     if ((WDT == DT_Q8_0 || WDT == DT_Q4_0) && (threadIdx.x & 1) == 0) dscale[threadIdx.x >> 1] = s.d;
 }
@@ -247,7 +252,7 @@ __device__ void gemm_wmma(const Problem& P, int exact) {
     Staged st;
     load_a<CONV>(P, row, 0, avec, st);
     load_b<WDT>(P, n0, 0, bvec, st);
-    store_a(As, st);
+    store_a(As, st, exact);
     store_b<WDT>(Bs, dscale, st);
     __syncthreads();
 
@@ -303,7 +308,7 @@ __device__ void gemm_wmma(const Problem& P, int exact) {
                         acc[i][j].x[e] += d[j * 16 + (int) cols.x[e]] * part[i][j].x[e];
         }
         if (more) {
-            store_a(As + (1 - cur) * XTERMS * TILE, st);
+            store_a(As + (1 - cur) * XTERMS * TILE, st, exact);
             store_b<WDT>(Bs + (1 - cur) * WTERMS * TILE, dscale + (1 - cur) * BN, st);
         }
         __syncthreads();
@@ -401,7 +406,7 @@ __device__ __forceinline__ Problem conv_problem(const float* x, ConvGeom g, cons
 }  // namespace
 
 // Launch geometry of the tensor-core kernels: grid (ceil(N / 64), ceil(M / 64)), block 128,
-// dynamic shared memory SMEM_BYTES (52736). exact: 1 keeps fp32 products (the default), 0 rounds
+// dynamic shared memory SMEM_BYTES (52736, LinearOps.GEMM_SHARED_BYTES). exact: 1 keeps fp32 products (the default), 0 rounds
 // activations to bfloat16.
 extern "C" __global__ void __launch_bounds__(128) gemm_wmma_f16(const float* x, long long xs, const void* w, const float* bias,
                                                            float* out, long long os, int M, int N, int K, int exact) {

@@ -134,7 +134,7 @@ final class AttentionOps {
     /** Dynamic shared memory of attn_prefill_tc (layout in attention.cu). */
     static int tensorCoreAttentionBytes(int dh) {
         int ldq = dh + 8, ldp = 32 + 8, lds = 32 + 4;
-        return 2 * (3 * 64 * ldq + 32 * ldq + 3 * 64 * ldp) + 4 * (64 * lds + 3 * 64 + 256);
+        return 2 * (3 * 64 * ldq + 2 * 32 * ldq + 3 * 64 * ldp) + 4 * (64 * lds + 3 * 64 + 256);
     }
 
     /** Split-K decode: chunks of keys in parallel, then a merge. S here is the visible key count. */

@@ -256,6 +256,62 @@ abstract class BackendChecks {
     }
 
     @Test
+    void gemmKeepsExtremeActivationsAndNonFiniteWeights() {
+        // Activations near FLT_MAX (bfloat16 rounding would overflow) and subnormals, through identity weights.
+        Random r = new Random(78);
+        int M = 12, K = 32;
+        float[] xv = random(r, M, K).toFloatArray();
+        xv[0] = Float.MAX_VALUE;
+        xv[1] = -3.3999e38f;
+        xv[2] = 1e-40f;
+        xv[3] = -Float.MIN_VALUE;
+        xv[K + 4] = 3.3895314e38f;  // the largest bfloat16
+        float[] eye = new float[K * K];
+        for (int i = 0; i < K; i++) {
+            eye[i * K + i] = 1f;
+        }
+        for (DType wt : new DType[] {DType.F16, DType.BF16}) {
+            Tensor out = dev(DType.F32, M, K);
+            be.matmul(up(Tensor.of(xv, M, K)), up(as(Tensor.of(eye, K, K), wt)), null, out);
+            float[] got = read(out);
+            for (int i = 0; i < xv.length; i++) {
+                if (Math.abs(xv[i]) >= 0x1p-110f || xv[i] == 0) {
+                    assertEquals(Float.floatToIntBits(xv[i]), Float.floatToIntBits(got[i]), wt + " element " + i + ": " + got[i]);
+                } else {  // bfloat16 terms reach their subnormal range: absolute error under 2^-133
+                    assertEquals(xv[i], got[i], 0x1p-133f, wt + " subnormal element " + i);
+                }
+            }
+        }
+        // Infinite and NaN weights give infinities and NaN where the exact computation does.
+        for (DType wt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            float[] w = random(r, 4, 96).toFloatArray();
+            w[5] = Float.POSITIVE_INFINITY;
+            w[96 + 40] = Float.NaN;
+            w[2 * 96 + 95] = Float.NEGATIVE_INFINITY;
+            float[] x = random(r, M, 96).toFloatArray();
+            Tensor wq = as(Tensor.of(w, 4, 96), wt);
+            float[] wv = wq.toFloatArray();
+            Tensor out = dev(DType.F32, M, 4);
+            be.matmul(up(Tensor.of(x, M, 96)), up(wq), null, out);
+            float[] got = read(out);
+            for (int m = 0; m < M; m++) {
+                for (int n = 0; n < 4; n++) {
+                    double s = 0;
+                    for (int k = 0; k < 96; k++) {
+                        s += (double) x[m * 96 + k] * wv[n * 96 + k];
+                    }
+                    float g = got[m * 4 + n];
+                    if (Double.isNaN(s) || Double.isInfinite(s)) {
+                        assertEquals((float) s, g, wt + " non-finite output (" + m + ", " + n + ")");
+                    } else {
+                        assertEquals(s, g, 1e-4 * 96, wt + " finite output (" + m + ", " + n + ")");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void emptyKGivesBias() {
         Tensor x = dev(DType.F32, 3, 0);
         Tensor w = dev(DType.BF16, 4, 0);
