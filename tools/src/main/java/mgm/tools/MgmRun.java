@@ -1,5 +1,6 @@
 package mgm.tools;
 
+import mgm.tools.tiny.MakeTinyCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -9,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "mgm-run", mixinStandardHelpOptions = true, version = "mgm-run 0.1.0",
         description = "Runs Mini-Gemini (MGM) models and their tools.",
-        subcommands = {TokenizeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TokenizeCommand.class, MakeTinyCommand.class, CommandLine.HelpCommand.class})
 public final class MgmRun implements Runnable {
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_FILE = 3;

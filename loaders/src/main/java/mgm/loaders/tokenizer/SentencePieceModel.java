@@ -28,7 +28,6 @@ public final class SentencePieceModel {
     private static final String SPACE = "\u2581";
     /** A character that is neither a piece nor part of one: it can never merge. */
     private static final int NO_SYMBOL = -1;
-    private static final byte[] SPACE_BYTES = SPACE.getBytes(StandardCharsets.UTF_8);
 
     private final String source;
     private final String[] pieces;
@@ -43,13 +42,8 @@ public final class SentencePieceModel {
     private final int eosId;
     private final int padId;
     private final String unkSurface;
-    private final boolean treatWhitespaceAsSuffix;
     // normalizer spec
-    private final PrecompiledCharsMap charsMap;
-    private final boolean addDummyPrefix;
-    private final boolean removeExtraWhitespaces;
-    private final boolean escapeWhitespaces;
-    private final ByteTrie userDefined = new ByteTrie();
+    private final SentencePieceNormalizer normalizer;
     private final List<String> userDefinedStrings = new ArrayList<>();
     // merge table: (left symbol, right symbol) -> (score order << 32 | merged id); single chars outside
     // the vocabulary get synthetic negative symbol ids
@@ -57,7 +51,7 @@ public final class SentencePieceModel {
     private final IntIntMap charSymbols;
     private final Map<Integer, Integer> syntheticToChar;
 
-    private SentencePieceModel(ParsedProto p) {
+    private SentencePieceModel(SentencePieceProto p) {
         charSymbols = new IntIntMap(1024);
         syntheticToChar = new HashMap<>();
         source = p.source;
@@ -84,7 +78,6 @@ public final class SentencePieceModel {
                 default -> throw new IllegalArgumentException("piece " + i + " has unknown type " + types[i]);
             }
             if (types[i] == USER_DEFINED) {
-                userDefined.add(pieces[i].getBytes(StandardCharsets.UTF_8));
                 userDefinedStrings.add(pieces[i]);
             }
         }
@@ -94,11 +87,10 @@ public final class SentencePieceModel {
         eosId = p.eosId;
         padId = p.padId;
         unkSurface = p.unkSurface;
-        treatWhitespaceAsSuffix = p.treatWhitespaceAsSuffix;
-        charsMap = p.charsMap == null || p.charsMap.length == 0 ? null : PrecompiledCharsMap.parse(p.charsMap);
-        addDummyPrefix = p.addDummyPrefix;
-        removeExtraWhitespaces = p.removeExtraWhitespaces;
-        escapeWhitespaces = p.escapeWhitespaces;
+        normalizer = new SentencePieceNormalizer(source,
+                p.charsMap == null || p.charsMap.length == 0 ? null : PrecompiledCharsMap.parse(p.charsMap),
+                userDefinedStrings, p.addDummyPrefix, p.removeExtraWhitespaces, p.escapeWhitespaces,
+                p.treatWhitespaceAsSuffix);
         if (unkId < 0 || unkId >= n || types[unkId] != UNKNOWN) {
             throw new IllegalArgumentException("unk_id " + unkId + " is not a piece of type UNKNOWN");
         }
@@ -186,28 +178,6 @@ public final class SentencePieceModel {
         return 0x7FFFFFFFL - sortable; // in [0, 2^32)
     }
 
-    // ------------------------------------------------------------------ parsing
-
-    private static final class ParsedProto {
-        final List<String> pieces = new ArrayList<>();
-        final List<Float> scores = new ArrayList<>();
-        final List<Integer> types = new ArrayList<>();
-        int modelType = 1; // UNIGRAM is the proto default
-        boolean byteFallback;
-        int unkId = 0;
-        int bosId = 1;
-        int eosId = 2;
-        int padId = -1;
-        String unkSurface = " \u2047 ";
-        boolean treatWhitespaceAsSuffix;
-        byte[] charsMap;
-        String normalizerName;
-        boolean addDummyPrefix = true;
-        boolean removeExtraWhitespaces = true;
-        boolean escapeWhitespaces = true;
-        String source = "tokenizer.model";
-    }
-
     /** Reads and validates a tokenizer.model file. */
     public static SentencePieceModel load(Path file) {
         byte[] bytes;
@@ -228,118 +198,7 @@ public final class SentencePieceModel {
     }
 
     static SentencePieceModel parse(byte[] bytes, String source) {
-        if (bytes.length == 0) {
-            throw new IllegalArgumentException("the file is empty");
-        }
-        ParsedProto p = new ParsedProto();
-        p.source = source;
-        boolean sawTrainer = false;
-        ProtoReader r = new ProtoReader(bytes, 0, bytes.length);
-        while (r.hasMore()) {
-            int tag = r.readTag();
-            int field = tag >>> 3;
-            int wire = tag & 7;
-            if (field == 1 && wire == ProtoReader.LEN) {
-                readPiece(r.readMessage(), p);
-            } else if (field == 2 && wire == ProtoReader.LEN) {
-                readTrainerSpec(r.readMessage(), p);
-                sawTrainer = true;
-            } else if (field == 3 && wire == ProtoReader.LEN) {
-                readNormalizerSpec(r.readMessage(), p);
-            } else {
-                r.skip(wire);
-            }
-        }
-        if (p.pieces.isEmpty()) {
-            throw new IllegalArgumentException("it has no pieces");
-        }
-        if (!sawTrainer) {
-            throw new IllegalArgumentException("it has no trainer_spec (model type unknown)");
-        }
-        if (p.modelType != 2) {
-            String name = switch (p.modelType) {
-                case 1 -> "UNIGRAM";
-                case 3 -> "WORD";
-                case 4 -> "CHAR";
-                default -> "type " + p.modelType;
-            };
-            throw new IllegalArgumentException("model type " + name + " is not supported (only BPE)");
-        }
-        if (p.normalizerName != null && !p.normalizerName.equals("identity") && (p.charsMap == null || p.charsMap.length == 0)
-                && !p.normalizerName.isEmpty() && !p.normalizerName.equals("user_defined")) {
-            throw new IllegalArgumentException("normalizer " + OnigRegex.quote(p.normalizerName)
-                    + " has no precompiled_charsmap");
-        }
-        return new SentencePieceModel(p);
-    }
-
-    private static void readPiece(ProtoReader r, ParsedProto p) {
-        String piece = null;
-        float score = 0f;
-        int type = NORMAL;
-        while (r.hasMore()) {
-            int tag = r.readTag();
-            switch (tag) {
-                case (1 << 3) | ProtoReader.LEN -> piece = r.readString();
-                case (2 << 3) | ProtoReader.I32 -> score = Float.intBitsToFloat(r.readFixed32());
-                case (3 << 3) | ProtoReader.VARINT -> type = (int) r.readVarint();
-                default -> r.skip(tag & 7);
-            }
-        }
-        if (piece == null) {
-            throw new IllegalArgumentException("piece " + p.pieces.size() + " has no text");
-        }
-        p.pieces.add(piece);
-        p.scores.add(score);
-        p.types.add(type);
-    }
-
-    private static void readTrainerSpec(ProtoReader r, ParsedProto p) {
-        while (r.hasMore()) {
-            int tag = r.readTag();
-            int field = tag >>> 3;
-            int wire = tag & 7;
-            if (wire == ProtoReader.VARINT) {
-                long v = r.readVarint();
-                switch (field) {
-                    case 3 -> p.modelType = (int) v;
-                    case 24 -> p.treatWhitespaceAsSuffix = v != 0;
-                    case 35 -> p.byteFallback = v != 0;
-                    case 40 -> p.unkId = (int) v;
-                    case 41 -> p.bosId = (int) v;
-                    case 42 -> p.eosId = (int) v;
-                    case 43 -> p.padId = (int) v;
-                    default -> { }
-                }
-            } else if (wire == ProtoReader.LEN && field == 44) {
-                p.unkSurface = r.readString();
-            } else {
-                r.skip(wire);
-            }
-        }
-    }
-
-    private static void readNormalizerSpec(ProtoReader r, ParsedProto p) {
-        while (r.hasMore()) {
-            int tag = r.readTag();
-            int field = tag >>> 3;
-            int wire = tag & 7;
-            if (wire == ProtoReader.VARINT) {
-                boolean v = r.readVarint() != 0;
-                switch (field) {
-                    case 3 -> p.addDummyPrefix = v;
-                    case 4 -> p.removeExtraWhitespaces = v;
-                    case 5 -> p.escapeWhitespaces = v;
-                    default -> { }
-                }
-            } else if (wire == ProtoReader.LEN && field == 1) {
-                p.normalizerName = r.readString();
-            } else if (wire == ProtoReader.LEN && field == 2) {
-                p.charsMap = r.readBytes();
-            } else {
-                r.skip(wire);
-            }
-        }
+        return new SentencePieceModel(SentencePieceProto.parse(bytes, source));
     }
 
     // ------------------------------------------------------------------ accessors
@@ -404,7 +263,7 @@ public final class SentencePieceModel {
 
     /** This model with add_dummy_prefix forced off (what transformers does for legacy=false). */
     SentencePieceModel withoutDummyPrefix() {
-        if (!addDummyPrefix) {
+        if (!normalizer.addDummyPrefix) {
             return this;
         }
         return new SentencePieceModel(this, false);
@@ -424,14 +283,7 @@ public final class SentencePieceModel {
         eosId = o.eosId;
         padId = o.padId;
         unkSurface = o.unkSurface;
-        treatWhitespaceAsSuffix = o.treatWhitespaceAsSuffix;
-        charsMap = o.charsMap;
-        this.addDummyPrefix = addDummyPrefix;
-        removeExtraWhitespaces = o.removeExtraWhitespaces;
-        escapeWhitespaces = o.escapeWhitespaces;
-        for (String s : o.userDefinedStrings) {
-            userDefined.add(s.getBytes(StandardCharsets.UTF_8));
-        }
+        normalizer = o.normalizer.withAddDummyPrefix(addDummyPrefix);
         userDefinedStrings.addAll(o.userDefinedStrings);
         pairs = o.pairs;
         // share the symbol tables (built once, read-only afterwards)
@@ -441,107 +293,12 @@ public final class SentencePieceModel {
 
     // ------------------------------------------------------------------ normalizer
 
-    /** sentencepiece's Normalizer::Normalize. */
-    String normalize(String text) {
-        byte[] in = text.getBytes(StandardCharsets.UTF_8);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(in.length + 8);
-        int[] v = new int[1];
-        int pos = 0;
-        if (removeExtraWhitespaces) {
-            while (pos < in.length) {
-                byte[] rep = normalizePrefix(in, pos, v);
-                if (!(rep.length == 1 && rep[0] == ' ')) {
-                    break;
-                }
-                pos += v[0];
-            }
-        }
-        if (pos >= in.length) {
-            return "";
-        }
-        byte[] ws = escapeWhitespaces ? SPACE_BYTES : new byte[] {' '};
-        if (!treatWhitespaceAsSuffix && addDummyPrefix) {
-            out.writeBytes(ws);
-        }
-        boolean prevSpace = removeExtraWhitespaces;
-        while (pos < in.length) {
-            byte[] rep = normalizePrefix(in, pos, v);
-            int s = 0;
-            while (prevSpace && s < rep.length && rep[s] == ' ') {
-                s++;
-            }
-            if (s < rep.length) {
-                for (int k = s; k < rep.length; k++) {
-                    if (escapeWhitespaces && rep[k] == ' ') {
-                        out.writeBytes(SPACE_BYTES);
-                    } else {
-                        out.write(rep[k]);
-                    }
-                }
-                prevSpace = rep[rep.length - 1] == ' ';
-            }
-            pos += v[0];
-            if (!removeExtraWhitespaces) {
-                prevSpace = false;
-            }
-        }
-        byte[] result = out.toByteArray();
-        int len = result.length;
-        if (removeExtraWhitespaces) {
-            while (len >= ws.length && endsWith(result, len, ws)) {
-                len -= ws.length;
-            }
-        }
-        String norm = new String(result, 0, len, StandardCharsets.UTF_8);
-        if (treatWhitespaceAsSuffix && addDummyPrefix) {
-            norm += new String(ws, StandardCharsets.UTF_8);
-        }
-        return norm;
-    }
-
-    private static boolean endsWith(byte[] a, int len, byte[] suffix) {
-        for (int i = 0; i < suffix.length; i++) {
-            if (a[len - suffix.length + i] != suffix[i]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** The replacement for the longest rule at {@code pos}; consumed byte count in {@code consumed[0]}. */
-    private byte[] normalizePrefix(byte[] in, int pos, int[] consumed) {
-        int ud = userDefined.longestMatch(in, pos);
-        if (ud > 0) {
-            consumed[0] = ud;
-            return java.util.Arrays.copyOfRange(in, pos, pos + ud);
-        }
-        if (charsMap != null) {
-            int[] value = new int[1];
-            int m = charsMap.longestMatch(in, pos, in.length, value);
-            if (m > 0) {
-                consumed[0] = m;
-                try {
-                    return charsMap.replacement(value[0]);
-                } catch (IllegalArgumentException e) {
-                    throw new TokenizerException(source + ": corrupt precompiled_charsmap: " + e.getMessage(), e);
-                }
-            }
-        }
-        int n = Utf8.validCharLength(in, pos, in.length);
-        if (n == 0) {
-            consumed[0] = 1;
-            return Utf8.REPLACEMENT.getBytes(StandardCharsets.UTF_8);
-        }
-        consumed[0] = n;
-        return java.util.Arrays.copyOfRange(in, pos, pos + n);
-    }
-
     // ------------------------------------------------------------------ encode
 
     /** sentencepiece's Encode of {@code text} (no BOS/EOS). */
     public int[] encode(String text) {
         IntList out = new IntList(Math.max(16, text.length() / 3));
-        encodeNormalized(normalize(text), out);
+        encodeNormalized(normalizer.normalize(text), out);
         return out.toArray();
     }
 
@@ -564,7 +321,7 @@ public final class SentencePieceModel {
             int len;
             boolean freeze = false;
             if (normBytes != null) {
-                int ud = userDefined.longestMatch(normBytes, bytePos);
+                int ud = normalizer.userDefinedMatch(normBytes, bytePos);
                 if (ud > 0) {
                     String matched = new String(normBytes, bytePos, ud, StandardCharsets.UTF_8);
                     len = matched.length();
@@ -591,7 +348,7 @@ public final class SentencePieceModel {
             i += len;
         }
         // agenda: key = score order << 31 | left; value = merged id
-        BinaryHeap heap = new BinaryHeap(n);
+        LongIntHeap heap = new LongIntHeap(n);
         Map<Integer, long[]> revMerge = null;
         for (int k = 0; k + 1 < n; k++) {
             revMerge = maybeAdd(heap, sym, frozen, k, k + 1, revMerge);
@@ -629,7 +386,7 @@ public final class SentencePieceModel {
         }
     }
 
-    private Map<Integer, long[]> maybeAdd(BinaryHeap heap, int[] sym, boolean[] frozen, int left, int right,
+    private Map<Integer, long[]> maybeAdd(LongIntHeap heap, int[] sym, boolean[] frozen, int left, int right,
                                           Map<Integer, long[]> revMerge) {
         if (frozen[left] || frozen[right]) {
             return revMerge;
@@ -685,49 +442,19 @@ public final class SentencePieceModel {
 
     // ------------------------------------------------------------------ decode
 
-    /** sentencepiece's DecodeIds: control pieces vanish, unknowns show as the unk surface, bytes join into UTF-8. */
+    /**
+     * sentencepiece's DecodeIds (which decodes the ids' pieces): control pieces vanish, unknowns show
+     * as the unk surface, runs of byte pieces become UTF-8 text.
+     */
     public String decode(int[] ids) {
-        StringBuilder text = new StringBuilder();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        boolean isBosWs = true;
-        boolean bosWsSeen = false;
+        List<String> ps = new ArrayList<>(ids.length);
         for (int id : ids) {
             if (id < 0 || id >= pieces.length) {
                 throw new IllegalArgumentException("id " + id + " is outside the vocabulary (0.." + (pieces.length - 1) + ")");
             }
-            if (types[id] == BYTE) {
-                bytes.write(TokenDecoder.byteToken(pieces[id]));
-                continue;
-            }
-            flush(bytes, text);
-            if (bosWsSeen || text.length() > 0) {
-                isBosWs = false;
-            }
-            String piece = pieces[id];
-            if (types[id] == CONTROL) {
-                bosWsSeen = false;
-                continue;
-            }
-            if (id == unkId) {
-                text.append(unkSurface);
-                bosWsSeen = false;
-                continue;
-            }
-            boolean has = false;
-            if (isBosWs && (addDummyPrefix || removeExtraWhitespaces)) {
-                if (piece.startsWith(SPACE)) {
-                    piece = piece.substring(SPACE.length());
-                    has = true;
-                }
-                if (removeExtraWhitespaces) {
-                    has = false;
-                }
-            }
-            bosWsSeen = has;
-            text.append(piece.replace(SPACE, " "));
+            ps.add(pieces[id]);
         }
-        flush(bytes, text);
-        return text.toString();
+        return decodePieces(ps);
     }
 
     /**
@@ -759,12 +486,12 @@ public final class SentencePieceModel {
                 continue;
             }
             boolean has = false;
-            if (isBosWs && (addDummyPrefix || removeExtraWhitespaces)) {
+            if (isBosWs && (normalizer.addDummyPrefix || normalizer.removeExtraWhitespaces)) {
                 if (piece.startsWith(SPACE)) {
                     piece = piece.substring(SPACE.length());
                     has = true;
                 }
-                if (removeExtraWhitespaces) {
+                if (normalizer.removeExtraWhitespaces) {
                     has = false;
                 }
             }
@@ -780,109 +507,6 @@ public final class SentencePieceModel {
             byte[] b = bytes.toByteArray();
             text.append(Utf8.decodePerByte(b, 0, b.length));
             bytes.reset();
-        }
-    }
-
-    /** A binary min-heap of (long key, int value); pop leaves the removed entry just past the end. */
-    private static final class BinaryHeap {
-        private long[] keys;
-        private int[] values;
-        private int size;
-
-        BinaryHeap(int cap) {
-            keys = new long[Math.max(16, cap)];
-            values = new int[keys.length];
-        }
-
-        int size() {
-            return size;
-        }
-
-        void push(long key, int value) {
-            if (size == keys.length) {
-                keys = java.util.Arrays.copyOf(keys, size * 2);
-                values = java.util.Arrays.copyOf(values, size * 2);
-            }
-            int i = size++;
-            while (i > 0) {
-                int p = (i - 1) >>> 1;
-                if (keys[p] <= key) {
-                    break;
-                }
-                keys[i] = keys[p];
-                values[i] = values[p];
-                i = p;
-            }
-            keys[i] = key;
-            values[i] = value;
-        }
-
-        void pop() {
-            long topK = keys[0];
-            int topV = values[0];
-            int n = --size;
-            long k = keys[n];
-            int v = values[n];
-            int i = 0;
-            while (true) {
-                int c = 2 * i + 1;
-                if (c >= n) {
-                    break;
-                }
-                if (c + 1 < n && keys[c + 1] < keys[c]) {
-                    c++;
-                }
-                if (keys[c] >= k) {
-                    break;
-                }
-                keys[i] = keys[c];
-                values[i] = values[c];
-                i = c;
-            }
-            keys[i] = k;
-            values[i] = v;
-            keys[n] = topK;
-            values[n] = topV;
-        }
-
-        long lastKey() {
-            return keys[size];
-        }
-
-        int lastValue() {
-            return values[size];
-        }
-    }
-
-    /** A trie over UTF-8 bytes for the user-defined symbols (matched whole, never normalized or split). */
-    private static final class ByteTrie {
-        private final Map<Integer, ByteTrie> children = new HashMap<>();
-        private boolean terminal;
-
-        void add(byte[] key) {
-            ByteTrie t = this;
-            for (byte b : key) {
-                t = t.children.computeIfAbsent(b & 0xFF, x -> new ByteTrie());
-            }
-            t.terminal = true;
-        }
-
-        int longestMatch(byte[] in, int pos) {
-            if (children.isEmpty()) {
-                return 0;
-            }
-            ByteTrie t = this;
-            int best = 0;
-            for (int i = pos; i < in.length; i++) {
-                t = t.children.get(in[i] & 0xFF);
-                if (t == null) {
-                    break;
-                }
-                if (t.terminal) {
-                    best = i - pos + 1;
-                }
-            }
-            return best;
         }
     }
 }

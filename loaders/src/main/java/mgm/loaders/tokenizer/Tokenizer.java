@@ -8,7 +8,11 @@ public interface Tokenizer {
     /** Token ids of {@code text}; with {@code addSpecialTokens} the tokenizer's BOS/EOS template is applied. */
     int[] encode(String text, boolean addSpecialTokens);
 
-    /** Text of {@code ids}; with {@code skipSpecialTokens} special tokens are left out. */
+    /**
+     * Text of {@code ids}; with {@code skipSpecialTokens} special tokens are left out. An id outside
+     * the vocabulary is skipped by the tokenizer.json implementation (as the Rust library does) and
+     * rejected with IllegalArgumentException by the tokenizer.model one (as sentencepiece does).
+     */
     String decode(int[] ids, boolean skipSpecialTokens);
 
     /** Number of ids, including added tokens (the largest id + 1). */

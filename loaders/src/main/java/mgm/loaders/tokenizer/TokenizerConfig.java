@@ -13,6 +13,10 @@ import java.util.Map;
 /**
  * What transformers reads beside the vocabulary: tokenizer_config.json, special_tokens_map.json and
  * added_tokens.json (each optional). Values absent from every file are null.
+ *
+ * @param addedTokensDecoder added_tokens_decoder of tokenizer_config.json (id to token), in file order
+ * @param addedTokensJson    added_tokens.json (content to id)
+ * @param hasConfigFile      whether tokenizer_config.json exists (class defaults apply only then)
  */
 public record TokenizerConfig(
         String tokenizerClass,
@@ -26,9 +30,7 @@ public record TokenizerConfig(
         String unkToken,
         String padToken,
         List<String> additionalSpecialTokens,
-        /** added_tokens_decoder of tokenizer_config.json (id -> token), in file order. */
         Map<Integer, AddedTokenSpec> addedTokensDecoder,
-        /** added_tokens.json (content -> id). */
         Map<String, Integer> addedTokensJson,
         boolean hasConfigFile) {
 
