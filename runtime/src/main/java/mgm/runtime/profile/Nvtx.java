@@ -47,6 +47,7 @@ public final class Nvtx {
         return library;
     }
 
+    @SuppressWarnings("restricted")  // native access is how NVTX is reached; the jar enables it
     private static Nvtx load() {
         if ("false".equalsIgnoreCase(System.getProperty("mgm.nvtx", "true"))) {
             return null;

@@ -31,7 +31,7 @@ class ChromeTraceTest {
     void tinyRunTraceNestsOpsInLayersInPhases() throws IOException {
         Profiler profiler = Profiler.start(traceOnly());
         try (Backend b = profiler.wrap(new ReferenceBackend()); DecodeStep step = new DecodeStep()) {
-            try (Backend.Scope p = profiler.phase("prefill")) {
+            try (Backend.Scope _ = profiler.phase("prefill")) {
                 b.matmul(step.x, step.wq, null, step.q);
             }
             step.run(b, 0);
@@ -106,7 +106,7 @@ class ChromeTraceTest {
     void namesAreEscapedAndFailedWritesLeaveNothing() throws IOException {
         Profiler profiler = Profiler.start(traceOnly());
         Backend b = profiler.wrap(new NoOpBackend());
-        try (Backend.Scope p = b.phase("odd \"name\"\\ with\ttabs")) {
+        try (Backend.Scope _ = b.phase("odd \"name\"\\ with\ttabs")) {
             b.synchronize();
         }
         Path file = dir.resolve("escaped.json");

@@ -63,10 +63,10 @@ final class DecodeStep implements AutoCloseable {
 
     /** One decode step at {@code pos} as the decoder runs it, with its phase and layer marks. */
     void run(Backend b, int pos) {
-        try (Backend.Scope phase = b.phase("decode")) {
+        try (Backend.Scope _ = b.phase("decode")) {
             b.embedding(embed, ids, x);
             for (int l = 0; l < LAYERS; l++) {
-                try (Backend.Scope layer = b.layer("decoder", l)) {
+                try (Backend.Scope _ = b.layer("decoder", l)) {
                     b.rmsNorm(x, norm, 1e-5f, 0f, normed);
                     b.matmul(normed, wq, null, q);
                     b.matmul(normed, wk, null, k);

@@ -24,7 +24,7 @@ class DeviceTimingTest {
         ProfilingBackend b = profiler.wrap(device);
         assertEquals(1, device.synchronizations, "one synchronisation anchors device time");
         assertEquals("fake device datasheet", profiler.roofline().source(), "the device's figures, no CPU probe");
-        try (DecodeStep step = new DecodeStep(); Backend.Scope phase = b.phase("decode")) {
+        try (DecodeStep step = new DecodeStep(); Backend.Scope _ = b.phase("decode")) {
             int elapsedBefore = device.elapsedCalls;
             for (int i = 0; i < 3; i++) {
                 b.matmul(step.x, step.wq, null, step.q);

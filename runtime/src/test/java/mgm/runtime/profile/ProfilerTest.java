@@ -69,7 +69,7 @@ class ProfilerTest {
     void reportSeparatesPhasesAndNamesTheRoofline() {
         Profiler profiler = Profiler.start(reportOnly());
         try (Backend b = profiler.wrap(new ReferenceBackend()); DecodeStep step = new DecodeStep()) {
-            try (Backend.Scope p = b.phase("prefill")) {
+            try (Backend.Scope _ = b.phase("prefill")) {
                 b.matmul(step.x, step.wq, null, step.q);
             }
             step.run(b, 0);
@@ -147,7 +147,7 @@ class ProfilerTest {
         Profiler profiler = Profiler.start(reportOnly());
         Backend b = profiler.wrap(new NoOpBackend());
         Runnable work = () -> {
-            try (Tensor x = Tensor.allocate(DType.F32, 8); Backend.Scope p = b.phase("decode")) {
+            try (Tensor x = Tensor.allocate(DType.F32, 8); Backend.Scope _ = b.phase("decode")) {
                 for (int i = 0; i < 1000; i++) {
                     b.scale(x, 1f, x);
                 }

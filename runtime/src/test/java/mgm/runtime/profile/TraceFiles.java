@@ -22,18 +22,18 @@ import java.util.Map;
  * on: the object form with a {@code traceEvents} array, complete events with every required field,
  * and slices on each track that nest (a slice that starts inside another ends inside it).
  */
-final class TraceFiles {
+public final class TraceFiles {
     private TraceFiles() {}
 
     /** One complete event, times in nanoseconds. */
-    record Slice(long pid, long tid, String name, String cat, long ts, long dur, JsonNode args, Slice parent) {
-        long end() {
+    public record Slice(long pid, long tid, String name, String cat, long ts, long dur, JsonNode args, Slice parent) {
+        public long end() {
             return ts + dur;
         }
     }
 
     /** Parses and validates {@code file}; returns the complete events with their parents filled in. */
-    static List<Slice> read(Path file) throws IOException {
+    public static List<Slice> read(Path file) throws IOException {
         JsonNode root = new ObjectMapper().readTree(file.toFile());
         assertTrue(root.isObject(), "the JSON object format");
         JsonNode events = root.get("traceEvents");
