@@ -1,0 +1,842 @@
+package mgm.runtime.cpu;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import mgm.runtime.Activation;
+import mgm.runtime.Backend;
+import mgm.runtime.DType;
+import mgm.runtime.Device;
+import mgm.runtime.OpChecks;
+import mgm.runtime.Tensor;
+
+/**
+ * The fast CPU backend: Vector API kernels ({@code static final} species) run on a fixed pool of
+ * worker threads plus the calling thread. Every op validates its arguments (same messages as the
+ * other backends, via {@link OpChecks}), then runs a fast kernel when the layout is one the kernels
+ * address directly (contiguous rows; see {@link Layout}), and otherwise hands the call to
+ * {@link ReferenceBackend} (correct for any strided view, just slower).
+ *
+ * <p>Threads: {@link WorkerPool} keeps {@code threads - 1} daemon workers; an op splits its work
+ * into chunks claimed from an atomic counter by the workers and the caller (a core slowed by
+ * another process simply takes fewer chunks), workers spin briefly between ops, then park.
+ *
+ * <p>No allocation on the hot path: each op has one long-lived task object whose fields are set
+ * per call; tasks get storages plus byte offsets (no slices); per-thread scratch (packing panels,
+ * score rows, activation buffers) only grows when a larger call arrives; no vector value crosses a
+ * method call that C2 might not inline (it would be boxed). Op methods are {@code synchronized}:
+ * one op runs at a time on a backend instance.
+ *
+ * <p>Kernels: matmul with M &lt;= 4 streams each weight row once ({@link GemvKernels}: BF16 / F16
+ * widened in registers from int lanes, Q8_0 / Q4_0 dequantised in registers, Q4_0 with the
+ * {@code Σx(q-8) = Σxq - 8Σx} trick); larger M runs the blocked GEMM ({@link GemmTask}: packed
+ * panels converted to F32 while packing, 4 x 2-vector register tile). conv2d is im2col into a
+ * reused scratch + the same GEMM.
+ */
+public final class CpuBackend implements Backend {
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    /** Output pixels per im2col slab in conv2d (bounds the scratch at this many rows of C*kh*kw floats). */
+    private static final int IM2COL_ROWS = 1024;
+
+    private final int threads;
+    private final WorkerPool pool;
+    private final ReferenceBackend reference = new ReferenceBackend();
+    private final GemvTask gemv = new GemvTask();
+    private final GemmTask gemm;
+    private final RowTasks.Norm norm;
+    private final PointwiseTasks.Activate activate;
+    private final PointwiseTasks.Binary binary = new PointwiseTasks.Binary();
+    private final AttentionTask attention;
+    private final RopeTask rope;
+    private final WindowAttentionTask window;
+    private final SelectTask select;
+    private final ConvertTask convert;
+    private final ImageTasks.Im2col im2col = new ImageTasks.Im2col();
+    private final ImageTasks.Depthwise depthwise = new ImageTasks.Depthwise();
+    private final ImageTasks.Resize resize = new ImageTasks.Resize();
+    private Arena scratchArena = Arena.ofShared();
+    private MemorySegment scratch = MemorySegment.NULL;
+
+    /** A backend with one thread per available core. */
+    public CpuBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    /** A backend running ops on {@code threads} threads (the caller counts as one). */
+    public CpuBackend(int threads) {
+        this.pool = new WorkerPool(threads);
+        this.threads = threads;
+        this.gemm = new GemmTask(threads);
+        this.norm = new RowTasks.Norm(threads);
+        this.activate = new PointwiseTasks.Activate(threads);
+        this.attention = new AttentionTask(threads);
+        this.rope = new RopeTask(threads);
+        this.window = new WindowAttentionTask(threads);
+        this.select = new SelectTask(threads);
+        this.convert = new ConvertTask(threads);
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    /** The slow, obviously-correct backend this one falls back to for layouts its kernels do not cover. */
+    public Backend reference() {
+        return reference;
+    }
+
+    @Override
+    public String name() {
+        return "cpu-simd";
+    }
+
+    @Override
+    public Device device() {
+        return Device.CPU;
+    }
+
+    @Override
+    public Tensor allocate(DType dtype, long... shape) {
+        return Tensor.allocate(dtype, shape);
+    }
+
+    @Override
+    public Tensor toDevice(Tensor t) {
+        Checks.on("toDevice", t);
+        return t;
+    }
+
+    @Override
+    public Tensor toHost(Tensor t) {
+        Checks.on("toHost", t);
+        return t;
+    }
+
+    // ------------------------------------------------------------------ data movement
+
+    private static boolean convertible(DType d) {
+        return switch (d) {
+            case F32, F16, BF16, Q8_0, Q4_0 -> true;
+            default -> false;
+        };
+    }
+
+    @Override
+    public synchronized void copy(Tensor src, Tensor dst) {
+        String op = "copy";
+        OpChecks.notNull(op, "src", src);
+        OpChecks.notNull(op, "dst", dst);
+        Checks.on(op, src);
+        Checks.on(op, dst);
+        OpChecks.sameShape(op, "src", src, "dst", dst);
+        boolean quant = src.dtype().isQuantized() || dst.dtype().isQuantized();
+        boolean ok = convertible(src.dtype()) && convertible(dst.dtype()) && src.rank() <= ConvertTask.MAX_RANK
+                && !(src.dtype().isQuantized() && dst.dtype().isQuantized() && src.dtype() != dst.dtype())
+                && !(quant && src.dtype() != DType.F32 && dst.dtype() != DType.F32 && src.dtype() != dst.dtype())
+                && !Layout.mayOverlap(src, dst) && src.rank() > 0 && src.numel() > 0;
+        if (!ok) {
+            reference.copy(src, dst);
+            return;
+        }
+        int n = convert.setCopy(src.storage().segment(), src.dtype(), src.offset(), src.strides(),
+                dst.storage().segment(), dst.dtype(), dst.offset(), dst.strides(), src.shape(), threads);
+        runAndRelease(convert, n);
+    }
+
+    @Override
+    public synchronized void embedding(Tensor table, Tensor ids, Tensor out) {
+        String op = "embedding";
+        OpChecks.notNull(op, "table", table);
+        OpChecks.notNull(op, "ids", ids);
+        OpChecks.notNull(op, "out", out);
+        Checks.on(op, table);
+        Checks.on(op, ids);
+        Checks.on(op, out);
+        OpChecks.rank(op, "table", table, 2);
+        if (!(table.dtype().isWeightType())) {
+            throw Checks.fail(op, "table " + table.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0");
+        }
+        Checks.dtype(op, "ids", ids, DType.I32);
+        OpChecks.rank(op, "ids", ids, 1);
+        Checks.dtype(op, "out", out, DType.F32);
+        Checks.shape(op, "out", out, ids.dim(0), table.dim(1));
+        long v = table.dim(0);
+        for (long t = 0; t < ids.dim(0); t++) {
+            long id = ids.getLong(t);
+            if (id < 0 || id >= v) {
+                throw new IllegalArgumentException(op + ": id " + id + " at position " + t + " is outside the table's "
+                        + v + " rows " + table.describe());
+            }
+        }
+        long outStride = Layout.rowStride(out);
+        if (!table.isContiguous() || ids.stride(0) != 1 && ids.dim(0) > 1 || outStride < 0) {
+            reference.embedding(table, ids, out);
+            return;
+        }
+        int n = convert.setGather(table.segment(), table.dtype(), table.dim(1), ids.segment(), out.segment(), outStride,
+                ids.dim(0), table.dim(1), threads);
+        runAndRelease(convert, n);
+    }
+
+    // ------------------------------------------------------------------ linear algebra
+
+    @Override
+    public synchronized void matmul(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        String op = "matmul";
+        OpChecks.notNull(op, "x", x);
+        OpChecks.notNull(op, "w", w);
+        OpChecks.notNull(op, "out", out);
+        Checks.on(op, x);
+        Checks.on(op, w);
+        Checks.on(op, bias);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
+        OpChecks.rank(op, "x", x, 2);
+        OpChecks.rank(op, "w", w, 2);
+        if (!(w.dtype().isWeightType())) {
+            throw Checks.fail(op, "weight " + w.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0");
+        }
+        OpChecks.contiguous(op, "w", w);
+        long m = x.dim(0);
+        long k = x.dim(1);
+        long n = w.dim(0);
+        if (!(w.dim(1) == k)) {
+            throw Checks.fail(op, "x " + x.describe() + " and w " + w.describe() + " disagree on K (x·wᵀ needs w [N, " + k + "])");
+        }
+        if (bias != null) {
+            Checks.dtype(op, "bias", bias, DType.F32);
+            Checks.shape(op, "bias", bias, n);
+        }
+        Checks.dtype(op, "out", out, DType.F32);
+        Checks.shape(op, "out", out, m, n);
+        if (!(!Layout.mayOverlap(out, x) && !Layout.mayOverlap(out, w) && (bias == null || !Layout.mayOverlap(out, bias)))) {
+            throw Checks.fail(op, "out " + out.describe() + " must not overlap the inputs");
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        boolean fast = (x.stride(1) == 1 || k == 1) && (bias == null || bias.stride(0) == 1 || n == 1)
+                && k <= Integer.MAX_VALUE && n <= Integer.MAX_VALUE && m <= Integer.MAX_VALUE && k > 0;
+        if (!fast) {
+            reference.matmul(x, w, bias, out);
+            return;
+        }
+        long rowBytes = w.dtype().byteSize(k);
+        if (m <= GemvTask.MAX_ROWS || out.stride(1) != 1) {
+            // decode shape: no views or slices are made, the tasks get storages and byte offsets
+            for (long m0 = 0; m0 < m; m0 += GemvTask.MAX_ROWS) {
+                int mm = (int) Math.min(GemvTask.MAX_ROWS, m - m0);
+                int chunks = gemv.set(seg(x), x.byteOffset() + 4L * m0 * x.stride(0), x.stride(0), mm, (int) k,
+                        seg(w), w.byteOffset(), w.dtype(), rowBytes, (int) n, bias == null ? null : seg(bias),
+                        bias == null ? 0 : bias.byteOffset(), seg(out), out.byteOffset() + 4L * m0 * out.stride(0),
+                        out.stride(0), out.stride(1), threads);
+                try {
+                    pool.run(gemv, chunks);
+                } finally {
+                    gemv.release();
+                }
+            }
+            return;
+        }
+        gemm(base(x), x.stride(0), w.segment(), w.dtype(), rowBytes, bias == null ? null : bias.segment(), base(out),
+                out.stride(0), (int) m, (int) n, (int) k);
+    }
+
+    private void gemm(MemorySegment a, long lda, MemorySegment b, DType bType, long ldbBytes, MemorySegment bias,
+                      MemorySegment c, long ldc, int m, int n, int k) {
+        int chunks = gemm.set(a, lda, b, bType, ldbBytes, bias, c, ldc, m, n, k, threads);
+        try {
+            pool.run(gemm, chunks);
+        } finally {
+            gemm.release();
+        }
+    }
+
+    // ------------------------------------------------------------------ normalisation
+
+    @Override
+    public synchronized void rmsNorm(Tensor x, Tensor weight, float eps, float weightOffset, Tensor out) {
+        String op = "rmsNorm";
+        checkRowOp(op, x, out);
+        OpChecks.notNull(op, "weight", weight);
+        Checks.on(op, weight);
+        if (!(weight.dtype().isFloatingPoint())) {
+            throw Checks.fail(op, "weight " + weight.describe() + " must be a float dtype");
+        }
+        Checks.shape(op, "weight", weight, x.dim(-1));
+        long xs = Layout.rowStride(x);
+        long os = Layout.rowStride(out);
+        if (xs < 0 || os < 0 || weight.dtype() != DType.F32 || weight.stride(0) != 1 && weight.dim(0) > 1
+                || partialOverlap(x, out) || x.dim(-1) > Integer.MAX_VALUE) {
+            reference.rmsNorm(x, weight, eps, weightOffset, out);
+            return;
+        }
+        runNorm(RowTasks.Kind.RMS_NORM, x, xs, out, os, weight, null, eps, weightOffset);
+    }
+
+    @Override
+    public synchronized void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out) {
+        String op = "layerNorm";
+        checkRowOp(op, x, out);
+        OpChecks.notNull(op, "weight", weight);
+        OpChecks.notNull(op, "bias", bias);
+        Checks.on(op, weight);
+        Checks.on(op, bias);
+        if (!(weight.dtype().isFloatingPoint())) {
+            throw Checks.fail(op, "weight " + weight.describe() + " must be a float dtype");
+        }
+        if (!(bias.dtype().isFloatingPoint())) {
+            throw Checks.fail(op, "bias " + bias.describe() + " must be a float dtype");
+        }
+        Checks.shape(op, "weight", weight, x.dim(-1));
+        Checks.shape(op, "bias", bias, x.dim(-1));
+        long xs = Layout.rowStride(x);
+        long os = Layout.rowStride(out);
+        if (xs < 0 || os < 0 || weight.dtype() != DType.F32 || bias.dtype() != DType.F32 || !weight.isContiguous()
+                || !bias.isContiguous() || partialOverlap(x, out) || x.dim(-1) > Integer.MAX_VALUE) {
+            reference.layerNorm(x, weight, bias, eps, out);
+            return;
+        }
+        runNorm(RowTasks.Kind.LAYER_NORM, x, xs, out, os, weight, bias, eps, 0f);
+    }
+
+    @Override
+    public synchronized void softmax(Tensor x, Tensor out) {
+        String op = "softmax";
+        checkRowOp(op, x, out);
+        long xs = Layout.rowStride(x);
+        long os = Layout.rowStride(out);
+        if (xs < 0 || os < 0 || partialOverlap(x, out) || x.dim(-1) > Integer.MAX_VALUE) {
+            reference.softmax(x, out);
+            return;
+        }
+        runNorm(RowTasks.Kind.SOFTMAX, x, xs, out, os, null, null, 0f, 0f);
+    }
+
+    private void checkRowOp(String op, Tensor x, Tensor out) {
+        OpChecks.notNull(op, "x", x);
+        OpChecks.notNull(op, "out", out);
+        Checks.on(op, x);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
+        Checks.dtype(op, "out", out, DType.F32);
+        if (!(x.rank() >= 1)) {
+            throw Checks.fail(op, "x " + x.describe() + " needs at least one dim");
+        }
+        OpChecks.sameShape(op, "x", x, "out", out);
+    }
+
+    private void runNorm(RowTasks.Kind kind, Tensor x, long xs, Tensor out, long os, Tensor weight, Tensor bias,
+                         float eps, float offset) {
+        long rows = Layout.rows(x);
+        if (rows == 0 || x.dim(-1) == 0) {
+            return;
+        }
+        int chunks = norm.set(kind, seg(x), x.byteOffset(), xs, seg(out), out.byteOffset(), os,
+                weight == null ? null : seg(weight), weight == null ? 0 : weight.byteOffset(),
+                bias == null ? null : seg(bias), bias == null ? 0 : bias.byteOffset(), eps, offset, rows, (int) x.dim(-1), threads);
+        runAndRelease(norm, chunks);
+    }
+
+    /** In place is fine (same view); any other overlap is left to the reference. */
+    private static boolean partialOverlap(Tensor a, Tensor b) {
+        return Layout.mayOverlap(a, b) && !Layout.sameView(a, b);
+    }
+
+    // ------------------------------------------------------------------ attention
+
+    @Override
+    public synchronized void rope(Tensor x, int startPos, Tensor invFreq, Tensor out) {
+        String op = "rope";
+        OpChecks.notNull(op, "x", x);
+        OpChecks.notNull(op, "invFreq", invFreq);
+        OpChecks.notNull(op, "out", out);
+        Checks.on(op, x);
+        Checks.on(op, invFreq);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
+        OpChecks.rank(op, "x", x, 3);
+        if (!(x.dim(2) % 2 == 0)) {
+            throw Checks.fail(op, "x " + x.describe() + " head dim must be even");
+        }
+        Checks.dtype(op, "invFreq", invFreq, DType.F32);
+        Checks.shape(op, "invFreq", invFreq, x.dim(2) / 2);
+        Checks.dtype(op, "out", out, DType.F32);
+        OpChecks.sameShape(op, "x", x, "out", out);
+        if (!(startPos >= 0)) {
+            throw Checks.fail(op, "startPos " + startPos + " must be >= 0");
+        }
+        if (x.stride(2) != 1 || out.stride(2) != 1 || invFreq.stride(0) != 1 && invFreq.dim(0) > 1 || partialOverlap(x, out)) {
+            reference.rope(x, startPos, invFreq, out);
+            return;
+        }
+        if (x.numel() == 0) {
+            return;
+        }
+        int chunks = rope.set(seg(x), x.byteOffset(), x.stride(0), x.stride(1), seg(out), out.byteOffset(), out.stride(0),
+                out.stride(1), seg(invFreq), invFreq.byteOffset(),
+                (int) x.dim(0), (int) x.dim(1), (int) x.dim(2), startPos);
+        runAndRelease(rope, chunks);
+    }
+
+    @Override
+    public synchronized void attention(Tensor q, Tensor k, Tensor v, float scale, boolean causal, int queryStart, Tensor out) {
+        String op = "attention";
+        OpChecks.notNull(op, "q", q);
+        OpChecks.notNull(op, "k", k);
+        OpChecks.notNull(op, "v", v);
+        OpChecks.notNull(op, "out", out);
+        Checks.on(op, q);
+        Checks.on(op, k);
+        Checks.on(op, v);
+        Checks.on(op, out);
+        Checks.dtype(op, "q", q, DType.F32);
+        OpChecks.rank(op, "q", q, 3);
+        Checks.dtype(op, "k", k, DType.F32, DType.F16, DType.BF16);
+        Checks.dtype(op, "v", v, DType.F32, DType.F16, DType.BF16);
+        OpChecks.rank(op, "k", k, 3);
+        Checks.shape(op, "v", v, k.dim(0), k.dim(1), k.dim(2));
+        if (!(k.dim(2) == q.dim(2))) {
+            throw Checks.fail(op, "q " + q.describe() + " and k " + k.describe() + " head dims differ");
+        }
+        if (!(k.dim(1) > 0 && q.dim(1) % k.dim(1) == 0)) {
+            throw Checks.fail(op, "query heads " + q.dim(1)
+                + " must be a multiple of kv heads " + k.dim(1));
+        }
+        Checks.dtype(op, "out", out, DType.F32);
+        OpChecks.sameShape(op, "q", q, "out", out);
+        if (!(queryStart >= 0)) {
+            throw Checks.fail(op, "queryStart " + queryStart + " must be >= 0");
+        }
+        if (!(!causal || queryStart + q.dim(0) <= k.dim(0))) {
+            throw Checks.fail(op, "causal: queries at positions up to "
+                + (queryStart + q.dim(0) - 1) + " need " + (queryStart + q.dim(0)) + " keys but k has " + k.dim(0));
+        }
+        if (!(!Layout.mayOverlap(out, k) && !Layout.mayOverlap(out, v))) {
+            throw Checks.fail(op, "out must not overlap k / v");
+        }
+        boolean fast = q.stride(2) == 1 && k.stride(2) == 1 && v.stride(2) == 1 && out.stride(2) == 1
+                && !partialOverlap(q, out) && !Layout.sameView(q, out) && k.dim(0) > 0;
+        if (!fast) {
+            reference.attention(q, k, v, scale, causal, queryStart, out);
+            return;
+        }
+        if (q.numel() == 0) {
+            return;
+        }
+        int chunks = attention.set(seg(q), q.byteOffset(), q.stride(0), q.stride(1), seg(k), k.byteOffset(), k.stride(0),
+                k.stride(1), k.dtype(), seg(v), v.byteOffset(), v.stride(0), v.stride(1), v.dtype(), seg(out), out.byteOffset(),
+                out.stride(0), out.stride(1),
+                (int) q.dim(0), (int) q.dim(1), (int) k.dim(1), (int) q.dim(2), (int) k.dim(0), scale, causal, queryStart, threads);
+        runAndRelease(attention, chunks);
+    }
+
+    @Override
+    public synchronized void windowAttention(Tensor q, Tensor map, int windowSize, float scale, Tensor out) {
+        String op = "windowAttention";
+        OpChecks.notNull(op, "q", q);
+        OpChecks.notNull(op, "map", map);
+        OpChecks.notNull(op, "out", out);
+        Checks.on(op, q);
+        Checks.on(op, map);
+        Checks.on(op, out);
+        Checks.dtype(op, "q", q, DType.F32);
+        Checks.dtype(op, "map", map, DType.F32);
+        Checks.dtype(op, "out", out, DType.F32);
+        OpChecks.rank(op, "map", map, 3);
+        long d = map.dim(2);
+        if (!(windowSize >= 1 && map.dim(0) % windowSize == 0 && map.dim(1) % windowSize == 0)) {
+            throw Checks.fail(op, "map " + map.describe() + " is not divisible into " + windowSize + "x" + windowSize + " windows");
+        }
+        long rows = map.dim(0) / windowSize;
+        long cols = map.dim(1) / windowSize;
+        Checks.shape(op, "q", q, rows * cols, d);
+        OpChecks.sameShape(op, "q", q, "out", out);
+        OpChecks.contiguous(op, "q", q);
+        OpChecks.contiguous(op, "out", out);
+        if (Layout.mayOverlap(out, map) || Layout.mayOverlap(out, q)) {
+            throw Checks.fail(op, "out " + out.describe() + " must not overlap q or map");
+        }
+        if (map.stride(2) != 1 && d > 1 || d > Integer.MAX_VALUE || q.dim(0) > Integer.MAX_VALUE) {
+            reference.windowAttention(q, map, windowSize, scale, out);
+            return;
+        }
+        if (q.numel() == 0) {
+            return;
+        }
+        int chunks = window.set(seg(q), q.byteOffset(), seg(map), map.byteOffset(), map.stride(0), map.stride(1), seg(out),
+                out.byteOffset(), (int) q.dim(0), (int) d, windowSize, (int) cols, scale, threads);
+        try {
+            pool.run(window, chunks);
+        } finally {
+            window.release();
+        }
+    }
+
+    // ------------------------------------------------------------------ pointwise
+
+    @Override
+    public synchronized void activation(Activation act, Tensor x, Tensor out) {
+        String op = "activation";
+        if (act == null) {
+            throw new IllegalArgumentException(op + ": activation is null");
+        }
+        checkRowOp(op, x, out);
+        if (!x.isContiguous() || !out.isContiguous() || partialOverlap(x, out)) {
+            reference.activation(act, x, out);
+            return;
+        }
+        runAndRelease(activate, activate.set(act, seg(x), x.byteOffset(), null, 0, seg(out), out.byteOffset(), x.numel()));
+    }
+
+    @Override
+    public synchronized void gatedActivation(Activation act, Tensor gate, Tensor up, Tensor out) {
+        String op = "gatedActivation";
+        if (act == null) {
+            throw new IllegalArgumentException(op + ": activation is null");
+        }
+        OpChecks.notNull(op, "up", up);
+        checkRowOp(op, gate, out);
+        Checks.on(op, up);
+        Checks.dtype(op, "up", up, DType.F32);
+        OpChecks.sameShape(op, "gate", gate, "up", up);
+        if (!gate.isContiguous() || !up.isContiguous() || !out.isContiguous() || partialOverlap(gate, out) || partialOverlap(up, out)) {
+            reference.gatedActivation(act, gate, up, out);
+            return;
+        }
+        runAndRelease(activate, activate.set(act, seg(gate), gate.byteOffset(), seg(up), up.byteOffset(), seg(out),
+                out.byteOffset(), gate.numel()));
+    }
+
+    @Override
+    public synchronized void add(Tensor a, Tensor b, Tensor out) {
+        binaryOp("add", PointwiseTasks.BinaryOp.ADD, a, b, out);
+    }
+
+    @Override
+    public synchronized void mul(Tensor a, Tensor b, Tensor out) {
+        binaryOp("mul", PointwiseTasks.BinaryOp.MUL, a, b, out);
+    }
+
+    private void binaryOp(String op, PointwiseTasks.BinaryOp kind, Tensor a, Tensor b, Tensor out) {
+        OpChecks.notNull(op, "b", b);
+        checkRowOp(op, a, out);
+        Checks.on(op, b);
+        Checks.dtype(op, "b", b, DType.F32);
+        Checks.broadcastable(op, a, b);
+        boolean dense = a.isContiguous() && out.isContiguous() && !partialOverlap(a, out)
+                && (!Layout.mayOverlap(b, out) || Layout.sameView(b, out));
+        PointwiseTasks.Binary.Mode mode = null;
+        if (dense && b.numel() == 1) {
+            mode = PointwiseTasks.Binary.Mode.SCALAR;
+        } else if (dense && b.isContiguous() && b.numel() == a.numel()) {
+            mode = PointwiseTasks.Binary.Mode.SAME;
+        } else if (dense && b.isContiguous() && a.rank() >= 1 && b.numel() == a.dim(-1) && b.dim(-1) == a.dim(-1)
+                && !Layout.mayOverlap(b, out)) {
+            mode = PointwiseTasks.Binary.Mode.ROW;
+        }
+        if (mode == null) {
+            if (kind == PointwiseTasks.BinaryOp.ADD) {
+                reference.add(a, b, out);
+            } else {
+                reference.mul(a, b, out);
+            }
+            return;
+        }
+        if (a.numel() == 0) {
+            return;
+        }
+        float scalar = mode == PointwiseTasks.Binary.Mode.SCALAR ? b.storage().segment().get(FL, b.byteOffset()) : 0f;
+        int chunks = binary.set(kind, mode, seg(a), a.byteOffset(), seg(b), b.byteOffset(), seg(out), out.byteOffset(),
+                a.numel(), a.dim(-1), scalar);
+        runAndRelease(binary, chunks);
+    }
+
+    @Override
+    public synchronized void scale(Tensor x, float s, Tensor out) {
+        String op = "scale";
+        checkRowOp(op, x, out);
+        if (!x.isContiguous() || !out.isContiguous() || partialOverlap(x, out)) {
+            reference.scale(x, s, out);
+            return;
+        }
+        if (x.numel() == 0) {
+            return;
+        }
+        int chunks = binary.set(PointwiseTasks.BinaryOp.MUL, PointwiseTasks.Binary.Mode.SCALAR, seg(x), x.byteOffset(), null, 0,
+                seg(out), out.byteOffset(), x.numel(), x.dim(-1), s);
+        runAndRelease(binary, chunks);
+    }
+
+    // ------------------------------------------------------------------ convolution and resampling
+
+    @Override
+    public synchronized void conv2d(Tensor x, Tensor w, Tensor bias, int stride, int padding, Tensor out) {
+        String op = "conv2d";
+        OpChecks.notNull(op, "x", x);
+        OpChecks.notNull(op, "w", w);
+        OpChecks.notNull(op, "out", out);
+        Checks.on(op, x);
+        Checks.on(op, w);
+        Checks.on(op, bias);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
+        OpChecks.rank(op, "x", x, 4);
+        OpChecks.rank(op, "w", w, 4);
+        if (!(w.dtype().isWeightType())) {
+            throw Checks.fail(op, "weight " + w.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0");
+        }
+        if (!(stride >= 1 && padding >= 0)) {
+            throw Checks.fail(op, "stride " + stride + " must be >= 1 and padding " + padding + " >= 0");
+        }
+        if (!(w.dim(1) == x.dim(3))) {
+            throw Checks.fail(op, "w " + w.describe() + " expects " + w.dim(1) + " input channels but x "
+                + x.describe() + " has " + x.dim(3));
+        }
+        long ho = (x.dim(1) + 2L * padding - w.dim(2)) / stride + 1;
+        long wo = (x.dim(2) + 2L * padding - w.dim(3)) / stride + 1;
+        if (!(ho >= 1 && wo >= 1)) {
+            throw Checks.fail(op, "kernel " + w.dim(2) + "x" + w.dim(3) + " does not fit x " + x.describe()
+                + " with padding " + padding);
+        }
+        if (bias != null) {
+            Checks.dtype(op, "bias", bias, DType.F32);
+            Checks.shape(op, "bias", bias, w.dim(0));
+        }
+        Checks.dtype(op, "out", out, DType.F32);
+        Checks.shape(op, "out", out, x.dim(0), ho, wo, w.dim(0));
+        if (!(!Layout.mayOverlap(out, x))) {
+            throw Checks.fail(op, "out " + out.describe() + " must not overlap x");
+        }
+        long kk = w.dim(1) * w.dim(2) * w.dim(3);
+        if (!x.isContiguous() || !out.isContiguous() || !w.isContiguous() || bias != null && !bias.isContiguous()
+                || kk > Integer.MAX_VALUE || w.dim(0) > Integer.MAX_VALUE || x.numel() > Integer.MAX_VALUE * 4L) {
+            reference.conv2d(x, w, bias, stride, padding, out);
+            return;
+        }
+        long pixels = x.dim(0) * ho * wo;
+        if (pixels == 0 || w.dim(0) == 0) {
+            return;
+        }
+        int slab = (int) Math.min(pixels, IM2COL_ROWS);
+        MemorySegment cols = scratch(4L * slab * kk);
+        im2col.g.set((int) x.dim(1), (int) x.dim(2), (int) x.dim(3), (int) ho, (int) wo, (int) w.dim(2), (int) w.dim(3), stride, padding);
+        MemorySegment xs = x.segment();
+        MemorySegment os = out.segment();
+        long rowBytes = w.dtype().byteSize(kk);
+        for (long p0 = 0; p0 < pixels; p0 += slab) {
+            int count = (int) Math.min(slab, pixels - p0);
+            int chunks = im2col.set(xs, cols, p0, count, threads);
+            try {
+                pool.run(im2col, chunks);
+            } finally {
+                im2col.release();
+            }
+            gemm(cols, kk, w.segment(), w.dtype(), rowBytes, bias == null ? null : bias.segment(),
+                    os.asSlice(4L * p0 * w.dim(0)), w.dim(0), count, (int) w.dim(0), (int) kk);
+        }
+    }
+
+    @Override
+    public synchronized void depthwiseConv2d(Tensor x, Tensor w, Tensor bias, int padding, Tensor out) {
+        String op = "depthwiseConv2d";
+        OpChecks.notNull(op, "x", x);
+        OpChecks.notNull(op, "w", w);
+        OpChecks.notNull(op, "out", out);
+        Checks.on(op, x);
+        Checks.on(op, w);
+        Checks.on(op, bias);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
+        OpChecks.rank(op, "x", x, 4);
+        OpChecks.rank(op, "w", w, 4);
+        if (!(w.dtype().isFloatingPoint())) {
+            throw Checks.fail(op, "weight " + w.describe() + " must be a float dtype");
+        }
+        if (!(w.dim(0) == x.dim(3) && w.dim(1) == 1 && w.dim(2) == w.dim(3))) {
+            throw Checks.fail(op, "w " + w.describe() + " must be [C, 1, k, k] with C = " + x.dim(3));
+        }
+        if (!(padding >= 0)) {
+            throw Checks.fail(op, "padding " + padding + " must be >= 0");
+        }
+        long k = w.dim(2);
+        long ho = x.dim(1) + 2L * padding - k + 1;
+        long wo = x.dim(2) + 2L * padding - k + 1;
+        if (!(ho >= 1 && wo >= 1)) {
+            throw Checks.fail(op, "kernel " + k + "x" + k + " does not fit x " + x.describe());
+        }
+        if (bias != null) {
+            Checks.dtype(op, "bias", bias, DType.F32);
+            Checks.shape(op, "bias", bias, x.dim(3));
+        }
+        Checks.dtype(op, "out", out, DType.F32);
+        Checks.shape(op, "out", out, x.dim(0), ho, wo, x.dim(3));
+        if (!(!Layout.mayOverlap(out, x))) {
+            throw Checks.fail(op, "out " + out.describe() + " must not overlap x");
+        }
+        if (!x.isContiguous() || !out.isContiguous() || bias != null && !bias.isContiguous() || k * k * x.dim(3) > Integer.MAX_VALUE
+                || w.dtype().isQuantized()) {
+            reference.depthwiseConv2d(x, w, bias, padding, out);
+            return;
+        }
+        if (out.numel() == 0) {
+            return;
+        }
+        int c = (int) x.dim(3);
+        float[] wt = depthwise.weights((int) (k * k * c));
+        for (int ch = 0; ch < c; ch++) {
+            for (int t = 0; t < k * k; t++) {
+                wt[t * c + ch] = w.getFloat(ch, 0, t / k, t % k);
+            }
+        }
+        depthwise.g.set((int) x.dim(1), (int) x.dim(2), c, (int) ho, (int) wo, (int) k, (int) k, 1, padding);
+        int chunks = depthwise.set(x.segment(), out.segment(), bias == null ? null : bias.segment(), x.dim(0) * ho, threads);
+        runAndRelease(depthwise, chunks);
+    }
+
+    @Override
+    public synchronized void resizeBilinear(Tensor x, Tensor out) {
+        String op = "resizeBilinear";
+        OpChecks.notNull(op, "x", x);
+        OpChecks.notNull(op, "out", out);
+        Checks.on(op, x);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
+        OpChecks.rank(op, "x", x, 4);
+        Checks.dtype(op, "out", out, DType.F32);
+        OpChecks.rank(op, "out", out, 4);
+        if (!(out.dim(0) == x.dim(0) && out.dim(3) == x.dim(3))) {
+            throw Checks.fail(op, "out " + out.describe()
+                + " must keep x's batch and channels " + x.describe());
+        }
+        if (!(x.dim(1) > 0 && x.dim(2) > 0 || out.numel() == 0)) {
+            throw Checks.fail(op, "x " + x.describe() + " is empty");
+        }
+        if (!(!Layout.mayOverlap(out, x))) {
+            throw Checks.fail(op, "out " + out.describe() + " must not overlap x");
+        }
+        if (!x.isContiguous() || !out.isContiguous()) {
+            reference.resizeBilinear(x, out);
+            return;
+        }
+        if (out.numel() == 0) {
+            return;
+        }
+        int chunks = resize.set(x.segment(), out.segment(), (int) x.dim(0), (int) x.dim(1), (int) x.dim(2), (int) x.dim(3),
+                (int) out.dim(1), (int) out.dim(2), threads);
+        runAndRelease(resize, chunks);
+    }
+
+    // ------------------------------------------------------------------ selection
+
+    @Override
+    public synchronized void topK(Tensor x, int k, Tensor values, Tensor indices) {
+        String op = "topK";
+        OpChecks.notNull(op, "x", x);
+        OpChecks.notNull(op, "values", values);
+        OpChecks.notNull(op, "indices", indices);
+        Checks.on(op, x);
+        Checks.on(op, values);
+        Checks.on(op, indices);
+        Checks.dtype(op, "x", x, DType.F32);
+        OpChecks.rank(op, "x", x, 2);
+        if (!(k >= 1 && k <= x.dim(1))) {
+            throw Checks.fail(op, "k " + k + " must be in [1, " + x.dim(1) + "] for x " + x.describe());
+        }
+        Checks.dtype(op, "values", values, DType.F32);
+        Checks.shape(op, "values", values, x.dim(0), k);
+        Checks.dtype(op, "indices", indices, DType.I32);
+        Checks.shape(op, "indices", indices, x.dim(0), k);
+        if (x.stride(1) != 1 || values.stride(1) != 1 || indices.stride(1) != 1 || Layout.mayOverlap(x, values)
+                || Layout.mayOverlap(x, indices) || x.dim(1) > Integer.MAX_VALUE) {
+            reference.topK(x, k, values, indices);
+            return;
+        }
+        int chunks = select.set(base(x), x.stride(0), (int) x.dim(0), (int) x.dim(1), k, base(values), values.stride(0),
+                base(indices), indices.stride(0), threads);
+        runAndRelease(select, chunks);
+    }
+
+    @Override
+    public synchronized void argmax(Tensor x, Tensor out) {
+        String op = "argmax";
+        OpChecks.notNull(op, "x", x);
+        OpChecks.notNull(op, "out", out);
+        Checks.on(op, x);
+        Checks.on(op, out);
+        Checks.dtype(op, "x", x, DType.F32);
+        OpChecks.rank(op, "x", x, 2);
+        if (!(x.dim(1) >= 1)) {
+            throw Checks.fail(op, "x " + x.describe() + " has empty rows");
+        }
+        Checks.dtype(op, "out", out, DType.I32);
+        Checks.shape(op, "out", out, x.dim(0));
+        if (x.stride(1) != 1 || Layout.mayOverlap(x, out) || x.dim(1) > Integer.MAX_VALUE) {
+            reference.argmax(x, out);
+            return;
+        }
+        int chunks = select.set(base(x), x.stride(0), (int) x.dim(0), (int) x.dim(1), 0, null, 0, base(out), out.stride(0), threads);
+        runAndRelease(select, chunks);
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    /** The whole storage segment (no allocation); pair it with {@link Tensor#byteOffset()}. */
+    private static MemorySegment seg(Tensor t) {
+        return t.storage().segment();
+    }
+
+    /** The storage from the tensor's first element on (valid for any view whose strides are non-negative). */
+    private static MemorySegment base(Tensor t) {
+        return t.storage().segment().asSlice(t.byteOffset());
+    }
+
+    private void runAndRelease(RangeTask task, int chunks) {
+        try {
+            pool.run(task, chunks);
+        } finally {
+            if (task instanceof GemvTask g) {
+                g.release();
+            } else if (task instanceof RowTasks.Norm t) {
+                t.release();
+            } else if (task instanceof PointwiseTasks.Activate t) {
+                t.release();
+            } else if (task instanceof PointwiseTasks.Binary t) {
+                t.release();
+            } else if (task instanceof AttentionTask t) {
+                t.release();
+            } else if (task instanceof RopeTask t) {
+                t.release();
+            } else if (task instanceof SelectTask t) {
+                t.release();
+            } else if (task instanceof ConvertTask t) {
+                t.release();
+            } else if (task instanceof ImageTasks.Depthwise t) {
+                t.release();
+            } else if (task instanceof ImageTasks.Resize t) {
+                t.release();
+            }
+        }
+    }
+
+    private MemorySegment scratch(long bytes) {
+        if (scratch.byteSize() < bytes) {
+            scratchArena.close();
+            scratchArena = Arena.ofShared();
+            scratch = scratchArena.allocate(bytes, 64);
+        }
+        return scratch;
+    }
+
+    @Override
+    public synchronized void close() {
+        pool.close();
+        scratchArena.close();
+        scratch = MemorySegment.NULL;
+        reference.close();
+    }
+}

@@ -1,0 +1,208 @@
+package mgm.runtime.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Channels-last image kernels: im2col for conv2d, depthwise convolution, bilinear resize. */
+final class ImageTasks {
+    private ImageTasks() {}
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+
+    /** Geometry of an [N, H, W, C] input and [N, Ho, Wo, *] output. */
+    static final class Geometry {
+        int h, w, c, ho, wo, kh, kw, stride, pad;
+
+        void set(int h, int w, int c, int ho, int wo, int kh, int kw, int stride, int pad) {
+            this.h = h;
+            this.w = w;
+            this.c = c;
+            this.ho = ho;
+            this.wo = wo;
+            this.kh = kh;
+            this.kw = kw;
+            this.stride = stride;
+            this.pad = pad;
+        }
+    }
+
+    /**
+     * Rows {@code [pixel0, pixel0 + count)} of the im2col matrix: row p = output pixel (n, oy, ox),
+     * column {@code (c * kh + ky) * kw + kx} to match the PyTorch weight layout [O, C, kh, kw] read as [O, K].
+     */
+    static final class Im2col extends RangeTask {
+        final Geometry g = new Geometry();
+        private MemorySegment x, cols;
+        private long pixel0;
+
+        int set(MemorySegment x, MemorySegment cols, long pixel0, long count, int threads) {
+            this.x = x;
+            this.cols = cols;
+            this.pixel0 = pixel0;
+            return split(count, grainFor(count, threads, 16));
+        }
+
+        void release() {
+            x = cols = null;
+        }
+
+        @Override
+        void range(long from, long to, int worker) {
+            int kk = g.c * g.kh * g.kw;
+            long perImage = (long) g.ho * g.wo;
+            for (long r = from; r < to; r++) {
+                long p = pixel0 + r;
+                long n = p / perImage;
+                int rem = (int) (p % perImage);
+                int oy = rem / g.wo;
+                int ox = rem % g.wo;
+                long rowOff = 4L * r * kk;
+                for (int ky = 0; ky < g.kh; ky++) {
+                    int iy = oy * g.stride - g.pad + ky;
+                    for (int kx = 0; kx < g.kw; kx++) {
+                        int ix = ox * g.stride - g.pad + kx;
+                        boolean inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
+                        long src = 4L * (((n * g.h + iy) * g.w + ix) * g.c);
+                        for (int ch = 0; ch < g.c; ch++) {
+                            float v = inside ? x.get(FL, src + 4L * ch) : 0f;
+                            cols.set(FL, rowOff + 4L * ((ch * g.kh + ky) * g.kw + kx), v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Depthwise conv, stride 1: one work item per output row (n, oy), vectorised over channels. */
+    static final class Depthwise extends RangeTask {
+        final Geometry g = new Geometry();
+        private MemorySegment x, out, bias;
+        private float[] wt = new float[0]; // [k*k][C]
+
+        float[] weights(int size) {
+            if (wt.length < size) {
+                wt = new float[size];
+            }
+            return wt;
+        }
+
+        int set(MemorySegment x, MemorySegment out, MemorySegment bias, long rows, int threads) {
+            this.x = x;
+            this.out = out;
+            this.bias = bias;
+            return split(rows, grainFor(rows, threads, 1));
+        }
+
+        void release() {
+            x = out = bias = null;
+        }
+
+        @Override
+        void range(long from, long to, int worker) {
+            int c = g.c;
+            for (long r = from; r < to; r++) {
+                long n = r / g.ho;
+                int oy = (int) (r % g.ho);
+                for (int ox = 0; ox < g.wo; ox++) {
+                    long oo = 4L * ((r * g.wo + ox) * c);
+                    for (int ch = 0; ch < c; ch += L) {
+                        VectorMask<Float> m = F.indexInRange(ch, c);
+                        FloatVector acc = bias == null ? FloatVector.zero(F) : FloatVector.fromMemorySegment(F, bias, 4L * ch, LE, m);
+                        for (int ky = 0; ky < g.kh; ky++) {
+                            int iy = oy - g.pad + ky;
+                            if (iy < 0 || iy >= g.h) {
+                                continue;
+                            }
+                            for (int kx = 0; kx < g.kw; kx++) {
+                                int ix = ox - g.pad + kx;
+                                if (ix < 0 || ix >= g.w) {
+                                    continue;
+                                }
+                                long xo = 4L * (((n * g.h + iy) * g.w + ix) * c + ch);
+                                FloatVector xv = FloatVector.fromMemorySegment(F, x, xo, LE, m);
+                                FloatVector wv = FloatVector.fromArray(F, wt, (ky * g.kw + kx) * c + ch, m);
+                                acc = xv.fma(wv, acc);
+                            }
+                        }
+                        acc.intoMemorySegment(out, oo + 4L * ch, LE, m);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Bilinear resize, PyTorch align_corners=False, with the taps and weights of {@link BilinearTaps}
+     * (the reference's, so both agree to the last bit on the coordinates). One work item per output
+     * row, vectorised over channels.
+     */
+    static final class Resize extends RangeTask {
+        private MemorySegment x, out;
+        private int h, w, c, ho, wo;
+        private BilinearTaps ys, xs;
+
+        int set(MemorySegment x, MemorySegment out, int n, int h, int w, int c, int ho, int wo, int threads) {
+            this.x = x;
+            this.out = out;
+            this.h = h;
+            this.w = w;
+            this.c = c;
+            this.ho = ho;
+            this.wo = wo;
+            this.ys = BilinearTaps.of(h, ho);
+            this.xs = BilinearTaps.of(w, wo);
+            long rows = (long) n * ho;
+            return split(rows, grainFor(rows, threads, 1));
+        }
+
+        void release() {
+            x = out = null;
+        }
+
+        @Override
+        void range(long from, long to, int worker) {
+            for (long r = from; r < to; r++) {
+                long n = r / ho;
+                int oy = (int) (r % ho);
+                int y0 = ys.index0[oy];
+                int y1 = y0 + ys.step[oy];
+                float ly0 = ys.lambda0[oy];
+                float ly1 = ys.lambda1[oy];
+                for (int ox = 0; ox < wo; ox++) {
+                    int x0 = xs.index0[ox];
+                    int x1 = x0 + xs.step[ox];
+                    float lx0 = xs.lambda0[ox];
+                    float lx1 = xs.lambda1[ox];
+                    long p00 = 4L * (((n * h + y0) * w + x0) * c);
+                    long p01 = 4L * (((n * h + y0) * w + x1) * c);
+                    long p10 = 4L * (((n * h + y1) * w + x0) * c);
+                    long p11 = 4L * (((n * h + y1) * w + x1) * c);
+                    long oo = 4L * ((r * wo + ox) * c);
+                    int ch = 0;
+                    for (; ch + L <= c; ch += L) {
+                        long b = 4L * ch;
+                        FloatVector top = FloatVector.fromMemorySegment(F, x, p00 + b, LE).mul(lx0)
+                                .add(FloatVector.fromMemorySegment(F, x, p01 + b, LE).mul(lx1));
+                        FloatVector bot = FloatVector.fromMemorySegment(F, x, p10 + b, LE).mul(lx0)
+                                .add(FloatVector.fromMemorySegment(F, x, p11 + b, LE).mul(lx1));
+                        top.mul(ly0).add(bot.mul(ly1)).intoMemorySegment(out, oo + b, LE);
+                    }
+                    for (; ch < c; ch++) {
+                        long b = 4L * ch;
+                        float top = lx0 * x.get(FL, p00 + b) + lx1 * x.get(FL, p01 + b);
+                        float bot = lx0 * x.get(FL, p10 + b) + lx1 * x.get(FL, p11 + b);
+                        out.set(FL, oo + b, ly0 * top + ly1 * bot);
+                    }
+                }
+            }
+        }
+    }
+}

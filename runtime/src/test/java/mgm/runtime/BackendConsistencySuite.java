@@ -1,0 +1,881 @@
+package mgm.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.function.UnaryOperator;
+
+import mgm.runtime.cpu.ReferenceBackend;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Every op of {@link Backend} on a candidate backend against {@link ReferenceBackend}, in the
+ * spirit of ggml's test-backend-ops: every op × every dtype it accepts × awkward shapes (sizes of
+ * 1, odd sizes, sizes not a multiple of any vector width, large K, GEMV and GEMM shapes), strided /
+ * permuted / sliced views and in-place calls, on random inputs from fixed seeds. A backend plugs in
+ * by subclassing and implementing {@link #candidate()} (this class ships in the runtime test-jar).
+ *
+ * <p>Inputs are made on the host, uploaded with {@link Backend#toDevice}, results read back with
+ * {@link Backend#toHost}. Views are taken on the candidate's tensors, so device backends see the
+ * same strides.
+ *
+ * <p>Tolerances (per element, {@code |got - want| <= atol + rtol * scale}):
+ * <ul>
+ *   <li>matmul / conv2d, every weight dtype: {@code scale = (|x| · |w|ᵀ)} of that element (the sum of
+ *       absolute products, i.e. the natural bound of a reordered float sum), rtol 1e-5 for F32 / F16 /
+ *       BF16 / Q8_0 weights (weights convert exactly; only the summation order differs from the
+ *       double-precision reference: ≈ sqrt(K) · 2^-24 relative for K ≤ 4096), 4e-5 for Q4_0 (the
+ *       kernel computes {@code Σx·q − 8·Σx}, whose terms are up to 3× larger than {@code Σ|x·(q−8)|}).</li>
+ *   <li>depthwise conv: same form, rtol 1e-5.</li>
+ *   <li>rmsNorm / layerNorm / softmax / attention: rtol 1e-5 relative to |want|, atol 1e-6 (F32
+ *       accumulation against a double reference; the fast exp in softmax/attention is within 2e-7).</li>
+ *   <li>activations: rtol 2e-6, atol 1e-7 · max(1, |x|) (the CPU backend's vectorised exp / erfc forms
+ *       measure |error| ≤ 1.2e-7 · max(1, |x|); the relative error is larger only where the result is
+ *       tiny, e.g. quick-GELU's far negative tail).</li>
+ *   <li>rope, resize: rtol 1e-6, atol 1e-6 (same formula, different association).</li>
+ *   <li>add / mul / scale, copy (all conversions, GGML quantisation), embedding, argmax, topK:
+ *       exact (bit-equal values, equal indices).</li>
+ * </ul>
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class BackendConsistencySuite {
+
+    /** The backend under test; called once per test class, closed after the class. */
+    protected abstract Backend candidate();
+
+    private Backend candidate;
+    private final ReferenceBackend reference = new ReferenceBackend();
+    private final List<Tensor> owned = new ArrayList<>();
+
+    protected final Backend backend() {
+        if (candidate == null) {
+            candidate = candidate();
+        }
+        return candidate;
+    }
+
+    @AfterAll
+    void closeBackend() {
+        for (Tensor t : owned) {
+            t.close();
+        }
+        owned.clear();
+        if (candidate != null) {
+            candidate.close();
+        }
+    }
+
+    // ================================================================== matmul
+
+    private static final DType[] WEIGHTS = {DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0};
+
+    @Test
+    void matmulGemvShapes() {
+        int[][] mnk = {{1, 1, 32}, {1, 7, 64}, {1, 17, 96}, {2, 33, 160}, {3, 5, 32}, {4, 64, 4096}, {1, 130, 544}};
+        int seed = 1;
+        for (DType wt : WEIGHTS) {
+            for (int[] s : mnk) {
+                checkMatmul(wt, s[0], s[1], s[2], seed++, false, false, true);
+            }
+        }
+    }
+
+    @Test
+    void matmulGemvShapesFloatOddK() {
+        int[][] mnk = {{1, 3, 1}, {1, 9, 7}, {1, 5, 33}, {2, 11, 17}, {1, 19, 129}, {3, 4, 250}};
+        int seed = 100;
+        for (DType wt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            for (int[] s : mnk) {
+                checkMatmul(wt, s[0], s[1], s[2], seed++, false, false, seed % 2 == 0);
+            }
+        }
+    }
+
+    @Test
+    void matmulGemmShapes() {
+        int[][] mnk = {{5, 7, 32}, {6, 16, 64}, {7, 33, 96}, {13, 40, 256}, {37, 19, 288}, {100, 70, 320}, {64, 48, 4096}};
+        int seed = 200;
+        for (DType wt : WEIGHTS) {
+            for (int[] s : mnk) {
+                checkMatmul(wt, s[0], s[1], s[2], seed++, false, false, seed % 2 == 1);
+            }
+        }
+        for (DType wt : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            checkMatmul(wt, 9, 23, 13, seed++, false, false, true);
+            checkMatmul(wt, 50, 3, 300, seed++, false, false, false);
+        }
+    }
+
+    @Test
+    void matmulStridedViews() {
+        int seed = 300;
+        for (DType wt : new DType[] {DType.F32, DType.BF16, DType.Q8_0}) {
+            checkMatmul(wt, 1, 9, 64, seed++, true, false, true);
+            checkMatmul(wt, 3, 9, 64, seed++, true, true, false);
+            checkMatmul(wt, 21, 9, 64, seed++, true, true, true);
+        }
+    }
+
+    @Test
+    void matmulNonFiniteWeights() {
+        Random r = new Random(8);
+        for (DType wt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            Tensor f = random(r, 4, 96);
+            f.setFloat(Float.POSITIVE_INFINITY, 0, 5);
+            f.setFloat(Float.NaN, 1, 40);
+            f.setFloat(Float.NEGATIVE_INFINITY, 2, 95);
+            Tensor w = converted(f, wt);
+            for (int m : new int[] {1, 7}) {
+                Tensor x = random(r, m, 96);
+                Tensor want = Tensor.allocate(DType.F32, m, 4);
+                reference.matmul(x, w, null, want);
+                Tensor got = out(m, 4);
+                backend().matmul(upload(x), upload(w), null, got);
+                float[] g = read(got);
+                float[] e = want.toFloatArray();
+                for (int i = 0; i < e.length; i++) {
+                    if (i % 4 == 3) {
+                        assertEquals(e[i], g[i], 1e-4f * 96, "matmul " + wt + " finite row");
+                    } else {
+                        assertEquals(Float.isNaN(e[i]), Float.isNaN(g[i]), "matmul " + wt + " NaN at " + i + ": " + g[i]);
+                        if (!Float.isNaN(e[i])) {
+                            assertEquals(e[i], g[i], "matmul " + wt + " infinity at " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void matmulTransposedActivation() {
+        Random r = new Random(7);
+        Tensor xt = upload(random(r, 64, 6)); // [K, M] viewed as [M, K]
+        Tensor x = xt.transpose(0, 1);
+        Tensor w = upload(random(r, 10, 64));
+        Tensor want = Tensor.allocate(DType.F32, 6, 10);
+        reference.matmul(host(x), host(w), null, want);
+        Tensor got = out(6, 10);
+        backend().matmul(x, w, null, got);
+        assertMatmulClose("matmul x transposed", host(x), host(w), want, read(got), 1e-5);
+    }
+
+    private void checkMatmul(DType wt, int m, int n, int k, long seed, boolean slicedX, boolean slicedOut, boolean withBias) {
+        Random r = new Random(seed);
+        Tensor xFull = random(r, m, slicedX ? k + 32 : k);
+        Tensor xHost = slicedX ? xFull.slice(1, 16, 16 + k) : xFull;
+        Tensor wHost = weight(r, wt, n, k);
+        Tensor bias = withBias ? random(r, n) : null;
+        Tensor want = Tensor.allocate(DType.F32, m, n);
+        reference.matmul(xHost, wHost, bias, want);
+
+        Tensor x = slicedX ? upload(xFull).slice(1, 16, 16 + k) : upload(xHost);
+        Tensor w = upload(wHost);
+        Tensor b = bias == null ? null : upload(bias);
+        Tensor got;
+        Tensor outFull = null;
+        if (slicedOut) {
+            outFull = out(m, n + 5);
+            got = outFull.slice(1, 2, 2 + n);
+        } else {
+            got = out(m, n);
+        }
+        backend().matmul(x, w, b, got);
+        double rtol = wt == DType.Q4_0 ? 4e-5 : 1e-5;
+        assertMatmulClose("matmul " + wt + " M=" + m + " N=" + n + " K=" + k + (slicedX ? " x sliced" : "")
+                + (slicedOut ? " out sliced" : ""), xHost, wHost, want, read(got), rtol);
+    }
+
+    /** |got - want| <= rtol * (|x|·|w|ᵀ + |bias|) + 1e-6, element by element. */
+    private void assertMatmulClose(String what, Tensor x, Tensor w, Tensor want, float[] got, double rtol) {
+        Tensor scale = Tensor.allocate(DType.F32, x.dim(0), w.dim(0));
+        Tensor xa = abs(x);
+        Tensor wa = abs(dequantized(w));
+        reference.matmul(xa, wa, null, scale);
+        assertClose(what, want.toFloatArray(), got, scale.toFloatArray(), rtol, 1e-6);
+    }
+
+    // ================================================================== copy / conversion / embedding
+
+    @Test
+    void copyConversionsExact() {
+        Random r = new Random(11);
+        DType[] floats = {DType.F32, DType.F16, DType.BF16};
+        long[][] shapes = {{1}, {7}, {3, 33}, {2, 5, 17}, {4, 1, 64}};
+        for (DType from : floats) {
+            for (DType to : floats) {
+                for (long[] s : shapes) {
+                    Tensor src = converted(random(r, s), from);
+                    checkCopy(src, t -> t, to, from + "->" + to + " " + java.util.Arrays.toString(s));
+                }
+            }
+        }
+    }
+
+    @Test
+    void copyQuantisationExact() {
+        Random r = new Random(12);
+        long[][] shapes = {{32}, {3, 64}, {5, 96}, {2, 2, 4096}};
+        for (DType q : new DType[] {DType.Q8_0, DType.Q4_0}) {
+            for (long[] s : shapes) {
+                Tensor src = random(r, s);
+                // exact ties and zero blocks exercise the rounding and the d == 0 branch
+                src.setFloat(0f, zeros(s.length));
+                checkCopy(src, t -> t, q, "F32->" + q + " " + java.util.Arrays.toString(s));
+                Tensor quant = Tensor.allocate(q, s);
+                reference.copy(src, quant);
+                checkCopy(quant, t -> t, DType.F32, q + "->F32 " + java.util.Arrays.toString(s));
+            }
+            Tensor zero = Tensor.allocate(DType.F32, 2, 64);
+            checkCopy(zero, t -> t, q, "zero block " + q);
+        }
+    }
+
+    @Test
+    void copyPermutedAndStrided() {
+        Random r = new Random(13);
+        Tensor src = random(r, 3, 5, 7);
+        for (DType to : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            checkCopy(src, t -> t.permute(2, 0, 1), to, "permute(2,0,1) -> " + to);
+            checkCopy(src, t -> t.transpose(0, 1), to, "transpose -> " + to);
+            checkCopy(src, t -> t.slice(2, 1, 6).slice(0, 1, 3), to, "slices -> " + to);
+            checkCopy(src, t -> t.select(1, 2), to, "select -> " + to);
+        }
+        Tensor b16 = converted(random(r, 4, 6, 8), DType.BF16);
+        checkCopy(b16, t -> t.permute(1, 0, 2), DType.F32, "bf16 permute -> F32");
+        checkCopy(converted(random(r, 4, 6, 8), DType.F16), t -> t.transpose(1, 2), DType.F32, "f16 transpose -> F32");
+        // into a strided destination (a KV-cache slot)
+        Tensor cacheRef = Tensor.allocate(DType.BF16, 6, 2, 8);
+        Tensor rows = random(r, 2, 2, 8);
+        reference.copy(rows, cacheRef.slice(0, 3, 5));
+        Tensor cache = upload(Tensor.allocate(DType.BF16, 6, 2, 8));
+        backend().copy(upload(rows), cache.slice(0, 3, 5));
+        assertExact("copy into cache slice", cacheRef.toFloatArray(), read(cache));
+        // copyRows default / override
+        Tensor cache2 = upload(Tensor.allocate(DType.F16, 6, 2, 8));
+        Tensor cacheRef2 = Tensor.allocate(DType.F16, 6, 2, 8);
+        reference.copyRows(rows, cacheRef2, 4);
+        backend().copyRows(upload(rows), cache2, 4);
+        assertExact("copyRows", cacheRef2.toFloatArray(), read(cache2));
+    }
+
+    private void checkCopy(Tensor base, UnaryOperator<Tensor> view, DType to, String what) {
+        Tensor srcHost = view.apply(base);
+        Tensor want = Tensor.allocate(to, srcHost.shape());
+        reference.copy(srcHost, want);
+        Tensor src = view.apply(upload(base));
+        Tensor got = backend().toDevice(Tensor.allocate(to, srcHost.shape()));
+        track(got);
+        backend().copy(src, got);
+        Tensor gotHost = backend().toHost(got);
+        if (to.isQuantized()) {
+            assertArrayEquals(bytes(want), bytes(gotHost), "copy " + what + ": quantised bytes differ");
+        } else {
+            assertExact("copy " + what, want.toFloatArray(), gotHost.toFloatArray());
+        }
+    }
+
+    @Test
+    void embeddingAllDtypes() {
+        Random r = new Random(14);
+        for (DType wt : WEIGHTS) {
+            Tensor table = weight(r, wt, 11, 64);
+            Tensor ids = Tensor.ofInts(new int[] {3, 0, 10, 3, 7});
+            Tensor want = Tensor.allocate(DType.F32, 5, 64);
+            reference.embedding(table, ids, want);
+            Tensor got = out(5, 64);
+            backend().embedding(upload(table), upload(ids), got);
+            assertExact("embedding " + wt, want.toFloatArray(), read(got));
+        }
+    }
+
+    // ================================================================== normalisation
+
+    @Test
+    void normsAndSoftmax() {
+        Random r = new Random(21);
+        long[][] shapes = {{1, 1}, {1, 7}, {3, 33}, {2, 4, 127}, {5, 2048}, {1, 4096}};
+        for (long[] s : shapes) {
+            long d = s[s.length - 1];
+            Tensor x = random(r, s);
+            Tensor w = random(r, d);
+            Tensor b = random(r, d);
+            for (float offset : new float[] {0f, 1f}) {
+                Tensor want = Tensor.allocate(DType.F32, s);
+                reference.rmsNorm(x, w, 1e-6f, offset, want);
+                Tensor got = out(s);
+                backend().rmsNorm(upload(x), upload(w), 1e-6f, offset, got);
+                assertRel("rmsNorm offset " + offset + " " + java.util.Arrays.toString(s), want, read(got), 1e-5, 1e-6);
+            }
+            Tensor want = Tensor.allocate(DType.F32, s);
+            reference.layerNorm(x, w, b, 1e-5f, want);
+            Tensor got = out(s);
+            backend().layerNorm(upload(x), upload(w), upload(b), 1e-5f, got);
+            assertRel("layerNorm " + java.util.Arrays.toString(s), want, read(got), 1e-5, 1e-6);
+
+            Tensor xs = scaled(x, 8f);
+            want = Tensor.allocate(DType.F32, s);
+            reference.softmax(xs, want);
+            got = out(s);
+            backend().softmax(upload(xs), got);
+            assertRel("softmax " + java.util.Arrays.toString(s), want, read(got), 1e-5, 1e-6);
+        }
+    }
+
+    @Test
+    void normsInPlaceAndStrided() {
+        Random r = new Random(22);
+        Tensor x = random(r, 4, 40);
+        Tensor w = random(r, 40);
+        Tensor want = Tensor.allocate(DType.F32, 4, 40);
+        reference.rmsNorm(x, w, 1e-5f, 0f, want);
+        Tensor inPlace = upload(copyOf(x));
+        backend().rmsNorm(inPlace, upload(w), 1e-5f, 0f, inPlace);
+        assertRel("rmsNorm in place", want, read(inPlace), 1e-5, 1e-6);
+
+        Tensor wide = random(r, 4, 56);
+        Tensor view = wide.slice(1, 8, 48); // row stride 56
+        want = Tensor.allocate(DType.F32, 4, 40);
+        reference.softmax(view, want);
+        Tensor got = out(4, 40);
+        backend().softmax(upload(wide).slice(1, 8, 48), got);
+        assertRel("softmax row-strided", want, read(got), 1e-5, 1e-6);
+
+        Tensor tBase = random(r, 40, 4); // viewed column-strided: the reference path
+        want = Tensor.allocate(DType.F32, 4, 40);
+        reference.layerNorm(tBase.transpose(0, 1), w, w, 1e-5f, want);
+        got = out(4, 40);
+        backend().layerNorm(upload(tBase).transpose(0, 1), upload(w), upload(w), 1e-5f, got);
+        assertRel("layerNorm transposed", want, read(got), 1e-5, 1e-6);
+    }
+
+    // ================================================================== attention and rope
+
+    @Test
+    void ropeShapes() {
+        Random r = new Random(31);
+        int[][] thd = {{1, 1, 2}, {1, 32, 128}, {5, 3, 64}, {7, 2, 18}, {3, 4, 80}};
+        for (int[] s : thd) {
+            Tensor x = random(r, s[0], s[1], s[2]);
+            Tensor inv = Tensor.allocate(DType.F32, s[2] / 2);
+            for (int i = 0; i < s[2] / 2; i++) {
+                inv.setFloat((float) Math.pow(10000.0, -2.0 * i / s[2]), i);
+            }
+            for (int start : new int[] {0, 17, 4000}) {
+                Tensor want = Tensor.allocate(DType.F32, s[0], s[1], s[2]);
+                reference.rope(x, start, inv, want);
+                Tensor got = out(s[0], s[1], s[2]);
+                backend().rope(upload(x), start, upload(inv), got);
+                assertRel("rope " + java.util.Arrays.toString(s) + " start " + start, want, read(got), 1e-6, 1e-6);
+                Tensor inPlace = upload(copyOf(x));
+                backend().rope(inPlace, start, upload(inv), inPlace);
+                assertRel("rope in place", want, read(inPlace), 1e-6, 1e-6);
+            }
+        }
+        // q view out of a fused qkv projection: [T, H, Dh] with a token stride larger than H*Dh
+        Tensor qkv = random(r, 3, 3 * 4 * 16);
+        Tensor q = qkv.reshape(3, 12, 16).slice(1, 0, 4);
+        Tensor inv = random(r, 8);
+        Tensor want = Tensor.allocate(DType.F32, 3, 4, 16);
+        reference.rope(q, 5, inv, want);
+        Tensor got = out(3, 4, 16);
+        backend().rope(upload(qkv).reshape(3, 12, 16).slice(1, 0, 4), 5, upload(inv), got);
+        assertRel("rope strided q", want, read(got), 1e-6, 1e-6);
+    }
+
+    @Test
+    void attentionShapes() {
+        // {T, Hq, Hkv, Dh, S, queryStart, causal}
+        int[][] cases = {
+                {1, 1, 1, 8, 1, 0, 1},
+                {1, 4, 4, 64, 37, 36, 1},     // decode, MHA
+                {1, 8, 2, 64, 100, 99, 1},    // decode, GQA
+                {1, 6, 1, 32, 50, 20, 1},     // decode, MQA, cache longer than the visible keys
+                {7, 4, 2, 24, 7, 0, 1},       // prefill
+                {5, 2, 1, 17, 12, 7, 1},      // chunked prefill, odd head dim
+                {9, 3, 3, 16, 11, 0, 0},      // non-causal (vision)
+                {4, 2, 2, 128, 4, 0, 1},
+        };
+        Random r = new Random(41);
+        for (int[] c : cases) {
+            for (DType kv : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+                Tensor q = random(r, c[0], c[1], c[3]);
+                Tensor k = converted(random(r, c[4], c[2], c[3]), kv);
+                Tensor v = converted(random(r, c[4], c[2], c[3]), kv);
+                float scale = (float) (1 / Math.sqrt(c[3]));
+                Tensor want = Tensor.allocate(DType.F32, c[0], c[1], c[3]);
+                reference.attention(q, k, v, scale, c[6] == 1, c[5], want);
+                Tensor got = out(c[0], c[1], c[3]);
+                backend().attention(upload(q), upload(k), upload(v), scale, c[6] == 1, c[5], got);
+                assertRel("attention " + kv + " " + java.util.Arrays.toString(c), want, read(got), 1e-5, 1e-6);
+            }
+        }
+    }
+
+    @Test
+    void attentionOnCacheViews() {
+        Random r = new Random(42);
+        // KV cache [maxLen, Hkv, Dh] sliced to the filled length; q from a fused projection
+        Tensor kc = converted(random(r, 40, 2, 32), DType.BF16);
+        Tensor vc = converted(random(r, 40, 2, 32), DType.BF16);
+        Tensor qkv = random(r, 3, 6 * 32);
+        Tensor q = qkv.reshape(3, 6, 32).slice(1, 0, 4);
+        Tensor want = Tensor.allocate(DType.F32, 3, 4, 32);
+        reference.attention(q, kc.slice(0, 0, 25), vc.slice(0, 0, 25), 0.2f, true, 22, want);
+        Tensor got = out(3, 4, 32);
+        backend().attention(upload(qkv).reshape(3, 6, 32).slice(1, 0, 4), upload(kc).slice(0, 0, 25),
+                upload(vc).slice(0, 0, 25), 0.2f, true, 22, got);
+        assertRel("attention on cache views", want, read(got), 1e-5, 1e-6);
+    }
+
+    @Test
+    void windowAttentionMatches() {
+        Random r = new Random(43);
+        // {Hm, Wm, D, window}
+        int[][] cases = {{8, 12, 24, 2}, {4, 4, 7, 4}, {6, 9, 33, 3}, {16, 16, 64, 4}, {3, 3, 1, 1}};
+        for (int[] c : cases) {
+            Tensor map = random(r, c[0], c[1], c[2]);
+            int t = c[0] / c[3] * (c[1] / c[3]);
+            Tensor q = scaled(random(r, t, c[2]), 0.5f);
+            Tensor want = Tensor.allocate(DType.F32, t, c[2]);
+            reference.windowAttention(q, map, c[3], 0.3f, want);
+            Tensor got = out(t, c[2]);
+            backend().windowAttention(upload(q), upload(map), c[3], 0.3f, got);
+            assertRel("windowAttention " + java.util.Arrays.toString(c), want, read(got), 1e-5, 1e-6);
+        }
+        // a quadrant of a larger map (row stride) and a channels-last view of an NCHW map (fallback)
+        Tensor big = random(r, 8, 16, 12);
+        Tensor q = random(r, 16, 12);
+        Tensor want = Tensor.allocate(DType.F32, 16, 12);
+        reference.windowAttention(q, big.slice(1, 8, 16), 2, 0.5f, want);
+        Tensor got = out(16, 12);
+        backend().windowAttention(upload(q), upload(big).slice(1, 8, 16), 2, 0.5f, got);
+        assertRel("windowAttention on a quadrant view", want, read(got), 1e-5, 1e-6);
+        Tensor nchw = random(r, 12, 8, 8);
+        want = Tensor.allocate(DType.F32, 16, 12);
+        Tensor q2 = random(r, 16, 12);
+        reference.windowAttention(q2, nchw.permute(1, 2, 0), 2, 0.5f, want);
+        got = out(16, 12);
+        backend().windowAttention(upload(q2), upload(nchw).permute(1, 2, 0), 2, 0.5f, got);
+        assertRel("windowAttention on a permuted map", want, read(got), 1e-5, 1e-6);
+    }
+
+    // ================================================================== pointwise
+
+    @Test
+    void activations() {
+        Random r = new Random(51);
+        long[][] shapes = {{1}, {7}, {3, 33}, {2, 1000}};
+        for (Activation act : Activation.values()) {
+            for (long[] s : shapes) {
+                Tensor x = scaled(random(r, s), 4f);
+                Tensor want = Tensor.allocate(DType.F32, s);
+                reference.activation(act, x, want);
+                Tensor got = out(s);
+                backend().activation(act, upload(x), got);
+                assertActivation(act + " " + java.util.Arrays.toString(s), x, want, read(got));
+
+                Tensor up = random(r, s);
+                want = Tensor.allocate(DType.F32, s);
+                reference.gatedActivation(act, x, up, want);
+                Tensor gate = upload(copyOf(x));
+                backend().gatedActivation(act, gate, upload(up), gate); // in place into gate
+                assertActivation("gated " + act + " " + java.util.Arrays.toString(s), x, want, read(gate));
+            }
+            // tails and extremes: large |x|, tiny |x|, zero, infinities
+            float[] special = {0f, -0f, 1e-30f, -1e-30f, 1e-6f, -1e-6f, 30f, -30f, 90f, -90f, 200f, -200f,
+                    Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 3.4e38f, -3.4e38f, 0.5f, -0.5f, 5f};
+            Tensor x = Tensor.of(special);
+            Tensor want = Tensor.allocate(DType.F32, special.length);
+            reference.activation(act, x, want);
+            Tensor got = out(special.length);
+            backend().activation(act, upload(x), got);
+            assertActivation(act + " special values", x, want, read(got));
+        }
+        // strided input goes through the fallback
+        Tensor tBase = random(r, 9, 5);
+        Tensor t = tBase.transpose(0, 1);
+        Tensor want = Tensor.allocate(DType.F32, 5, 9);
+        reference.activation(Activation.SILU, t, want);
+        Tensor got = out(5, 9);
+        backend().activation(Activation.SILU, upload(tBase).transpose(0, 1), got);
+        assertActivation("silu transposed", t, want, read(got));
+    }
+
+    private void assertActivation(String what, Tensor x, Tensor want, float[] got) {
+        float[] xs = x.toFloatArray();
+        float[] w = want.toFloatArray();
+        float[] scale = new float[w.length];
+        for (int i = 0; i < w.length; i++) {
+            scale[i] = Math.abs(w[i]);
+        }
+        float[] atol = new float[w.length];
+        for (int i = 0; i < w.length; i++) {
+            atol[i] = (float) (1e-7 * Math.max(1, Math.abs(xs[i % xs.length])));
+        }
+        assertClose(what, w, got, scale, 2e-6, atol);
+    }
+
+    @Test
+    void addMulScaleBroadcast() {
+        Random r = new Random(61);
+        long[][][] pairs = {
+                {{7}, {7}}, {{3, 33}, {3, 33}}, {{3, 33}, {33}}, {{2, 5, 17}, {17}}, {{2, 5, 17}, {1, 1, 17}},
+                {{4, 9}, {1}}, {{2, 3, 4}, {3, 1}}, {{2, 3, 4}, {2, 1, 4}}, {{1, 1}, {1}}, {{6, 1000}, {1000}},
+        };
+        for (long[][] p : pairs) {
+            Tensor a = random(r, p[0]);
+            Tensor b = random(r, p[1]);
+            for (boolean add : new boolean[] {true, false}) {
+                Tensor want = Tensor.allocate(DType.F32, p[0]);
+                Tensor got = out(p[0]);
+                if (add) {
+                    reference.add(a, b, want);
+                    backend().add(upload(a), upload(b), got);
+                } else {
+                    reference.mul(a, b, want);
+                    backend().mul(upload(a), upload(b), got);
+                }
+                assertExact((add ? "add " : "mul ") + java.util.Arrays.toString(p[0]) + " with "
+                        + java.util.Arrays.toString(p[1]), want.toFloatArray(), read(got));
+                Tensor inPlace = upload(copyOf(a));
+                if (add) {
+                    backend().add(inPlace, upload(b), inPlace);
+                } else {
+                    backend().mul(inPlace, upload(b), inPlace);
+                }
+                assertExact("in place " + (add ? "add" : "mul"), want.toFloatArray(), read(inPlace));
+            }
+            Tensor want = Tensor.allocate(DType.F32, p[0]);
+            reference.scale(a, -0.37f, want);
+            Tensor got = out(p[0]);
+            backend().scale(upload(a), -0.37f, got);
+            assertExact("scale", want.toFloatArray(), read(got));
+        }
+        Tensor aBase = random(r, 6, 4);
+        Tensor b = random(r, 6);
+        Tensor want = Tensor.allocate(DType.F32, 4, 6);
+        reference.add(aBase.transpose(0, 1), b, want);
+        Tensor got = out(4, 6);
+        backend().add(upload(aBase).transpose(0, 1), upload(b), got);
+        assertExact("add transposed a", want.toFloatArray(), read(got));
+    }
+
+    // ================================================================== convolution and resampling
+
+    @Test
+    void conv2dShapes() {
+        // {N, H, W, C, O, k, stride, pad}
+        int[][] cases = {
+                {1, 5, 5, 3, 4, 3, 1, 1},
+                {2, 9, 7, 5, 6, 3, 2, 1},
+                {1, 28, 28, 3, 16, 14, 14, 0},  // CLIP patch embed, small
+                {1, 16, 16, 3, 8, 4, 4, 0},     // ConvNeXt stem
+                {1, 8, 8, 12, 10, 2, 2, 0},     // downsample
+                {1, 4, 6, 7, 9, 1, 1, 0},       // pointwise
+                {1, 40, 40, 2, 3, 3, 1, 1},     // more pixels than one im2col slab
+        };
+        Random r = new Random(71);
+        for (int[] c : cases) {
+            for (DType wt : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+                Tensor x = random(r, c[0], c[1], c[2], c[3]);
+                Tensor w = weight(r, wt, c[4], c[3], c[5], c[5]);
+                Tensor b = random(r, c[4]);
+                int ho = (c[1] + 2 * c[7] - c[5]) / c[6] + 1;
+                int wo = (c[2] + 2 * c[7] - c[5]) / c[6] + 1;
+                Tensor want = Tensor.allocate(DType.F32, c[0], ho, wo, c[4]);
+                reference.conv2d(x, w, b, c[6], c[7], want);
+                Tensor got = out(c[0], ho, wo, c[4]);
+                backend().conv2d(upload(x), upload(w), upload(b), c[6], c[7], got);
+                Tensor scale = Tensor.allocate(DType.F32, c[0], ho, wo, c[4]);
+                reference.conv2d(abs(x), abs(w), abs(b), c[6], c[7], scale);
+                assertClose("conv2d " + wt + " " + java.util.Arrays.toString(c), want.toFloatArray(), read(got),
+                        scale.toFloatArray(), 1e-5, 1e-6);
+            }
+        }
+        // NCHW image viewed channels-last
+        Tensor nchw = random(r, 1, 3, 8, 8);
+        Tensor x = nchw.permute(0, 2, 3, 1);
+        Tensor w = random(r, 4, 3, 2, 2);
+        Tensor want = Tensor.allocate(DType.F32, 1, 4, 4, 4);
+        reference.conv2d(x, w, null, 2, 0, want);
+        Tensor got = out(1, 4, 4, 4);
+        backend().conv2d(upload(nchw).permute(0, 2, 3, 1), upload(w), null, 2, 0, got);
+        Tensor scale = Tensor.allocate(DType.F32, 1, 4, 4, 4);
+        reference.conv2d(abs(x), abs(w), null, 2, 0, scale);
+        assertClose("conv2d permuted input", want.toFloatArray(), read(got), scale.toFloatArray(), 1e-5, 1e-6);
+    }
+
+    @Test
+    void depthwiseConv() {
+        // {N, H, W, C, k, pad}
+        int[][] cases = {{1, 7, 7, 8, 7, 3}, {2, 9, 5, 13, 7, 3}, {1, 4, 4, 1, 3, 1}, {1, 12, 10, 37, 7, 3}, {1, 6, 6, 5, 3, 0}};
+        Random r = new Random(81);
+        for (int[] c : cases) {
+            Tensor x = random(r, c[0], c[1], c[2], c[3]);
+            Tensor w = random(r, c[3], 1, c[4], c[4]);
+            Tensor b = random(r, c[3]);
+            int ho = c[1] + 2 * c[5] - c[4] + 1;
+            int wo = c[2] + 2 * c[5] - c[4] + 1;
+            for (Tensor bias : new Tensor[] {b, null}) {
+                Tensor want = Tensor.allocate(DType.F32, c[0], ho, wo, c[3]);
+                reference.depthwiseConv2d(x, w, bias, c[5], want);
+                Tensor got = out(c[0], ho, wo, c[3]);
+                backend().depthwiseConv2d(upload(x), upload(w), bias == null ? null : upload(bias), c[5], got);
+                Tensor scale = Tensor.allocate(DType.F32, c[0], ho, wo, c[3]);
+                reference.depthwiseConv2d(abs(x), abs(w), bias == null ? null : abs(bias), c[5], scale);
+                assertClose("depthwise " + java.util.Arrays.toString(c), want.toFloatArray(), read(got),
+                        scale.toFloatArray(), 1e-5, 1e-6);
+            }
+        }
+    }
+
+    @Test
+    void resizeBilinear() {
+        // {N, H, W, C, Ho, Wo}
+        int[][] cases = {{1, 5, 5, 3, 9, 9}, {1, 48, 21, 1, 21, 48}, {2, 7, 3, 17, 4, 11}, {1, 24, 24, 8, 336 / 14, 7},
+                {1, 1, 1, 2, 3, 3}, {3, 10, 12, 1, 10, 12}};
+        Random r = new Random(91);
+        for (int[] c : cases) {
+            Tensor x = random(r, c[0], c[1], c[2], c[3]);
+            Tensor want = Tensor.allocate(DType.F32, c[0], c[4], c[5], c[3]);
+            reference.resizeBilinear(x, want);
+            Tensor got = out(c[0], c[4], c[5], c[3]);
+            backend().resizeBilinear(upload(x), got);
+            assertRel("resize " + java.util.Arrays.toString(c), want, read(got), 1e-6, 1e-6);
+        }
+        // NCHW viewed as [N*C, H, W, 1]
+        Tensor img = random(r, 3, 16, 16);
+        Tensor x = img.reshape(3, 16, 16, 1);
+        Tensor want = Tensor.allocate(DType.F32, 3, 7, 7, 1);
+        reference.resizeBilinear(x, want);
+        Tensor got = out(3, 7, 7, 1);
+        backend().resizeBilinear(upload(x), got);
+        assertRel("resize NCHW planes", want, read(got), 1e-6, 1e-6);
+    }
+
+    // ================================================================== selection
+
+    @Test
+    void topKAndArgmax() {
+        Random r = new Random(101);
+        int[][] mn = {{1, 1}, {1, 8}, {3, 8}, {2, 1000}, {1, 32000}, {5, 17}};
+        for (int[] s : mn) {
+            Tensor x = random(r, s[0], s[1]);
+            if (s[1] >= 8) { // ties: equal values must come out lower index first
+                x.setFloat(x.getFloat(0, 1), 0, s[1] - 1);
+            }
+            Tensor want = Tensor.allocate(DType.I32, s[0]);
+            reference.argmax(x, want);
+            Tensor got = backend().toDevice(Tensor.allocate(DType.I32, s[0]));
+            track(got);
+            backend().argmax(upload(x), got);
+            assertArrayEquals(want.toIntArray(), backend().toHost(got).toIntArray(), "argmax " + java.util.Arrays.toString(s));
+            for (int k : new int[] {1, 2, Math.min(s[1], 5), s[1] == 1000 ? 50 : 1}) {
+                if (k > s[1]) {
+                    continue;
+                }
+                Tensor wv = Tensor.allocate(DType.F32, s[0], k);
+                Tensor wi = Tensor.allocate(DType.I32, s[0], k);
+                reference.topK(x, k, wv, wi);
+                Tensor gv = out(s[0], k);
+                Tensor gi = backend().toDevice(Tensor.allocate(DType.I32, s[0], k));
+                track(gi);
+                backend().topK(upload(x), k, gv, gi);
+                assertExact("topK values k=" + k + " " + java.util.Arrays.toString(s), wv.toFloatArray(), read(gv));
+                assertArrayEquals(wi.toIntArray(), backend().toHost(gi).toIntArray(), "topK indices k=" + k);
+            }
+        }
+        // MoE router shape: 8 experts, top-2, many tokens
+        Tensor logits = random(r, 33, 8);
+        Tensor wv = Tensor.allocate(DType.F32, 33, 2);
+        Tensor wi = Tensor.allocate(DType.I32, 33, 2);
+        reference.topK(logits, 2, wv, wi);
+        Tensor gv = out(33, 2);
+        Tensor gi = backend().toDevice(Tensor.allocate(DType.I32, 33, 2));
+        track(gi);
+        backend().topK(upload(logits), 2, gv, gi);
+        assertArrayEquals(wi.toIntArray(), backend().toHost(gi).toIntArray(), "router top-2");
+    }
+
+    // ================================================================== bad input
+
+    @Test
+    void badInputsNameTheOp() {
+        Tensor x = upload(Tensor.allocate(DType.F32, 2, 8));
+        Tensor w = upload(Tensor.allocate(DType.F32, 3, 9));
+        expectMessage(IllegalArgumentException.class, "matmul", () -> backend().matmul(x, w, null, out(2, 3)));
+        expectMessage(IllegalArgumentException.class, "matmul", () -> backend().matmul(x, upload(Tensor.allocate(DType.F32, 3, 8)), null, out(2, 4)));
+        expectMessage(IllegalArgumentException.class, "matmul", () -> backend().matmul(upload(Tensor.allocate(DType.I32, 2, 8)),
+                upload(Tensor.allocate(DType.F32, 3, 8)), null, out(2, 3)));
+        expectMessage(IllegalArgumentException.class, "add", () -> backend().add(x, upload(Tensor.allocate(DType.F32, 3)), out(2, 8)));
+        expectMessage(IllegalArgumentException.class, "rmsNorm", () -> backend().rmsNorm(x, upload(Tensor.allocate(DType.F32, 7)), 1e-5f, 0f, out(2, 8)));
+        expectMessage(IllegalArgumentException.class, "softmax", () -> backend().softmax(x, out(2, 9)));
+        expectMessage(IllegalArgumentException.class, "attention", () -> backend().attention(upload(Tensor.allocate(DType.F32, 1, 3, 8)),
+                upload(Tensor.allocate(DType.F32, 4, 2, 8)), upload(Tensor.allocate(DType.F32, 4, 2, 8)), 1f, true, 3, out(1, 3, 8)));
+        expectMessage(IllegalArgumentException.class, "embedding", () -> backend().embedding(upload(Tensor.allocate(DType.F32, 4, 8)),
+                upload(Tensor.ofInts(new int[] {1, 4})), out(2, 8)));
+        expectMessage(IllegalArgumentException.class, "topK", () -> backend().topK(x, 9, out(2, 9),
+                track(backend().toDevice(Tensor.allocate(DType.I32, 2, 9)))));
+        expectMessage(IllegalArgumentException.class, "copy", () -> backend().copy(x, out(8, 2)));
+        Tensor closed = upload(Tensor.allocate(DType.F32, 2, 8));
+        Tensor closedOwner = closed;
+        closedOwner.close();
+        expectMessage(IllegalStateException.class, "scale", () -> backend().scale(closed, 2f, out(2, 8)));
+        expectMessage(IllegalStateException.class, "matmul", () -> backend().matmul(closed, upload(Tensor.allocate(DType.F32, 3, 8)), null, out(2, 3)));
+    }
+
+    private static void expectMessage(Class<? extends RuntimeException> type, String op, Runnable call) {
+        try {
+            call.run();
+        } catch (RuntimeException e) {
+            if (!type.isInstance(e)) {
+                fail(op + ": expected " + type.getSimpleName() + " but got " + e);
+            }
+            if (e.getMessage() == null || !e.getMessage().startsWith(op + ":")) {
+                fail(op + ": message should start with the op name: " + e.getMessage());
+            }
+            return;
+        }
+        fail(op + ": bad input was accepted");
+    }
+
+    // ================================================================== helpers
+
+    private Tensor track(Tensor t) {
+        owned.add(t);
+        return t;
+    }
+
+    /** The candidate's copy of a contiguous host tensor. */
+    protected final Tensor upload(Tensor host) {
+        Tensor d = backend().toDevice(host);
+        if (d != host) {
+            track(d);
+        }
+        return d;
+    }
+
+    private Tensor out(long... shape) {
+        return track(backend().toDevice(Tensor.allocate(DType.F32, shape)));
+    }
+
+    private float[] read(Tensor t) {
+        return backend().toHost(t).toFloatArray();
+    }
+
+    private static Tensor host(Tensor t) {
+        return t;
+    }
+
+    static Tensor random(Random r, long... shape) {
+        float[] v = new float[(int) Tensor.product(shape)];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return Tensor.of(v, shape);
+    }
+
+    private static Tensor converted(Tensor f32, DType to) {
+        if (to == DType.F32) {
+            return f32;
+        }
+        Tensor t = Tensor.allocate(to, f32.shape());
+        new ReferenceBackend().copy(f32, t);
+        return t;
+    }
+
+    /** A weight tensor of dtype {@code wt} from Gaussian values (quantised types via the GGML quantisers). */
+    private static Tensor weight(Random r, DType wt, long... shape) {
+        return converted(random(r, shape), wt);
+    }
+
+    private static Tensor dequantized(Tensor w) {
+        Tensor t = Tensor.allocate(DType.F32, w.shape());
+        new ReferenceBackend().copy(w, t);
+        return t;
+    }
+
+    private static Tensor abs(Tensor t) {
+        float[] v = t.toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+            v[i] = Math.abs(v[i]);
+        }
+        return Tensor.of(v, t.shape());
+    }
+
+    private static Tensor scaled(Tensor t, float s) {
+        float[] v = t.toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+            v[i] *= s;
+        }
+        return Tensor.of(v, t.shape());
+    }
+
+    private static Tensor copyOf(Tensor t) {
+        return Tensor.of(t.toFloatArray(), t.shape());
+    }
+
+    private static long[] zeros(int n) {
+        return new long[n];
+    }
+
+    private static byte[] bytes(Tensor t) {
+        return t.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+
+    private static void assertExact(String what, float[] want, float[] got) {
+        assertEquals(want.length, got.length, what + ": length");
+        for (int i = 0; i < want.length; i++) {
+            if (Float.floatToIntBits(want[i]) != Float.floatToIntBits(got[i])) {
+                fail(what + ": element " + i + " is " + got[i] + ", expected exactly " + want[i]);
+            }
+        }
+    }
+
+    private static void assertRel(String what, Tensor want, float[] got, double rtol, double atol) {
+        float[] w = want.toFloatArray();
+        float[] scale = new float[w.length];
+        for (int i = 0; i < w.length; i++) {
+            scale[i] = Math.abs(w[i]);
+        }
+        assertClose(what, w, got, scale, rtol, atol);
+    }
+
+    private static void assertClose(String what, float[] want, float[] got, float[] scale, double rtol, double atol) {
+        float[] a = new float[want.length];
+        java.util.Arrays.fill(a, (float) atol);
+        assertClose(what, want, got, scale, rtol, a);
+    }
+
+    /** |got - want| <= atol[i] + rtol * scale[i]; NaN / Inf must match exactly. Reports the worst element. */
+    private static void assertClose(String what, float[] want, float[] got, float[] scale, double rtol, float[] atol) {
+        assertEquals(want.length, got.length, what + ": length");
+        int worst = -1;
+        double worstRatio = 0;
+        for (int i = 0; i < want.length; i++) {
+            if (Float.isNaN(want[i]) || Float.isInfinite(want[i]) || Float.isNaN(got[i]) || Float.isInfinite(got[i])) {
+                if (Float.compare(want[i], got[i]) != 0) {
+                    fail(what + ": element " + i + " is " + got[i] + ", expected " + want[i]);
+                }
+                continue;
+            }
+            double tol = atol[i] + rtol * scale[i];
+            double ratio = Math.abs((double) got[i] - want[i]) / tol;
+            if (ratio > worstRatio) {
+                worstRatio = ratio;
+                worst = i;
+            }
+        }
+        if (worstRatio > 1) {
+            fail(String.format("%s: element %d is %.9g, expected %.9g (|diff| %.3g > tolerance %.3g)", what, worst,
+                    got[worst], want[worst], Math.abs(got[worst] - want[worst]), atol[worst] + rtol * scale[worst]));
+        }
+    }
+}

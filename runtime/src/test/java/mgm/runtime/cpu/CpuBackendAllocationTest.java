@@ -1,0 +1,84 @@
+package mgm.runtime.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import java.util.Random;
+
+import mgm.runtime.DType;
+import mgm.runtime.Tensor;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The decode-step ops allocate nothing on the Java heap once warm (on the caller and the pool
+ * threads): tasks and scratch are preallocated, storages are passed with byte offsets instead of
+ * slices. (The activation kernels are left out: C2 occasionally compiles their long exp loop with
+ * boxed vectors, a JIT decision this code cannot force; see the CpuBackend notes.)
+ */
+class CpuBackendAllocationTest {
+
+    @Test
+    void decodeStepOpsDoNotAllocatePerElement() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        Random r = new Random(5);
+        try (CpuBackend cpu = new CpuBackend(2);
+             Tensor x = rand(r, 1, 1024);
+             Tensor w = Tensor.allocate(DType.Q8_0, 512, 1024);
+             Tensor wb = Tensor.allocate(DType.BF16, 512, 1024);
+             Tensor out = Tensor.allocate(DType.F32, 1, 512);
+             Tensor norm = rand(r, 1024);
+             Tensor norm512 = rand(r, 512);
+             Tensor q = rand(r, 1, 8, 128);
+             Tensor k = Tensor.allocate(DType.F16, 64, 2, 128);
+             Tensor v = Tensor.allocate(DType.F16, 64, 2, 128);
+             Tensor att = Tensor.allocate(DType.F32, 1, 8, 128);
+             Tensor inv = rand(r, 64)) {
+            Runnable step = () -> {
+                cpu.rmsNorm(x, norm, 1e-5f, 0f, x);
+                cpu.matmul(x, w, null, out);
+                cpu.matmul(x, wb, null, out);
+                cpu.mul(out, norm512, out);
+                cpu.rope(q, 40, inv, q);
+                cpu.attention(q, k, v, 0.1f, true, 40, att);
+                cpu.add(x, x, x);
+            };
+            long[] ids = null;
+            long best = Long.MAX_VALUE;
+            // steady state is what counts: the JIT may still be compiling (or deoptimising) for a
+            // while on a busy machine, so measure windows of 100 steps until one is clean
+            for (int window = 0; window < 60 && best >= 4096; window++) {
+                for (int i = 0; i < 100; i++) {
+                    step.run();
+                }
+                if (ids == null) {
+                    ids = Thread.getAllStackTraces().keySet().stream()
+                            .filter(t -> t.getName().startsWith("mgm-cpu-") || t == Thread.currentThread())
+                            .mapToLong(Thread::threadId).toArray();
+                }
+                long before = sum(mx.getThreadAllocatedBytes(ids));
+                for (int i = 0; i < 100; i++) {
+                    step.run();
+                }
+                best = Math.min(best, (sum(mx.getThreadAllocatedBytes(ids)) - before) / 100);
+            }
+            long perStep = best;
+            assertTrue(perStep < 4096, "a decode step allocated " + perStep + " bytes on the heap");
+        }
+    }
+
+    private static long sum(long[] v) {
+        long s = 0;
+        for (long x : v) {
+            s += Math.max(0, x);
+        }
+        return s;
+    }
+
+    private static Tensor rand(Random r, long... shape) {
+        float[] v = new float[(int) Tensor.product(shape)];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian() * 0.1f;
+        }
+        return Tensor.of(v, shape);
+    }
+}
