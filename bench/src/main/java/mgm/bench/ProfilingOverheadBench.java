@@ -31,8 +31,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code trace}: recording the table and a trace (slices capped at 1M per thread).</li>
  * </ul>
  * Backend {@code noop} does no arithmetic, so that the time and allocation measured are the model
- * code's and the profiler's alone; {@code reference} is the scalar reference backend (it
- * allocates inside its ops). Run with JMH's GC profiler; {@code gc.alloc.rate.norm} is bytes
+ * code's and the profiler's alone; {@code cpu} is the real SIMD backend (allocation-free ops), where
+ * the same marks and decorator sit around real work. Run with JMH's GC profiler; {@code gc.alloc.rate.norm} is bytes
  * allocated per decode step:
  *
  * <pre>
@@ -47,7 +47,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class ProfilingOverheadBench {
-    @Param({"noop"})
+    @Param({"noop", "cpu"})
     public String backend;
 
     @Param({"plain", "disabled", "report", "trace"})
@@ -60,7 +60,7 @@ public class ProfilingOverheadBench {
 
     @Setup(Level.Trial)
     public void setup() {
-        Backend base = backend.equals("noop") ? new NoOpBackend() : ProfileDemo.Backends.create(backend);
+        Backend base = backend.equals("noop") ? new NoOpBackend() : ProfileDemo.Backends.create(backend, Runtime.getRuntime().availableProcessors());
         Backend b = base;
         if (!profiling.equals("plain")) {
             Profiler.Options o = Profiler.Options.forReport().withJfr(false)

@@ -26,7 +26,8 @@ final class ReportTable {
         b.append("mgm profile: backend ").append(backend.isEmpty() ? "(none)" : backend).append('\n');
         b.append("roofline: ").append(roof.describe()).append('\n');
         b.append("time: around each op (device events on a GPU); share: of all op time; GB/s and GFLOP/s from the\n")
-                .append("bytes and FLOPs the shapes imply; roof: achieved / min(peak FLOP/s, FLOP/byte x bandwidth)\n");
+                .append("bytes and FLOPs the shapes imply; roof: achieved / min(peak FLOP/s, FLOP/byte x bandwidth), over\n")
+                .append("100% when the operands came from caches rather than memory; bound: which ceiling applies\n");
         if (rows.isEmpty()) {
             return b.append("\nno ops were recorded\n").toString();
         }

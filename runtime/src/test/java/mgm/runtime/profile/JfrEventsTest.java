@@ -29,6 +29,7 @@ class JfrEventsTest {
             recording.enable("mgm.Region");
             step.run(b, 0);  // before the recording starts: not recorded
             recording.start();
+            assertTrue(Profiler.flightRecordingRunning(), "the CLI's cue to wrap the backend for JFR");
             step.run(b, 1);
             step.run(b, 2);
             recording.stop();
