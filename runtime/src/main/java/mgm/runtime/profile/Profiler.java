@@ -273,6 +273,7 @@ public final class Profiler implements AutoCloseable {
         }
         exitHook = new Thread(() -> {
             try {
+                enabled = false;  // the run's threads go on during shutdown: stop recording, then write
                 writeTrace(file);
             } catch (IOException | RuntimeException e) {
                 System.err.println("profiler: could not write trace " + file + ": " + e.getMessage());

@@ -194,37 +194,45 @@ final class ThreadRecorder {
     }
 
     private RegionScope push(byte kind, String name, int index, String label, DeviceTimeline timeline) {
-        if (depth == kinds.length) {
-            grow();
-        }
         int d = depth;
-        kinds[d] = kind;
-        labels[d] = label;
-        labelIds[d] = profiler.names().id(label);
-        timelines[d] = timeline;
-        deviceStarts[d] = timeline == null || !timeline.isOpen() ? DeviceTimer.NOT_RECORDED : timeline.timer().record();
-        if (kind == TraceBuffer.PHASE) {
-            counted[d] = !isOpen(name, d);
+        if (d == kinds.length) {
             synchronized (this) {
-                setPhase(name);
+                grow();
             }
         }
+        long deviceStart = timeline == null || !timeline.isOpen() ? DeviceTimer.NOT_RECORDED : timeline.timer().record();
+        boolean phase = kind == TraceBuffer.PHASE;
+        boolean counts = phase && !isOpen(name, d);
+        int labelId = profiler.names().id(label);
         if (nvtx != null) {
             nvtx.push(label);
         }
-        events[d] = null;
+        RegionEvent event = null;
         if (jfr && FlightRecorder.isInitialized()) {
             RegionEvent e = new RegionEvent();
             if (e.isEnabled()) {
-                e.kind = kind == TraceBuffer.PHASE ? "phase" : "layer";
+                e.kind = phase ? "phase" : "layer";
                 e.name = name;
                 e.index = index;
                 e.begin();
-                events[d] = e;
+                event = e;
             }
         }
-        depth = d + 1;
-        starts[d] = System.nanoTime();
+        long start = System.nanoTime();
+        synchronized (this) {  // a trace may be written from another thread (the exit hook)
+            kinds[d] = kind;
+            labels[d] = label;
+            labelIds[d] = labelId;
+            timelines[d] = timeline;
+            deviceStarts[d] = deviceStart;
+            counted[d] = counts;
+            events[d] = event;
+            starts[d] = start;
+            depth = d + 1;
+            if (phase) {
+                setPhase(name);
+            }
+        }
         RegionScope scope = scopes[d];
         if (scope == null) {
             scope = new RegionScope(this, d);
@@ -255,27 +263,28 @@ final class ThreadRecorder {
 
     private void pop() {
         long end = System.nanoTime();
-        int d = --depth;
+        int d = depth - 1;
         DeviceTimeline tl = timelines[d];
         long deviceEnd = tl == null || !tl.isOpen() || deviceStarts[d] == DeviceTimer.NOT_RECORDED
                 ? DeviceTimer.NOT_RECORDED : tl.timer().record();
         RegionEvent e = events[d];
         if (e != null) {
-            events[d] = null;
             e.commit();
         }
         if (nvtx != null) {
             nvtx.pop();
         }
         int deviceSlice = -1;
+        boolean phase = kinds[d] == TraceBuffer.PHASE;
         synchronized (this) {
+            depth = d;
             if (trace != null) {
                 trace.add(starts[d], end, labelIds[d], -1, kinds[d], HOST_TRACK, 0, 0);
                 if (deviceEnd != DeviceTimer.NOT_RECORDED) {
                     deviceSlice = trace.add(-1, -1, labelIds[d], -1, kinds[d], tl.track(), 0, 0);
                 }
             }
-            if (kinds[d] == TraceBuffer.PHASE) {
+            if (phase) {
                 if (counted[d]) {
                     long[] t = phaseTimes.computeIfAbsent(labels[d], k -> new long[2]);
                     t[0]++;
@@ -283,17 +292,18 @@ final class ThreadRecorder {
                 }
                 setPhase(innermostPhase(d));
             }
+            events[d] = null;
+            labels[d] = null;
+            timelines[d] = null;
         }
         if (deviceEnd != DeviceTimer.NOT_RECORDED) {
             tl.add(deviceStarts[d], deviceEnd, null, this, deviceSlice);
-            if (kinds[d] == TraceBuffer.PHASE) {
+            if (phase) {
                 tl.resolveAll();  // the host waits for a phase's result anyway: resolve its events now
             }
         } else if (deviceStarts[d] != DeviceTimer.NOT_RECORDED && tl.isOpen()) {
             tl.timer().release(deviceStarts[d]);
         }
-        labels[d] = null;
-        timelines[d] = null;
     }
 
     private String innermostPhase(int below) {

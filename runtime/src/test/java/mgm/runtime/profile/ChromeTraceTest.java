@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
 import mgm.runtime.Tensor;
@@ -85,6 +86,36 @@ class ChromeTraceTest {
         assertTrue(op.parent().args().get("unfinished").asBoolean());
         assertEquals("decode", op.parent().parent().name());
         assertNull(op.parent().parent().parent());
+    }
+
+    @Test
+    void traceWrittenWhileAnotherThreadRunsIsValid() throws Exception {
+        // What the exit hook does on Ctrl-C: write from another thread while the run goes on.
+        Profiler profiler = Profiler.start(traceOnly().withMaxTraceSlices(2_000));
+        Backend b = profiler.wrap(new NoOpBackend());
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+        Thread run = Thread.ofPlatform().start(() -> {
+            try (DecodeStep step = new DecodeStep()) {
+                for (int i = 0; !stop.get(); i++) {
+                    step.run(b, i % DecodeStep.CONTEXT);
+                    started.countDown();
+                    LockSupport.parkNanos(200_000);  // a decode step takes time; leave the writer a core
+                }
+            }
+        });
+        try {
+            started.await();
+            for (int i = 0; i < 2; i++) {
+                Thread.sleep(5);
+                Path file = dir.resolve("live-" + i + ".json");
+                profiler.writeTrace(file);
+                assertFalse(TraceFiles.read(file).isEmpty());
+            }
+        } finally {
+            stop.set(true);
+            run.join();
+        }
     }
 
     @Test

@@ -41,20 +41,20 @@ public final class TraceFiles {
         Map<String, List<JsonNode>> tracks = new LinkedHashMap<>();
         for (JsonNode e : events) {
             String ph = text(e, "ph");
-            assertTrue(e.get("pid").canConvertToLong(), "pid of " + e);
+            assertTrue(e.get("pid").canConvertToLong(), () -> "pid of " + e);
             if (ph.equals("M")) {
-                assertTrue(List.of("process_name", "thread_name").contains(text(e, "name")), e.toString());
-                assertTrue(e.get("args").get("name").isTextual(), e.toString());
+                assertTrue(List.of("process_name", "thread_name").contains(text(e, "name")), () -> e.toString());
+                assertTrue(e.get("args").get("name").isTextual(), () -> e.toString());
                 continue;
             }
-            assertEquals("X", ph, "only complete events: " + e);
+            assertEquals("X", ph, () -> "only complete events: " + e);
             for (String field : List.of("name", "cat")) {
-                assertTrue(e.get(field).isTextual(), field + " of " + e);
+                assertTrue(e.get(field).isTextual(), () -> field + " of " + e);
             }
             for (String field : List.of("ts", "dur", "tid")) {
-                assertTrue(e.get(field).isNumber() && e.get(field).asDouble() >= 0, field + " of " + e);
+                assertTrue(e.get(field).isNumber() && e.get(field).asDouble() >= 0, () -> field + " of " + e);
             }
-            assertTrue(e.get("args").isObject(), "args of " + e);
+            assertTrue(e.get("args").isObject(), () -> "args of " + e);
             tracks.computeIfAbsent(e.get("pid").asLong() + "/" + e.get("tid").asLong(), k -> new ArrayList<>()).add(e);
         }
         List<Slice> all = new ArrayList<>();
@@ -86,7 +86,7 @@ public final class TraceFiles {
 
     private static String text(JsonNode e, String field) {
         JsonNode n = e.get(field);
-        assertTrue(n != null && n.isTextual(), field + " of " + e);
+        assertTrue(n != null && n.isTextual(), () -> field + " of " + e);
         return n.asText();
     }
 
