@@ -39,6 +39,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar bench/target/benchmarks.jar \
  *     ProfilingOverheadBench -prof gc -f 1 -wi 3 -i 5
  * </pre>
+ * {@code -jvmArgsAppend -Dmgm.bench.printProfile=true} prints the profile table of each profiled trial.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -87,6 +88,9 @@ public class ProfilingOverheadBench {
         cache.close();
         models.close();
         if (profiler != null) {
+            if (Boolean.getBoolean("mgm.bench.printProfile") && profiler.isEnabled()) {
+                System.out.print(profiler.report());  // the profiler's own view of the benchmark
+            }
             profiler.close();
         }
     }
