@@ -39,6 +39,27 @@ public final class KernelThroughput {
                     gemv(cpu, dt, m, 2048, 512, samples);
                 }
             }
+            attention(cpu, 577, 577, 16, 16, 64, false, Math.max(3, samples / 200), "CLIP-L prefill");
+            attention(cpu, 512, 512, 16, 4, 128, true, Math.max(3, samples / 200), "LLaMA prefill, causal");
+            attention(cpu, 1, 640, 16, 4, 128, true, samples, "LLaMA decode at 640");
+        }
+    }
+
+    /** Attention of T queries over S keys; flops counted as 4 T S' H Dh with S' the keys each query sees. */
+    static void attention(CpuBackend cpu, int t, int s, int hq, int hkv, int dh, boolean causal, int samples, String what) {
+        Random r = new Random(4);
+        try (Tensor q = Workloads.randomF32(r, t, hq, dh); Tensor k = Workloads.randomF32(r, s, hkv, dh);
+             Tensor v = Workloads.randomF32(r, s, hkv, dh); Tensor out = Tensor.allocate(DType.F32, t, hq, dh)) {
+            int start = causal ? s - t : 0;
+            long best = Long.MAX_VALUE;
+            for (int i = 0; i < samples; i++) {
+                long t0 = System.nanoTime();
+                cpu.attention(q, k, v, (float) (1 / Math.sqrt(dh)), causal, start, out);
+                best = Math.min(best, System.nanoTime() - t0);
+            }
+            double pairs = causal ? (double) t * start + (double) t * (t + 1) / 2 : (double) t * s;
+            System.out.printf(Locale.ROOT, "  attention %s (T %d, S %d, heads %d/%d, Dh %d): %9.1f us  %6.1f GFLOP/s%n", what, t, s,
+                    hq, hkv, dh, best / 1e3, 4.0 * pairs * hq * dh / best);
         }
     }
 
