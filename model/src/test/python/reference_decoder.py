@@ -53,6 +53,7 @@ class Config:
         self.experts = cfg.get("num_local_experts", 0)
         self.top_k = cfg.get("num_experts_per_tok", 2)
         self.dtype = DTYPES.get(cfg.get("torch_dtype", "float32"), torch.float32)
+        self.max_pos = cfg.get("max_position_embeddings", 2048)
 
 
 def act_fn(name, x):
@@ -65,12 +66,18 @@ def act_fn(name, x):
     raise ValueError("activation " + name)
 
 
-def inv_freq(c):
+def inv_freq(c, seq_len):
+    """HF's inv_freq for a forward pass over `seq_len` positions (only dynamic NTK depends on it:
+    transformers recomputes the base for the whole sequence once it outgrows max_position_embeddings)."""
     d = c.head_dim
-    inv = 1.0 / (c.theta ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
+    base = c.theta
     rs = c.rope_scaling
+    kind = rs.get("rope_type", rs.get("type")) if rs else None
+    if kind == "dynamic" and seq_len > c.max_pos:
+        f = rs["factor"]
+        base = c.theta * ((f * seq_len / c.max_pos) - (f - 1)) ** (d / (d - 2))
+    inv = 1.0 / (base ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
     if rs:
-        kind = rs.get("rope_type", rs.get("type"))
         factor = rs["factor"]
         if kind == "linear":
             inv = inv / factor
@@ -107,7 +114,7 @@ class Weights:
 
     def get(self, name, linear=False):
         w = self.t[name]
-        if linear and self.quant:
+        if linear and self.quant and w.shape[-1] % 32 == 0:  # rows of whole 32-blocks only, as the runtime
             fn = ggml_quant.q8_0 if self.quant == "q8_0" else ggml_quant.q4_0
             w = torch.from_numpy(fn(w.float().numpy())).to(self.c.dtype)
         return w.to(self.c.dtype)
@@ -121,7 +128,7 @@ def forward(c, w, embeds, start=0):
         x = x * torch.tensor(c.hidden ** 0.5, dtype=dt)
     T = x.shape[0]
     pos = torch.arange(start, start + T).float()
-    freqs = torch.outer(pos, inv_freq(c))
+    freqs = torch.outer(pos, inv_freq(c, start + T))
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos().to(dt)[:, None, :], emb.sin().to(dt)[:, None, :]
     mask = torch.full((T, T), float("-inf")).triu(1)
@@ -169,9 +176,13 @@ def forward(c, w, embeds, start=0):
     return F.linear(x, head).float()
 
 
-def load(model_dir, quant=None):
+def load(model_dir, quant=None, compute_dtype=None):
+    """compute_dtype (a torch dtype) overrides the config's torch_dtype, e.g. float32 compute on
+    bf16 weights (what our runtime does) next to the bf16 compute HF does."""
     with open(os.path.join(model_dir, "config.json")) as f:
         c = Config(json.load(f))
+    if compute_dtype is not None:
+        c.dtype = compute_dtype
     return c, Weights(st_io.read_folder(model_dir), c, quant)
 
 
@@ -199,9 +210,10 @@ def main():
     ap.add_argument("--greedy", type=int, default=0)
     ap.add_argument("--greedy-out")
     ap.add_argument("--quant", choices=["q8_0", "q4_0"])
+    ap.add_argument("--compute-dtype", choices=sorted(DTYPES), help="override torch_dtype")
     a = ap.parse_args()
     torch.manual_seed(0)
-    c, w = load(a.model, a.quant)
+    c, w = load(a.model, a.quant, DTYPES[a.compute_dtype] if a.compute_dtype else None)
     ids = [int(s) for s in a.ids.split(",")]
     with torch.no_grad():
         if a.logits:

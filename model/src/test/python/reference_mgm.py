@@ -229,7 +229,90 @@ def load_tower_folders(root, cfg):
         os.path.join(aux_dir, "open_clip_model.safetensors"))
     with open(os.path.join(aux_dir, "open_clip_config.json")) as f:
         ocfg = json.load(f)
-    return vcfg, clip_t, aux_t, ocfg
+    return vcfg, clip_t, aux_t, ocfg, clip_dir
+
+
+def tower_weights(cfg, model_t, clip_t, aux_t):
+    """Which tower weights MGM runs with (mgm_arch.initialize_uni_modules): CLIP tensors saved in the
+    checkpoint (model.vision_tower.vision_tower.*) replace the folder's; the checkpoint's ConvNeXt
+    (model.vision_tower_aux.vision_stem/stages.*) is used only when optimize_vision_tower_aux is set.
+    Returns (clip tensors, clip prefix, convnext tensors, stem prefix, stages prefix)."""
+    copy = "model.vision_tower.vision_tower."
+    if any(k.startswith(copy + "vision_model.") for k in model_t):
+        clip = (model_t, copy + "vision_model.")
+    else:
+        clip = (clip_t, "vision_model.")
+    if cfg.get("optimize_vision_tower_aux", False) and "model.vision_tower_aux.vision_stem.0.weight" in model_t:
+        aux = (model_t, "model.vision_tower_aux.vision_stem.", "model.vision_tower_aux.vision_stages.")
+    else:
+        aux = (aux_t, "visual.trunk.stem.", "visual.trunk.stages.")
+    return clip + aux
+
+
+def clip_mean_std(clip_dir, ocfg):
+    """The image processor is built from the CLIP folder (VideoFramesProcessor.from_pretrained), so its
+    preprocessor_config.json gives mean/std; train.py asserts they equal open_clip's preprocess_cfg."""
+    path = os.path.join(clip_dir, "preprocessor_config.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            p = json.load(f)
+        return p["image_mean"], p["image_std"]
+    return ocfg["preprocess_cfg"]["mean"], ocfg["preprocess_cfg"]["std"]
+
+
+def tokenizer_image_token(tok, prompt):
+    """mm_utils.tokenizer_image_token: tokenise the chunks between "<image>" separately, keep the first
+    chunk's BOS, drop the BOS of the others, join with -200."""
+    chunks = [tok.encode(c) for c in prompt.split("<image>")]
+    offset = 1 if chunks and chunks[0] and chunks[0][0] == tok.bos else 0
+    ids = [chunks[0][0]] if offset else []
+    for i, c in enumerate(chunks):
+        if i:
+            ids.append(IMAGE_TOKEN)
+        ids.extend(c[offset:])
+    return ids
+
+
+class Pipeline:
+    """Every stage of MGM on one model folder and one image, in order."""
+
+    def __init__(self, root, model, compute_dtype=None):
+        self.model_dir = os.path.join(root, model)
+        with open(os.path.join(self.model_dir, "config.json")) as f:
+            self.cfg = json.load(f)
+        vcfg, clip_t, aux_t, ocfg, clip_dir = load_tower_folders(root, self.cfg)
+        self.vcfg = vcfg
+        self.mean, self.std = clip_mean_std(clip_dir, ocfg)
+        self.c, self.w = dec.load(self.model_dir, None, compute_dtype)
+        self.clip_t, self.clip_prefix, self.aux_t, self.stem, self.stages = tower_weights(self.cfg, self.w.t, clip_t, aux_t)
+
+    def run(self, image, ids):
+        out = {}
+        with torch.no_grad():
+            hr, lr = preprocess(image, self.cfg, self.mean, self.std)
+            out["hr"], out["lr"] = hr, lr
+            feats = clip_forward(self.clip_t, self.vcfg, lr, self.cfg.get("mm_vision_select_layer", -2),
+                                 self.cfg.get("mm_vision_select_feature", "patch"), self.clip_prefix)
+            out["clip"] = feats
+            hr_map = convnext_forward(self.aux_t, hr, self.stem, self.stages)
+            out["convnext"] = hr_map
+            mined = encode_images(self.w.t, self.cfg, feats, hr_map)
+            out["mined"] = mined
+            projected = project(self.w.t, self.cfg, mined)
+            out["projected"] = projected
+            embeds = splice(self.c, self.w, ids, projected)
+            out["embeds"] = embeds
+            out["logits"] = dec.forward(self.c, self.w, embeds)
+        return out
+
+    def greedy(self, embeds, steps):
+        seq, out = embeds, []
+        with torch.no_grad():
+            for _ in range(steps):
+                nxt = int(torch.argmax(dec.forward(self.c, self.w, seq)[-1]))
+                out.append(nxt)
+                seq = torch.cat([seq, dec.embed(self.c, self.w, [nxt]).float()], dim=0)
+        return out
 
 
 def main():
@@ -242,38 +325,14 @@ def main():
     ap.add_argument("--greedy", type=int, default=0)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    model_dir = os.path.join(a.root, a.model)
-    with open(os.path.join(model_dir, "config.json")) as f:
-        cfg = json.load(f)
-    vcfg, clip_t, aux_t, ocfg = load_tower_folders(a.root, cfg)
-    mean = ocfg["preprocess_cfg"]["mean"]
-    std = ocfg["preprocess_cfg"]["std"]
-    c, w = dec.load(model_dir)
+    pipe = Pipeline(a.root, a.model)
     ids = [int(s) for s in a.ids.split(",")]
-    save = lambda name, x: np.save(os.path.join(a.out, name + ".npy"), x.detach().float().numpy())
-    with torch.no_grad():
-        hr, lr = preprocess(a.image, cfg, mean, std)
-        save("hr", hr)
-        save("lr", lr)
-        feats = clip_forward(clip_t, vcfg, lr, cfg.get("mm_vision_select_layer", -2),
-                             cfg.get("mm_vision_select_feature", "patch"), "vision_model.")
-        save("clip", feats)
-        hr_map = convnext_forward(aux_t, hr, "visual.trunk.stem.", "visual.trunk.stages.")
-        save("convnext", hr_map)
-        mined = encode_images(w.t, cfg, feats, hr_map)
-        save("mined", mined)
-        projected = project(w.t, cfg, mined)
-        save("projected", projected)
-        embeds = splice(c, w, ids, projected)
-        save("logits", dec.forward(c, w, embeds))
-        if a.greedy:
-            seq, out = embeds, []
-            for _ in range(a.greedy):
-                nxt = int(torch.argmax(dec.forward(c, w, seq)[-1]))
-                out.append(nxt)
-                seq = torch.cat([seq, dec.embed(c, w, [nxt]).float()], dim=0)
-            with open(os.path.join(a.out, "greedy.json"), "w") as f:
-                json.dump({"ids": ids, "greedy": out}, f)
+    out = pipe.run(a.image, ids)
+    for name in ("hr", "lr", "clip", "convnext", "mined", "projected", "logits"):
+        np.save(os.path.join(a.out, name + ".npy"), out[name].detach().float().numpy())
+    if a.greedy:
+        with open(os.path.join(a.out, "greedy.json"), "w") as f:
+            json.dump({"ids": ids, "greedy": pipe.greedy(out["embeds"], a.greedy)}, f)
 
 
 if __name__ == "__main__":

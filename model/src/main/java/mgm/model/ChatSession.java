@@ -90,6 +90,17 @@ public final class ChatSession implements AutoCloseable {
      * appended, the answer is generated and streamed, stored in the conversation, and returned.
      */
     public Reply ask(String userText, SamplingParams sampling, int maxNewTokens, TextListener listener) {
+        int messagesBefore = conversation.messages().size();
+        try {
+            return askOrThrow(userText, sampling, maxNewTokens, listener);
+        } catch (RuntimeException | Error e) {
+            // A turn that could not be answered leaves no trace: the next turn renders as if it never happened.
+            conversation.truncate(Math.min(messagesBefore, conversation.messages().size()));
+            throw e;
+        }
+    }
+
+    private Reply askOrThrow(String userText, SamplingParams sampling, int maxNewTokens, TextListener listener) {
         encodeImages();
         conversation.user(userText);
         conversation.assistant(null);
@@ -100,7 +111,6 @@ public final class ChatSession implements AutoCloseable {
         int cachedPositions = positionsOf(units.subList(0, shared));
         int promptPositions = positionsOf(units);
         if (promptPositions >= cache.maxLength()) {
-            conversation.setLastMessage(null);
             throw new IllegalArgumentException("the prompt is " + promptPositions + " tokens but the context length is "
                     + cache.maxLength());
         }
@@ -113,7 +123,6 @@ public final class ChatSession implements AutoCloseable {
         for (int id : newIds) {
             if (id == ImagePrompt.IMAGE_TOKEN_INDEX) {
                 if (before + newImages.size() >= imageEmbeddings.size()) {
-                    conversation.setLastMessage(null);
                     throw new IllegalArgumentException("the conversation has more " + ImagePrompt.IMAGE_TOKEN
                             + " markers than images (" + imageEmbeddings.size() + ")");
                 }

@@ -50,8 +50,25 @@ public record MemoryEstimate(long weightBytes, long kvCacheBytes, long scratchBy
         return new MemoryEstimate(weights, KvCache.bytes(c, context, kvDtype), Decoder.scratchBytes(c, maxChunk), vision);
     }
 
-    /** Memory the OS can give us now: MemAvailable from /proc/meminfo, else the JVM's view of free memory. */
+    /**
+     * System property that overrides {@link #availableBytes()} (bytes): lets tests and tools check
+     * the refusal path without filling the machine's memory.
+     */
+    public static final String AVAILABLE_PROPERTY = "mgm.memory.available";
+
+    /**
+     * Memory the OS can give us now: MemAvailable from /proc/meminfo, else the JVM's view of free
+     * memory; {@link #AVAILABLE_PROPERTY} overrides both.
+     */
     public static long availableBytes() {
+        String assumed = System.getProperty(AVAILABLE_PROPERTY);
+        if (assumed != null) {
+            try {
+                return Long.parseLong(assumed.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(AVAILABLE_PROPERTY + " must be a number of bytes, got '" + assumed + "'");
+            }
+        }
         try {
             for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
                 if (line.startsWith("MemAvailable:")) {

@@ -80,10 +80,14 @@ public final class MgmModel implements AutoCloseable {
     private final int contextLength;
     private final DType kvDtype;
     private final List<AutoCloseable> resources;
+    private final Weights weights;
+    private final WeightLoader llmLoader;
 
     private MgmModel(Path modelPath, MgmConfig config, Tokenizer tokenizer, Backend backend, Decoder decoder,
                      VisionEncoder vision, MgmImageProcessor processor, int contextLength, DType kvDtype,
-                     List<AutoCloseable> resources) {
+                     List<AutoCloseable> resources, Weights weights, WeightLoader llmLoader) {
+        this.weights = weights;
+        this.llmLoader = llmLoader;
         this.modelPath = modelPath;
         this.config = config;
         this.tokenizer = tokenizer;
@@ -109,9 +113,10 @@ public final class MgmModel implements AutoCloseable {
         Path auxDir = null;
         ClipVisionConfig clipConfig = null;
         if (multimodal) {
-            clipDir = TowerLocator.locate(TowerLocator.Kind.CLIP, config.mmVisionTower(), o.visionTower(), dir);
-            auxDir = TowerLocator.locate(TowerLocator.Kind.OPENCLIP, config.mmVisionTowerAux(), o.visionTowerAux(), dir);
-            clipConfig = ClipVisionConfig.load(clipDir);
+            // A missing folder is an error only if the checkpoint does not carry that tower (checked after opening it).
+            clipDir = TowerLocator.find(TowerLocator.Kind.CLIP, config.mmVisionTower(), o.visionTower(), dir);
+            auxDir = TowerLocator.find(TowerLocator.Kind.OPENCLIP, config.mmVisionTowerAux(), o.visionTowerAux(), dir);
+            clipConfig = clipDir != null ? ClipVisionConfig.load(clipDir) : null;
         }
         int context = contextLength(config, o.maxContext());
         int chunk = Math.max(1, Math.min(o.maxChunk(), context));
@@ -143,7 +148,7 @@ public final class MgmModel implements AutoCloseable {
                         config.imageGlobal(), MgmImageProcessor.AspectMode.fromConfig(config.imageAspectRatio())), o.backend());
             }
             return new MgmModel(dir, config, tokenizer, o.backend(), decoder, vision, processor, context, o.kvDtype(),
-                    resources);
+                    resources, weights, llmLoader);
         } catch (RuntimeException | Error e) {
             closeAll(resources);
             throw e;
@@ -154,15 +159,22 @@ public final class MgmModel implements AutoCloseable {
                                             Weights llmWeights, WeightLoader llmLoader, Options o,
                                             List<AutoCloseable> resources) {
         o.progress().update("vision towers", 0, 2);
-        ClipSpec spec = new ClipSpec(clipConfig.hiddenSize(), clipConfig.intermediateSize(), clipConfig.numLayers(),
-                clipConfig.numHeads(), clipConfig.imageSize(), clipConfig.patchSize(), (float) clipConfig.layerNormEps(),
-                clipConfig.activation(), config.mmVisionSelectLayer(), "cls_patch".equals(config.mmVisionSelectFeature()));
+        boolean keepCls = "cls_patch".equals(config.mmVisionSelectFeature());
+        boolean clipInside = llmWeights.has(CLIP_IN_CHECKPOINT + "embeddings.class_embedding");
+        if (clipDir == null && !clipInside) {
+            TowerLocator.locate(TowerLocator.Kind.CLIP, config.mmVisionTower(), o.visionTower(), o.modelPath());
+        }
+        ClipSpec spec = clipConfig == null
+                ? ClipSpec.fromWeights(llmLoader.stored(), CLIP_IN_CHECKPOINT, config.mmVisionSelectLayer(), keepCls)
+                : new ClipSpec(clipConfig.hiddenSize(), clipConfig.intermediateSize(), clipConfig.numLayers(),
+                        clipConfig.numHeads(), clipConfig.imageSize(), clipConfig.patchSize(),
+                        (float) clipConfig.layerNormEps(), clipConfig.activation(), config.mmVisionSelectLayer(), keepCls);
         if (spec.hiddenSize() != config.mmHiddenSize()) {
-            throw new IllegalArgumentException("the CLIP tower in " + clipDir + " is " + spec.hiddenSize()
-                    + " wide but mm_hidden_size is " + config.mmHiddenSize());
+            throw new IllegalArgumentException("the CLIP tower" + (clipDir != null ? " in " + clipDir : "") + " is "
+                    + spec.hiddenSize() + " wide but mm_hidden_size is " + config.mmHiddenSize());
         }
         ClipVisionTower clip;
-        if (llmWeights.has(CLIP_IN_CHECKPOINT + "embeddings.class_embedding")) {
+        if (clipInside) {
             clip = new ClipVisionTower(spec, llmLoader.stored(), CLIP_IN_CHECKPOINT);
         } else {
             Checkpoint clipCheckpoint = Checkpoint.open(clipDir);
@@ -174,8 +186,13 @@ public final class MgmModel implements AutoCloseable {
         o.progress().update("vision towers", 1, 2);
         ConvNextTower convNext;
         if (llmWeights.has(AUX_IN_CHECKPOINT + "vision_stem.0.weight")) {
+            // MGM itself reloads these only with optimize_vision_tower_aux; frozen towers make them equal
+            // to the folder's weights (up to the checkpoint dtype), and they spare users the download.
             convNext = new ConvNextTower(llmLoader.stored(), AUX_IN_CHECKPOINT + "vision_stem.", AUX_IN_CHECKPOINT + "vision_stages.");
         } else {
+            if (auxDir == null) {
+                TowerLocator.locate(TowerLocator.Kind.OPENCLIP, config.mmVisionTowerAux(), o.visionTowerAux(), o.modelPath());
+            }
             Checkpoint auxCheckpoint = Checkpoint.open(auxDir);
             resources.add(auxCheckpoint);
             WeightLoader loader = new WeightLoader(new CheckpointWeights(auxCheckpoint), o.backend(), WeightFormat.STORED);
@@ -183,7 +200,8 @@ public final class MgmModel implements AutoCloseable {
             convNext = new ConvNextTower(loader, "visual.trunk.stem.", "visual.trunk.stages.");
         }
         if (convNext.outputChannels() != config.mmHiddenSizeAux()) {
-            throw new IllegalArgumentException("the ConvNeXt tower in " + auxDir + " concatenates " + convNext.outputChannels()
+            throw new IllegalArgumentException("the ConvNeXt tower " + (auxDir != null ? "in " + auxDir : "in the checkpoint")
+                    + " concatenates " + convNext.outputChannels()
                     + " channels but mm_hidden_size_aux is " + config.mmHiddenSizeAux());
         }
         o.progress().update("vision towers", 2, 2);
@@ -252,6 +270,15 @@ public final class MgmModel implements AutoCloseable {
     /** Visual tokens one image turns into (576, or 2880 for HD); 0 for a text-only model. */
     public int tokensPerImage() {
         return vision == null ? 0 : vision.tokensPerImage();
+    }
+
+    /**
+     * Saves the weights as loaded with --load-8bit/--load-4bit into a new model folder (quantised
+     * tensors as Q8_0/Q4_0, the rest as stored, config and tokenizer files copied), so that later
+     * loads skip the quantisation. Returns the files written.
+     */
+    public List<Path> saveQuantized(Path target) {
+        return QuantizedCheckpoint.save(modelPath, weights, llmLoader, target);
     }
 
     // ------------------------------------------------------------------ images and prompts

@@ -38,13 +38,11 @@ public final class TowerLocator {
      * @throws IllegalArgumentException listing every candidate tried
      */
     public static Path locate(Kind kind, String configured, Path override, Path modelDir) {
-        List<Path> tried = new ArrayList<>();
-        for (Path p : candidates(configured, override, modelDir)) {
-            tried.add(p);
-            if (Files.isRegularFile(p.resolve(kind.marker))) {
-                return p;
-            }
+        Path found = find(kind, configured, override, modelDir);
+        if (found != null) {
+            return found;
         }
+        List<Path> tried = candidates(configured, override, modelDir);
         StringBuilder msg = new StringBuilder("vision tower '" + (override != null ? override : configured)
                 + "' not found (looked for " + kind.marker + " in:");
         for (Path p : tried) {
@@ -54,6 +52,16 @@ public final class TowerLocator {
         msg.append("). Download https://huggingface.co/").append(kind.download)
                 .append(" into one of them, or pass its folder with --vision-tower").append(kind == Kind.OPENCLIP ? "-aux" : "");
         throw new IllegalArgumentException(msg.toString());
+    }
+
+    /** The first candidate folder that holds the tower, or null. */
+    public static Path find(Kind kind, String configured, Path override, Path modelDir) {
+        for (Path p : candidates(configured, override, modelDir)) {
+            if (Files.isRegularFile(p.resolve(kind.marker))) {
+                return p;
+            }
+        }
+        return null;
     }
 
     static List<Path> candidates(String configured, Path override, Path modelDir) {

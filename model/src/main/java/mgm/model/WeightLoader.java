@@ -2,7 +2,10 @@ package mgm.model;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
 import mgm.runtime.Tensor;
@@ -21,16 +24,20 @@ public final class WeightLoader implements AutoCloseable {
     private final Backend backend;
     private final WeightFormat format;
     private final List<Tensor> owned;
+    /** Linear weights held quantised (quantised here, or already quantised on disk), by name. */
+    private final Map<String, Tensor> quantized;
 
     public WeightLoader(Weights weights, Backend backend, WeightFormat format) {
-        this(weights, backend, format, new ArrayList<>());
+        this(weights, backend, format, new ArrayList<>(), new LinkedHashMap<>());
     }
 
-    private WeightLoader(Weights weights, Backend backend, WeightFormat format, List<Tensor> owned) {
+    private WeightLoader(Weights weights, Backend backend, WeightFormat format, List<Tensor> owned,
+                         Map<String, Tensor> quantized) {
         this.weights = weights;
         this.backend = backend;
         this.format = format;
         this.owned = owned;
+        this.quantized = quantized;
     }
 
     /**
@@ -38,7 +45,8 @@ public final class WeightLoader implements AutoCloseable {
      * the mining projectors); tensors it creates are released with this loader.
      */
     public WeightLoader stored() {
-        return format == WeightFormat.STORED ? this : new WeightLoader(weights, backend, WeightFormat.STORED, owned);
+        return format == WeightFormat.STORED ? this
+                : new WeightLoader(weights, backend, WeightFormat.STORED, owned, quantized);
     }
 
     public Backend backend() {
@@ -76,7 +84,24 @@ public final class WeightLoader implements AutoCloseable {
 
     /** A linear weight [out, in], in the load format (quantised when asked and the row length allows). */
     public Tensor linear(String name, long out, long in) {
-        return linear(raw(name, out, in));
+        Tensor t = linear(raw(name, out, in));
+        if (t.dtype().isQuantized()) {
+            quantized.put(name, t);
+        }
+        return t;
+    }
+
+    /** The load format. */
+    public WeightFormat format() {
+        return format;
+    }
+
+    /**
+     * Every named linear weight this loader holds quantised, in load order (on the backend; valid
+     * until {@link #close()}): what {@link QuantizedCheckpoint#save} writes instead of the stored tensors.
+     */
+    public Map<String, Tensor> quantized() {
+        return Collections.unmodifiableMap(quantized);
     }
 
     /** A weight kept exactly as stored (embeddings, lm_head — as bitsandbytes leaves them), on the backend. */
@@ -160,5 +185,6 @@ public final class WeightLoader implements AutoCloseable {
             t.close();
         }
         owned.clear();
+        quantized.clear();
     }
 }

@@ -29,8 +29,12 @@ import picocli.CommandLine.Option;
  * gives the output line at the same position, {@code {"ids": [...], "decoded": ...}} (the decode of
  * those ids with special tokens kept). The output file appears whole or not at all.
  */
-@Command(name = "tokenize", mixinStandardHelpOptions = true,
-        description = "Tokenizes JSONL text with a checkpoint's tokenizer (tokenizer.json, else tokenizer.model).")
+@Command(name = "tokenize", mixinStandardHelpOptions = true, usageHelpWidth = 100,
+        header = "Tokenizes JSONL text with a checkpoint's tokenizer.",
+        description = "Tokenizes JSONL text with a checkpoint's tokenizer (tokenizer.json, else tokenizer.model).",
+        footerHeading = "%nExamples:%n",
+        footer = {"  echo '{\"text\": \"USER: <image>\\nWhat is this?\"}' > in.jsonl",
+                "  mgm-run tokenize --model-path MGM-7B --input-jsonl in.jsonl --output-jsonl out.jsonl --prefer slow"})
 final class TokenizeCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -54,6 +54,14 @@ public final class Conversation {
         messages.add(new Message(last.role(), text, last.withImage()));
     }
 
+    /** Keeps only the first {@code size} messages (undoes a turn that could not be answered). */
+    public void truncate(int size) {
+        if (size < 0 || size > messages.size()) {
+            throw new IllegalArgumentException("cannot truncate a conversation of " + messages.size() + " messages to " + size);
+        }
+        messages.subList(size, messages.size()).clear();
+    }
+
     public Conversation copy() {
         Conversation c = new Conversation(t);
         c.messages.addAll(messages);

@@ -25,6 +25,33 @@ public record ClipSpec(int hiddenSize, int intermediateSize, int layers, int hea
         }
     }
 
+    /**
+     * The tower's shape read from its weights alone, for checkpoints that carry CLIP inside but whose
+     * CLIP folder is absent: widths, depth, patch and image size follow from the tensor shapes;
+     * heads assume CLIP's 64-wide heads; eps and activation are OpenAI CLIP's (1e-5, quick_gelu).
+     */
+    public static ClipSpec fromWeights(mgm.model.WeightLoader w, String prefix, int selectLayer, boolean keepCls) {
+        String e = prefix + "embeddings.";
+        long hidden = w.raw(e + "class_embedding", -1).dim(0);
+        long patch = w.raw(e + "patch_embedding.weight", hidden, 3, -1, -1).dim(2);
+        long positions = w.raw(e + "position_embedding.weight", -1, hidden).dim(0);
+        long grid = Math.round(Math.sqrt(positions - 1));
+        if (grid * grid != positions - 1) {
+            throw new IllegalArgumentException("CLIP position embeddings " + positions + " are not a square grid + CLS");
+        }
+        int layers = 0;
+        while (w.has(prefix + "encoder.layers." + layers + ".mlp.fc1.weight")) {
+            layers++;
+        }
+        long inter = w.raw(prefix + "encoder.layers.0.mlp.fc1.weight", -1, hidden).dim(0);
+        if (hidden % 64 != 0) {
+            throw new IllegalArgumentException("the checkpoint carries a " + hidden + "-wide CLIP tower whose head count "
+                    + "cannot be read from its weights; put its config.json folder where mm_vision_tower points or pass --vision-tower");
+        }
+        return new ClipSpec((int) hidden, (int) inter, layers, (int) (hidden / 64), (int) (grid * patch), (int) patch,
+                1e-5f, Activation.QUICK_GELU, selectLayer, keepCls);
+    }
+
     /** Encoder layers to run so that the selected hidden state is the last one computed. */
     public int layersToRun() {
         return layersToRun(layers, selectLayer);

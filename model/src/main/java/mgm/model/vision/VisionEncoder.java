@@ -37,6 +37,14 @@ public final class VisionEncoder {
         this.imageGlobal = imageGlobal;
     }
 
+    public ClipVisionTower clip() {
+        return clip;
+    }
+
+    public ConvNextTower convNext() {
+        return convNext;
+    }
+
     /** Low-res images per input image: 1, or 4 crops + 1 global for HD. */
     public int lowResImages() {
         return imageGrid == 1 ? 1 : imageGrid * imageGrid + (imageGlobal ? 1 : 0);
@@ -64,8 +72,26 @@ public final class VisionEncoder {
     /** The towers and mining without the projector ({@code [tokens, mm_hidden_size]}), for stage-by-stage checks. */
     public Tensor mined(Tensor lowRes, Tensor highRes) {
         try (Tensor features = clip.encode(lowRes); Tensor map = convNext.encode(highRes)) {
-            return imageGrid == 1 ? mineSingle(features, map) : mineGrid(features, map);
+            return mine(features, map);
         }
+    }
+
+    /**
+     * Patch info mining on the towers' outputs: CLIP features {@code [1 | 5, 576, mm_hidden_size]} and
+     * the ConvNeXt map {@code [A/4, A/4, mm_hidden_size_aux]}, which is normalised in place (consumed).
+     * Returns {@code [tokens, mm_hidden_size]}, owned by the caller.
+     */
+    public Tensor mine(Tensor features, Tensor map) {
+        if (features.rank() != 3 || features.dim(0) != lowResImages()) {
+            throw new IllegalArgumentException("expected CLIP features of " + lowResImages() + " images, got "
+                    + features.describe());
+        }
+        return imageGrid == 1 ? mineSingle(features, map) : mineGrid(features, map);
+    }
+
+    /** Visual embeddings {@code [tokens, hidden]} of mined features, owned by the caller. */
+    public Tensor project(Tensor mined) {
+        return projector.project(mined);
     }
 
     private Tensor mineSingle(Tensor features, Tensor map) {

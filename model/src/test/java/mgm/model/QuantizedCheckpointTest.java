@@ -1,0 +1,114 @@
+package mgm.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import mgm.loaders.Checkpoint;
+import mgm.loaders.config.LlmConfig;
+import mgm.model.llm.Decoder;
+import mgm.model.llm.DecoderWeights;
+import mgm.model.testing.TestBackends;
+import mgm.model.testing.TinyModels;
+import mgm.model.testing.TinyModels.LoadedDecoder;
+import mgm.runtime.Backend;
+import mgm.runtime.DType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** --load-8bit/--load-4bit weights saved once and reloaded give exactly the same model. */
+class QuantizedCheckpointTest {
+    static final int[] IDS = {1, 395, 88, 445, 443, 85, 429, 317, 270, 263, 274, 287, 13, 2, 100, 40};
+
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"MGM-tiny-vicuna, Q8_0", "MGM-tiny-vicuna, Q4_0", "MGM-tiny-mixtral, Q4_0", "MGM-tiny-gemma-bf16, Q8_0"})
+    void savedQuantisedWeightsReloadToIdenticalLogits(String model, WeightFormat format, @TempDir Path tmp) {
+        Backend backend = TestBackends.fastest();
+        Path source = TinyModels.model(model);
+        Path saved = tmp.resolve("saved");
+        float[][] before;
+        List<Path> files;
+        try (LoadedDecoder d = TinyModels.loadDecoder(source, backend, format, 16)) {
+            before = d.logits(IDS);
+            files = QuantizedCheckpoint.save(source, new CheckpointWeights(d.checkpoint()), d.loader(), saved);
+        }
+        for (Path f : files) {
+            assertTrue(Files.isRegularFile(f), f + " listed but missing");
+            assertTrue(f.startsWith(saved), f + " outside the target");
+        }
+        for (String copied : List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")) {
+            assertTrue(Files.isRegularFile(saved.resolve(copied)), copied + " not copied");
+        }
+        try (Checkpoint c = Checkpoint.open(saved); Checkpoint original = Checkpoint.open(source)) {
+            assertEquals(format, QuantizedCheckpoint.formatOf(c));
+            assertEquals(original.names().stream().sorted().toList(), c.names().stream().sorted().toList(),
+                    "the saved checkpoint has every tensor of the source");
+            LlmConfig cfg = LlmConfig.load(source.resolve("config.json"));
+            assertEquals(format.dtype(), c.info("model.layers.1.self_attn.o_proj.weight").dtype());
+            assertArrayEquals(new long[] {cfg.hiddenSize(), cfg.qDim()}, c.info("model.layers.1.self_attn.o_proj.weight").shape());
+            // Embeddings, lm_head, norms (and Mixtral's router) stay as stored, as bitsandbytes leaves them.
+            DType stored = original.info("model.embed_tokens.weight").dtype();
+            assertEquals(stored, c.info("model.embed_tokens.weight").dtype());
+            assertEquals(stored, c.info("model.norm.weight").dtype());
+            if (cfg.isMoe()) {
+                assertEquals(stored, c.info("model.layers.0.block_sparse_moe.gate.weight").dtype());
+                assertEquals(format.dtype(), c.info("model.layers.0.block_sparse_moe.experts.7.w2.weight").dtype());
+            }
+        }
+        for (WeightFormat reloadAs : new WeightFormat[] {WeightFormat.STORED, format}) {
+            try (LoadedDecoder d = TinyModels.loadDecoder(saved, backend, reloadAs, 16)) {
+                float[][] after = d.logits(IDS);
+                for (int i = 0; i < IDS.length; i++) {
+                    assertArrayEquals(before[i], after[i], model + " " + format + " reloaded as " + reloadAs + ", position " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void refusesAModelLoadedWithoutQuantisation(@TempDir Path tmp) {
+        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), TestBackends.fastest(),
+                WeightFormat.STORED, 16)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoint.save(
+                    TinyModels.model("MGM-tiny-vicuna"), new CheckpointWeights(d.checkpoint()), d.loader(), tmp.resolve("x")));
+            assertTrue(e.getMessage().contains("--load-8bit"), e.getMessage());
+            assertFalse(Files.exists(tmp.resolve("x")), "nothing written");
+        }
+    }
+
+    @Test
+    void refusesANonEmptyTarget(@TempDir Path tmp) throws Exception {
+        Path target = Files.createDirectories(tmp.resolve("busy"));
+        Files.writeString(target.resolve("keep.txt"), "mine");
+        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), TestBackends.fastest(),
+                WeightFormat.Q8_0, 16)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoint.save(
+                    TinyModels.model("MGM-tiny-vicuna"), new CheckpointWeights(d.checkpoint()), d.loader(), target));
+            assertTrue(e.getMessage().endsWith("the folder is not empty"), e.getMessage());
+            assertEquals(List.of(target.resolve("keep.txt")), Files.list(target).toList());
+        }
+    }
+
+    @Test
+    void loaderRecordsOnlyWhatItQuantised() {
+        Path source = TinyModels.model("MGM-tiny-gemma");
+        LlmConfig cfg = LlmConfig.load(source.resolve("config.json"));
+        try (Checkpoint c = Checkpoint.open(source);
+             WeightLoader w = new WeightLoader(new CheckpointWeights(c), TestBackends.fastest(), WeightFormat.Q8_0)) {
+            DecoderWeights weights = DecoderWeights.load(cfg, w, "model.", DecoderWeights.ProgressListener.NONE);
+            try (Decoder ignored = new Decoder(cfg, weights, w.backend(), 4)) {
+                // 7 linear weights per dense layer; tied embeddings/lm_head and norms untouched.
+                assertEquals(7 * cfg.numLayers(), w.quantized().size());
+                assertFalse(w.quantized().containsKey("model.embed_tokens.weight"));
+                assertTrue(w.quantized().values().stream().allMatch(t -> t.dtype() == DType.Q8_0));
+            }
+        }
+    }
+}

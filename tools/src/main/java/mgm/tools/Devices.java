@@ -1,0 +1,79 @@
+package mgm.tools;
+
+import java.io.PrintWriter;
+import java.lang.reflect.Method;
+import java.util.Locale;
+import mgm.runtime.Backend;
+import mgm.runtime.cpu.CpuBackend;
+import mgm.runtime.cpu.ReferenceBackend;
+
+/**
+ * Opens the backend {@code --device} names: {@code cpu}, {@code cuda} (fails with the reason when no
+ * GPU can be used) or {@code auto} (CUDA when it opens, otherwise the CPU, saying why in one line).
+ */
+final class Devices {
+    private Devices() {}
+
+    /** REFERENCE (undocumented: {@code --device reference}) is the scalar reference backend, for comparisons. */
+    enum Choice { AUTO, CPU, CUDA, REFERENCE }
+
+    static Choice parse(String device) {
+        return switch (device.toLowerCase(Locale.ROOT)) {
+            case "auto" -> Choice.AUTO;
+            case "cpu" -> Choice.CPU;
+            case "cuda", "gpu" -> Choice.CUDA;
+            case "reference" -> Choice.REFERENCE;
+            default -> throw MgmRun.CommandFailure.usage("--device must be auto, cpu or cuda, got '" + device + "'");
+        };
+    }
+
+    /** @param threads CPU threads, or null for one per core */
+    static Backend open(Choice choice, Integer threads, PrintWriter err) {
+        if (threads != null && threads < 1) {
+            throw MgmRun.CommandFailure.usage("--threads must be at least 1, got " + threads);
+        }
+        if (choice == Choice.CPU) {
+            return cpu(threads);
+        }
+        if (choice == Choice.REFERENCE) {
+            return new ReferenceBackend();
+        }
+        Cuda cuda = Cuda.tryOpen();
+        if (cuda.backend() != null) {
+            return cuda.backend();
+        }
+        if (choice == Choice.CUDA) {
+            throw MgmRun.CommandFailure.file("--device cuda: " + cuda.reason());
+        }
+        err.println("mgm-run: no GPU (" + cuda.reason() + "); running on the CPU");
+        return cpu(threads);
+    }
+
+    private static Backend cpu(Integer threads) {
+        return threads == null ? new CpuBackend() : new CpuBackend(threads);
+    }
+
+    /**
+     * The CUDA backend through {@code mgm.kernels.CudaBackends.tryOpen()}, which returns either a
+     * backend or the reason there is none. Looked up by name so that a build without the CUDA
+     * module still runs on the CPU.
+     */
+    record Cuda(Backend backend, String reason) {
+        static Cuda tryOpen() {
+            Class<?> factory;
+            try {
+                factory = Class.forName("mgm.kernels.CudaBackends");
+            } catch (ClassNotFoundException e) {
+                return new Cuda(null, "this build of mgm-run has no CUDA backend");
+            }
+            try {
+                Object availability = factory.getMethod("tryOpen").invoke(null);
+                Method backend = availability.getClass().getMethod("backend");
+                Method reason = availability.getClass().getMethod("reason");
+                return new Cuda((Backend) backend.invoke(availability), (String) reason.invoke(availability));
+            } catch (ReflectiveOperationException | LinkageError | ClassCastException e) {
+                return new Cuda(null, "the CUDA backend could not be started: " + e);
+            }
+        }
+    }
+}

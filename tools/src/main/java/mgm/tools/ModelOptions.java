@@ -1,0 +1,163 @@
+package mgm.tools;
+
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Locale;
+import mgm.loaders.CheckpointException;
+import mgm.loaders.tokenizer.TokenizerException;
+import mgm.model.MemoryEstimate;
+import mgm.model.MgmModel;
+import mgm.model.WeightFormat;
+import mgm.runtime.Backend;
+import mgm.runtime.DType;
+import picocli.CommandLine.Option;
+
+/** The options that say which model to load and how (shared by the chat and the tools that run a model). */
+final class ModelOptions {
+    @Option(names = "--model-path", paramLabel = "DIR",
+            description = "MGM checkpoint folder (config.json, *.safetensors or pytorch_model*.bin, tokenizer files), "
+                    + "e.g. work_dirs/MGM/MGM-7B-HD.")
+    Path modelPath;
+
+    @Option(names = "--vision-tower", paramLabel = "DIR",
+            description = "CLIP tower folder (default: mm_vision_tower from config.json, looked up as given, next to the "
+                    + "model and in its parent folders).")
+    Path visionTower;
+
+    @Option(names = "--vision-tower-aux", paramLabel = "DIR",
+            description = "ConvNeXt tower folder (default: mm_vision_tower_aux from config.json, looked up likewise).")
+    Path visionTowerAux;
+
+    @Option(names = "--load-8bit", description = "Quantise the LLM's linear layers to 8 bits (Q8_0) at load.")
+    boolean load8bit;
+
+    @Option(names = "--load-4bit", description = "Quantise the LLM's linear layers to 4 bits (Q4_0) at load.")
+    boolean load4bit;
+
+    @Option(names = "--device", paramLabel = "auto|cpu|cuda", defaultValue = "auto",
+            description = "Where to run: cuda, cpu, or auto = cuda when a GPU can be used, else cpu (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--threads", paramLabel = "N", description = "CPU threads (default: one per core).")
+    Integer threads;
+
+    @Option(names = "--kv-dtype", paramLabel = "f16|bf16|f32",
+            description = "Element type of the KV cache (default: f16 as MGM's fp16 cache; f32 for logits).")
+    String kvDtype;
+
+    /** The KV dtype used when --kv-dtype is not given. */
+    DType defaultKvDtype = DType.F16;
+
+    @Option(names = "--context", paramLabel = "TOKENS", defaultValue = "0",
+            description = "Context length to reserve (default: the model's tokenizer_model_max_length, else "
+                    + "max_position_embeddings).")
+    int context;
+
+    /** For tests of the memory refusal: pretend this much memory is available (bytes, or with k/m/g/t). */
+    @Option(names = "--assume-available-memory", hidden = true, paramLabel = "SIZE")
+    String assumeAvailableMemory;
+
+    Path requireModelPath(picocli.CommandLine commandLine) {
+        if (modelPath == null) {
+            throw new picocli.CommandLine.ParameterException(commandLine, "missing --model-path DIR (the MGM checkpoint folder)");
+        }
+        return modelPath;
+    }
+
+    WeightFormat format() {
+        if (load8bit && load4bit) {
+            throw MgmRun.CommandFailure.usage("--load-8bit and --load-4bit exclude each other");
+        }
+        return load8bit ? WeightFormat.Q8_0 : load4bit ? WeightFormat.Q4_0 : WeightFormat.STORED;
+    }
+
+    DType kvDtype() {
+        if (kvDtype == null) {
+            return defaultKvDtype;
+        }
+        return switch (kvDtype.toLowerCase(Locale.ROOT)) {
+            case "f16", "fp16", "float16" -> DType.F16;
+            case "bf16", "bfloat16" -> DType.BF16;
+            case "f32", "fp32", "float32" -> DType.F32;
+            default -> throw MgmRun.CommandFailure.usage("--kv-dtype must be f16, bf16 or f32, got '" + kvDtype + "'");
+        };
+    }
+
+    /** Checks every option's value before anything slow happens. */
+    void validate() {
+        format();
+        kvDtype();
+        Devices.parse(device);
+        if (context < 0) {
+            throw MgmRun.CommandFailure.usage("--context must be positive, got " + context);
+        }
+        if (threads != null && threads < 1) {
+            throw MgmRun.CommandFailure.usage("--threads must be at least 1, got " + threads);
+        }
+        if (assumeAvailableMemory != null) {
+            System.setProperty(MemoryEstimate.AVAILABLE_PROPERTY, Long.toString(parseSize(assumeAvailableMemory)));
+        }
+    }
+
+    /** Opens the backend, then loads the model with a progress bar; failures become one-line errors. */
+    Loaded load(picocli.CommandLine commandLine, PrintWriter err) {
+        return load(commandLine, err, context);
+    }
+
+    /** As {@link #load(picocli.CommandLine, PrintWriter)} with a context length (0: the model's). */
+    Loaded load(picocli.CommandLine commandLine, PrintWriter err, int contextLength) {
+        Path dir = requireModelPath(commandLine);
+        validate();
+        Backend backend = Devices.open(Devices.parse(device), threads, err);
+        ProgressBar progress = new ProgressBar(err, ProgressBar.onTerminal());
+        MgmModel.Options o = new MgmModel.Options(dir, visionTower, visionTowerAux, format(), backend, contextLength, kvDtype(),
+                512, true, progress::update);
+        try {
+            MgmModel model = MgmModel.load(o);
+            progress.end();
+            return new Loaded(model, backend);
+        } catch (MgmModel.NotEnoughMemoryException e) {
+            progress.end();
+            backend.close();
+            throw e;
+        } catch (IllegalArgumentException | IllegalStateException | CheckpointException | TokenizerException
+                 | UncheckedIOException e) {
+            progress.end();
+            backend.close();
+            throw MgmRun.CommandFailure.file(e.getMessage());
+        } catch (RuntimeException | Error e) {
+            progress.end();
+            backend.close();
+            throw e;
+        }
+    }
+
+    /** A loaded model and the backend it runs on; closing releases both. */
+    record Loaded(MgmModel model, Backend backend) implements AutoCloseable {
+        @Override
+        public void close() {
+            model.close();
+            backend.close();
+        }
+    }
+
+    /** 1234, 512k, 8m, 16g, 1t (powers of 1024). */
+    static long parseSize(String s) {
+        String t = s.trim().toLowerCase(Locale.ROOT);
+        long unit = 1;
+        if (!t.isEmpty() && "kmgt".indexOf(t.charAt(t.length() - 1)) >= 0) {
+            unit = 1L << (10 * ("kmgt".indexOf(t.charAt(t.length() - 1)) + 1));
+            t = t.substring(0, t.length() - 1);
+        }
+        try {
+            double v = Double.parseDouble(t);
+            if (!(v >= 0)) {
+                throw new NumberFormatException();
+            }
+            return (long) (v * unit);
+        } catch (NumberFormatException e) {
+            throw MgmRun.CommandFailure.usage("not a size: '" + s + "' (e.g. 512m, 16g)");
+        }
+    }
+}
