@@ -33,6 +33,8 @@ final class GemmTask implements WorkerPool.Task {
     static final int KC = 256;
     static final int MC = 16 * MR;
     static final int NC_MAX = 512 / NR * NR;
+    /** Column blocks per thread a call aims for (dynamic balance on a shared machine). */
+    static final int CHUNKS_PER_THREAD = 8;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfShort SH = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
@@ -84,7 +86,10 @@ final class GemmTask implements WorkerPool.Task {
         this.n = n;
         this.k = k;
         int panels = (n + NR - 1) / NR;
-        int wantBlocks = Math.max(1, Math.min(panels, 2 * threads));
+        // Many small column blocks: B is packed once either way (A is re-packed per block, ~2% of the
+        // work), the KC x NC block sits in L2, and a thread that the OS deschedules holds up one small
+        // block instead of a quarter of the matmul (the whole op waits for its slowest chunk).
+        int wantBlocks = Math.max(1, Math.min(panels, CHUNKS_PER_THREAD * threads));
         nc = Math.min(NC_MAX, (panels + wantBlocks - 1) / wantBlocks * NR);
         colBlocks = (n + nc - 1) / nc;
         int wantGroups = Math.max(1, (2 * threads + colBlocks - 1) / colBlocks);
