@@ -46,6 +46,7 @@ final class ApiHandler extends Handler.Abstract {
             callback.succeeded();
         } catch (ApiError e) {
             status = e.status;
+            discardBody(request);
             sendError(response, callback, e);
         } catch (ChatCompletions.ClientGone e) {
             status = 499; // nginx's "client closed request"
@@ -60,6 +61,25 @@ final class ApiHandler extends Handler.Abstract {
         }
         metrics.request(route, status);
         return true;
+    }
+
+    /**
+     * Reads what is left of a refused request's body (up to twice the body limit) before answering:
+     * a server that closes a connection with unread data makes the peer's TCP stack reset it, and the
+     * client then sees a broken connection instead of the 401/413/429.
+     */
+    private void discardBody(Request request) {
+        long left = 2 * config.maxBodyBytes();
+        byte[] buffer = new byte[64 << 10];
+        try {
+            java.io.InputStream in = Request.asInputStream(request);
+            int n;
+            while (left > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, left))) >= 0) {
+                left -= n;
+            }
+        } catch (java.io.IOException | RuntimeException ignored) {
+            // the client is gone or too slow: the connection closes after the answer anyway
+        }
     }
 
     private void sendError(Response response, Callback callback, ApiError e) {

@@ -71,7 +71,8 @@ class ServeLimitsTest {
         assertError(missing, 401, null, "invalid_api_key");
         assertEquals("Bearer", missing.headers().firstValue("WWW-Authenticate").orElse(""));
         assertError(new ApiClient(server, "wrong").get("/v1/models"), 401, null, "invalid_api_key");
-        assertError(anonymous.chat(request("hi", null)), 401, null, "invalid_api_key");
+        // A refused request with a large body (an image) still gets its answer, not a reset connection.
+        assertError(anonymous.chat(request("hi", TinyServer.photoBytes())), 401, null, "invalid_api_key");
         assertError(anonymous.get("/metrics"), 401, null, "invalid_api_key");
         assertEquals(200, anonymous.get("/health").statusCode());
         assertEquals(200, anonymous.get("/").statusCode());
@@ -92,7 +93,7 @@ class ServeLimitsTest {
             CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> api.chat(req));
             CompletableFuture<HttpResponse<String>> second = CompletableFuture.supplyAsync(() -> api.chat(req));
             waitFor(() -> server.queue().waiting() == 2, "two requests admitted");
-            HttpResponse<String> third = api.chat(req);
+            HttpResponse<String> third = api.chat(request("hi", TinyServer.photoBytes())); // a large body, unread
             assertError(third, 429, null, "rate_limit_exceeded");
             long retryAfter = Long.parseLong(third.headers().firstValue("Retry-After").orElseThrow());
             assertTrue(retryAfter >= 1, "Retry-After " + retryAfter);
