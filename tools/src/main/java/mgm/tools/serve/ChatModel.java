@@ -105,7 +105,9 @@ final class ChatModel {
             if (e.getMessage().contains("pixels, above the limit")) {
                 throw ApiError.tooLarge(e.getMessage() + " (--max-image-pixels)", image.param(), "image_too_large");
             }
-            throw ApiError.badRequest(e.getMessage(), image.param(), "invalid_image");
+            // The decoder quotes a non-image's first bytes; with file:// URLs those would come from any file on the server.
+            String message = e.getMessage().replaceFirst("; it starts with [0-9a-f ]+$", "");
+            throw ApiError.badRequest(message, image.param(), "invalid_image");
         } finally {
             decodes.release();
         }

@@ -64,6 +64,24 @@ class ServeLimitsTest {
     }
 
     @Test
+    void fileUrlsOnlyWithAllowLocalFiles() {
+        ObjectNode req = request("What is it?", null);
+        com.fasterxml.jackson.databind.node.ArrayNode parts = ((ObjectNode) req.get("messages").get(0)).putArray("content");
+        parts.addObject().put("type", "text").put("text", "What is it?");
+        parts.addObject().put("type", "image_url").putObject("image_url").put("url", TinyServer.photo().toUri().toString());
+        req.put("max_tokens", 4);
+        server = TinyServer.start(ServerConfig.local("MGM-tiny"));
+        assertError(new ApiClient(server).chat(req), 400, "messages[0].content[1].image_url.url", "invalid_image_url");
+        server.close();
+        server = TinyServer.start(ServerConfig.local("MGM-tiny").withAllowLocalFiles(true));
+        ApiClient api = new ApiClient(server);
+        HttpResponse<String> fromFile = api.chat(req);
+        assertEquals(200, fromFile.statusCode(), fromFile.body());
+        HttpResponse<String> inline = api.chat(request("What is it?", TinyServer.photoBytes()).put("max_tokens", 4));
+        assertEquals(parse(inline.body()).get("choices"), parse(fromFile.body()).get("choices"), "the same image either way");
+    }
+
+    @Test
     void anApiKeyGuardsTheApiButNotHealthOrThePage() {
         server = TinyServer.start(ServerConfig.local("MGM-tiny").withApiKey("s3cret"));
         ApiClient anonymous = new ApiClient(server);
