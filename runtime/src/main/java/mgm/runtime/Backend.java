@@ -44,6 +44,36 @@ public interface Backend extends AutoCloseable {
     /** Waits until all queued work is done (no-op on synchronous backends). */
     default void synchronize() {}
 
+    // ------------------------------------------------------------------ profiling marks
+
+    /**
+     * Marks a model phase (image encode, prefill, decode) for profilers: ops until the returned
+     * scope is closed belong to it. Use with try-with-resources around the phase. Plain backends
+     * return {@link Scope#NONE} (nothing allocated, nothing recorded); the profiling decorator
+     * ({@code mgm.runtime.profile.ProfilingBackend}) records it. {@code name} should be a constant.
+     */
+    default Scope phase(String name) {
+        return Scope.NONE;
+    }
+
+    /**
+     * Marks one layer of a stack (e.g. {@code layer("decoder", 3)}) for profilers, like
+     * {@link #phase}. Pass a constant name and the index rather than building a string, so that
+     * an unprofiled run allocates nothing.
+     */
+    default Scope layer(String name, int index) {
+        return Scope.NONE;
+    }
+
+    /** The end of a {@link #phase} or {@link #layer} mark; closing it twice is harmless. */
+    interface Scope extends AutoCloseable {
+        /** The scope plain backends return: closing it does nothing. */
+        Scope NONE = () -> { };
+
+        @Override
+        void close();
+    }
+
     // ------------------------------------------------------------------ data movement
 
     /**

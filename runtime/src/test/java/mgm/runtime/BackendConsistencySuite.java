@@ -401,6 +401,8 @@ public abstract class BackendConsistencySuite {
                 {5, 2, 1, 17, 12, 7, 1},      // chunked prefill, odd head dim
                 {9, 3, 3, 16, 11, 0, 0},      // non-causal (vision)
                 {4, 2, 2, 128, 4, 0, 1},
+                {40, 4, 2, 24, 45, 5, 1},     // chunked prefill over several query blocks, GQA
+                {37, 2, 2, 20, 37, 0, 0},     // non-causal over several query blocks
         };
         Random r = new Random(41);
         for (int[] c : cases) {
@@ -770,8 +772,9 @@ public abstract class BackendConsistencySuite {
         return backend().toHost(t).toFloatArray();
     }
 
-    private static Tensor host(Tensor t) {
-        return t;
+    /** A host view of a candidate tensor for the reference (a copy on device backends). */
+    private Tensor host(Tensor t) {
+        return backend().toHost(t);
     }
 
     static Tensor random(Random r, long... shape) {

@@ -1,8 +1,8 @@
 package mgm.tools;
 
 import java.io.PrintWriter;
-import java.lang.reflect.Method;
 import java.util.Locale;
+import mgm.kernels.CudaBackends;
 import mgm.runtime.Backend;
 import mgm.runtime.cpu.CpuBackend;
 import mgm.runtime.cpu.ReferenceBackend;
@@ -53,26 +53,14 @@ final class Devices {
         return threads == null ? new CpuBackend() : new CpuBackend(threads);
     }
 
-    /**
-     * The CUDA backend through {@code mgm.kernels.CudaBackends.tryOpen()}, which returns either a
-     * backend or the reason there is none. Looked up by name so that a build without the CUDA
-     * module still runs on the CPU.
-     */
+    /** The CUDA backend, or the one-line reason there is none (no driver, old driver, kernels not built...). */
     record Cuda(Backend backend, String reason) {
         static Cuda tryOpen() {
-            Class<?> factory;
             try {
-                factory = Class.forName("mgm.kernels.CudaBackends");
-            } catch (ClassNotFoundException e) {
-                return new Cuda(null, "this build of mgm-run has no CUDA backend");
-            }
-            try {
-                Object availability = factory.getMethod("tryOpen").invoke(null);
-                Method backend = availability.getClass().getMethod("backend");
-                Method reason = availability.getClass().getMethod("reason");
-                return new Cuda((Backend) backend.invoke(availability), (String) reason.invoke(availability));
-            } catch (ReflectiveOperationException | LinkageError | ClassCastException e) {
-                return new Cuda(null, "the CUDA backend could not be started: " + e);
+                CudaBackends.Availability a = CudaBackends.tryOpen();
+                return new Cuda(a.backend(), a.reason());
+            } catch (RuntimeException | LinkageError e) {
+                return new Cuda(null, "the CUDA backend could not be started: " + e.getMessage());
             }
         }
     }

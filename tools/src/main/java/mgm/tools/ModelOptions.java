@@ -11,6 +11,7 @@ import mgm.model.MgmModel;
 import mgm.model.WeightFormat;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
+import mgm.runtime.profile.Profiler;
 import picocli.CommandLine.Option;
 
 /** The options that say which model to load and how (shared by the chat, the server and the tools that run a model). */
@@ -53,6 +54,14 @@ public final class ModelOptions {
             description = "Context length to reserve (default: the model's tokenizer_model_max_length, else "
                     + "max_position_embeddings).")
     int context;
+
+    @Option(names = "--profile",
+            description = "Print per-op timings, bytes, FLOPs and % of the machine's roofline per phase at the end.")
+    boolean profile;
+
+    @Option(names = "--trace", paramLabel = "FILE.json",
+            description = "Write a Chrome/Perfetto trace-event file with one slice per op, nested in phases and layers.")
+    Path trace;
 
     /** For tests of the memory refusal: pretend this much memory is available (bytes, or with k/m/g/t). */
     @Option(names = "--assume-available-memory", hidden = true, paramLabel = "SIZE")
@@ -110,35 +119,78 @@ public final class ModelOptions {
         Path dir = requireModelPath(commandLine);
         validate();
         Backend backend = Devices.open(Devices.parse(device), threads, err);
+        Profiler profiler = null;
+        if (profile || trace != null || Profiler.flightRecordingRunning()) {
+            Profiler.Options po = (profile ? Profiler.Options.forReport() : Profiler.Options.eventsOnly())
+                    .withTrace(trace != null);
+            profiler = Profiler.start(po);
+            backend = profiler.wrap(backend);
+            if (trace != null) {
+                profiler.writeTraceOnExit(trace); // Ctrl-C or a kill still leaves a valid file
+            }
+        }
         ProgressBar progress = new ProgressBar(err, ProgressBar.onTerminal());
         MgmModel.Options o = new MgmModel.Options(dir, visionTower, visionTowerAux, format(), backend, contextLength, kvDtype(),
                 512, true, progress::update);
         try {
-            MgmModel model = MgmModel.load(o);
+            MgmModel model;
+            try (Backend.Scope ignored = profiler == null ? Backend.Scope.NONE : profiler.phase("load")) {
+                model = MgmModel.load(o);
+            }
             progress.end();
-            return new Loaded(model, backend);
+            return new Loaded(model, backend, profiler, profile, trace, err);
         } catch (MgmModel.NotEnoughMemoryException e) {
             progress.end();
             backend.close();
+            if (profiler != null) {
+                profiler.close();
+            }
             throw e;
         } catch (IllegalArgumentException | IllegalStateException | CheckpointException | TokenizerException
                  | UncheckedIOException e) {
             progress.end();
             backend.close();
+            if (profiler != null) {
+                profiler.close();
+            }
             throw MgmRun.CommandFailure.file(e.getMessage());
         } catch (RuntimeException | Error e) {
             progress.end();
             backend.close();
+            if (profiler != null) {
+                profiler.close();
+            }
             throw e;
         }
     }
 
-    /** A loaded model and the backend it runs on; closing releases both. */
-    public record Loaded(MgmModel model, Backend backend) implements AutoCloseable {
+    /**
+     * A loaded model and the backend it runs on; closing releases both and, when profiling, prints
+     * the report and writes the trace.
+     */
+    public record Loaded(MgmModel model, Backend backend, Profiler profiler, boolean report, Path trace, PrintWriter err)
+            implements AutoCloseable {
         @Override
         public void close() {
             model.close();
-            backend.close();
+            backend.close(); // the profiling wrapper resolves pending device events here
+            if (profiler == null) {
+                return;
+            }
+            try {
+                if (report) {
+                    err.print(profiler.report());
+                }
+                if (trace != null) {
+                    profiler.writeTrace(trace);
+                    err.println("mgm-run: trace written to " + trace);
+                }
+            } catch (java.io.IOException e) {
+                throw MgmRun.CommandFailure.file("cannot write the trace " + trace + ": " + e.getMessage());
+            } finally {
+                err.flush();
+                profiler.close();
+            }
         }
     }
 

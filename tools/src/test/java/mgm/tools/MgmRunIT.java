@@ -162,6 +162,21 @@ class MgmRunIT {
     }
 
     @Test
+    void profileAndTraceDoNotChangeTheAnswer() throws Exception {
+        Path trace = root.resolve("run-trace.json");
+        Run r = run(null, "--model-path", model.toString(), "--prompt", "Hello there.", "--temperature", "0",
+                "--max-new-tokens", "4", "--device", "cpu", "--threads", "1", "--profile", "--trace", trace.toString());
+        assertEquals(0, r.code(), r.err());
+        Run plain = run(null, "--model-path", model.toString(), "--prompt", "Hello there.", "--temperature", "0",
+                "--max-new-tokens", "4", "--device", "cpu", "--threads", "1");
+        assertEquals(plain.out(), r.out(), "profiling must not change the output");
+        assertTrue(r.err().contains("== prefill") && r.err().contains("== decode") && r.err().contains("matmul"), r.err());
+        com.fasterxml.jackson.databind.JsonNode events = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(trace.toFile()).get("traceEvents");
+        assertTrue(events != null && events.size() > 10, "trace events: " + events);
+    }
+
+    @Test
     void pipedMultiTurnChatKeepsTheConversation() throws Exception {
         Run r = run("Hello there.\nAnd then?\n", "--model-path", model.toString(), "--temperature", "0", "--max-new-tokens",
                 Integer.toString(MAX_NEW), "--device", "cpu", "--threads", "1");

@@ -19,6 +19,9 @@ import mgm.runtime.Tensor;
  * serves one thread at a time; each sequence keeps its own {@link KvCache}.
  */
 public final class Decoder implements AutoCloseable {
+    /** Profiling marks ({@link Backend#phase}, {@link Backend#layer}): free on an unprofiled backend. */
+    public static final String PREFILL = "prefill", DECODE = "decode", LAYER = "decoder";
+
     private final LlmConfig config;
     private final DecoderWeights weights;
     private final Backend backend;
@@ -101,20 +104,22 @@ public final class Decoder implements AutoCloseable {
             }
         }
         Tensor last = null;
-        for (int start = 0; start < ids.length; start += maxChunk) {
-            int t = Math.min(maxChunk, ids.length - start);
-            Rows r = t == 1 ? oneRow : scratch.rows(t);
-            int[] part = java.util.Arrays.copyOfRange(ids, start, start + t);
-            try (Tensor hostIds = Tensor.ofInts(part)) {
-                if (backend.device().isHost()) {
-                    backend.embedding(weights.embedTokens(), hostIds, r.x);
-                } else {
-                    try (Tensor deviceIds = backend.toDevice(hostIds)) {
-                        backend.embedding(weights.embedTokens(), deviceIds, r.x);
+        try (Backend.Scope _ = backend.phase(PREFILL)) {
+            for (int start = 0; start < ids.length; start += maxChunk) {
+                int t = Math.min(maxChunk, ids.length - start);
+                Rows r = t == 1 ? oneRow : scratch.rows(t);
+                int[] part = java.util.Arrays.copyOfRange(ids, start, start + t);
+                try (Tensor hostIds = Tensor.ofInts(part)) {
+                    if (backend.device().isHost()) {
+                        backend.embedding(weights.embedTokens(), hostIds, r.x);
+                    } else {
+                        try (Tensor deviceIds = backend.toDevice(hostIds)) {
+                            backend.embedding(weights.embedTokens(), deviceIds, r.x);
+                        }
                     }
                 }
+                last = runChunk(cache, r, everyPosition);
             }
-            last = runChunk(cache, r, everyPosition);
         }
         return last;
     }
@@ -132,11 +137,13 @@ public final class Decoder implements AutoCloseable {
         int total = (int) embeddings.dim(0);
         checkRoom(cache, total);
         Tensor last = null;
-        for (int start = 0; start < total; start += maxChunk) {
-            int t = Math.min(maxChunk, total - start);
-            Rows r = t == 1 ? oneRow : scratch.rows(t);
-            backend.copy(embeddings.slice(0, start, start + t), r.x);
-            last = runChunk(cache, r, everyPosition);
+        try (Backend.Scope _ = backend.phase(PREFILL)) {
+            for (int start = 0; start < total; start += maxChunk) {
+                int t = Math.min(maxChunk, total - start);
+                Rows r = t == 1 ? oneRow : scratch.rows(t);
+                backend.copy(embeddings.slice(0, start, start + t), r.x);
+                last = runChunk(cache, r, everyPosition);
+            }
         }
         return last;
     }
@@ -147,9 +154,11 @@ public final class Decoder implements AutoCloseable {
         if (token < 0 || token >= config.vocabSize()) {
             throw new IllegalArgumentException("token id " + token + " is outside the vocabulary [0, " + config.vocabSize() + ")");
         }
-        scratch.setToken(token);
-        backend.embedding(weights.embedTokens(), scratch.tokenId, oneRow.x);
-        return runChunk(cache, oneRow, null);
+        try (Backend.Scope _ = backend.phase(DECODE)) {
+            scratch.setToken(token);
+            backend.embedding(weights.embedTokens(), scratch.tokenId, oneRow.x);
+            return runChunk(cache, oneRow, null);
+        }
     }
 
     /** Embeds ids without running the decoder (for splicing image features between text). Unscaled. */
@@ -174,7 +183,9 @@ public final class Decoder implements AutoCloseable {
             backend.scale(r.x, embeddingScale, r.x);
         }
         for (int layer = 0; layer < config.numLayers(); layer++) {
-            runLayer(layer, cache, r, start);
+            try (Backend.Scope _ = backend.layer(LAYER, layer)) {
+                runLayer(layer, cache, r, start);
+            }
         }
         cache.advance(r.tokens);
         float eps = (float) config.rmsNormEps();

@@ -97,23 +97,26 @@ public final class ClipVisionTower {
             int heads = spec.heads();
             int hd = d / heads;
             float scale = (float) (1.0 / Math.sqrt(hd));
-            for (Block b : blocks) {
-                backend.layerNorm(x, b.ln1w, b.ln1b, spec.layerNormEps(), normed);
-                backend.matmul(normed, b.wq, b.bq, q);
-                backend.matmul(normed, b.wk, b.bk, k);
-                backend.matmul(normed, b.wv, b.bv, v);
-                for (int i = 0; i < n; i++) {
-                    long from = (long) i * seq;
-                    backend.attention(heads(q, from, seq, heads, hd), heads(k, from, seq, heads, hd),
-                            heads(v, from, seq, heads, hd), scale, false, 0, heads(attn, from, seq, heads, hd));
+            for (int layer = 0; layer < blocks.length; layer++) {
+                Block b = blocks[layer];
+                try (Backend.Scope _ = backend.layer("clip", layer)) {
+                    backend.layerNorm(x, b.ln1w, b.ln1b, spec.layerNormEps(), normed);
+                    backend.matmul(normed, b.wq, b.bq, q);
+                    backend.matmul(normed, b.wk, b.bk, k);
+                    backend.matmul(normed, b.wv, b.bv, v);
+                    for (int i = 0; i < n; i++) {
+                        long from = (long) i * seq;
+                        backend.attention(heads(q, from, seq, heads, hd), heads(k, from, seq, heads, hd),
+                                heads(v, from, seq, heads, hd), scale, false, 0, heads(attn, from, seq, heads, hd));
+                    }
+                    backend.matmul(attn, b.wo, b.bo, out);
+                    backend.add(x, out, x);
+                    backend.layerNorm(x, b.ln2w, b.ln2b, spec.layerNormEps(), normed);
+                    backend.matmul(normed, b.fc1, b.b1, hidden);
+                    backend.activation(spec.activation(), hidden, hidden);
+                    backend.matmul(hidden, b.fc2, b.b2, out);
+                    backend.add(x, out, x);
                 }
-                backend.matmul(attn, b.wo, b.bo, out);
-                backend.add(x, out, x);
-                backend.layerNorm(x, b.ln2w, b.ln2b, spec.layerNormEps(), normed);
-                backend.matmul(normed, b.fc1, b.b1, hidden);
-                backend.activation(spec.activation(), hidden, hidden);
-                backend.matmul(hidden, b.fc2, b.b2, out);
-                backend.add(x, out, x);
             }
             int first = spec.keepCls() ? 0 : 1;
             Tensor result = backend.allocate(DType.F32, n, spec.outputTokens(), d);

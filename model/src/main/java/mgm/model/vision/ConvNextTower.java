@@ -149,8 +149,10 @@ public final class ConvNextTower {
                         backend.conv2d(normed, st.downWeight, st.downBias, 2, 0, x);
                     }
                 }
-                for (Block b : st.blocks) {
-                    runBlock(b, st.kernel, x);
+                try (Backend.Scope _ = backend.layer("convnext stage", s)) {
+                    for (Block b : st.blocks) {
+                        runBlock(b, st.kernel, x);
+                    }
                 }
             }
             return concatenate(outputs, h, wd);

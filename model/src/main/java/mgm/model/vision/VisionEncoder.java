@@ -12,6 +12,9 @@ import mgm.runtime.Tensor;
  * tokens [global, crop00, crop01, crop10, crop11].
  */
 public final class VisionEncoder {
+    /** The profiling phase of one image's encoding ({@link Backend#phase}). */
+    public static final String IMAGE_ENCODE = "image encode";
+
     private final Backend backend;
     private final ClipVisionTower clip;
     private final ConvNextTower convNext;
@@ -64,7 +67,7 @@ public final class VisionEncoder {
         if (lowRes.rank() != 4 || lowRes.dim(0) != lowResImages()) {
             throw new IllegalArgumentException("expected " + lowResImages() + " low-res images, got " + lowRes.describe());
         }
-        try (Tensor mined = mined(lowRes, highRes)) {
+        try (Backend.Scope _ = backend.phase(IMAGE_ENCODE); Tensor mined = mined(lowRes, highRes)) {
             return projector.project(mined);
         }
     }

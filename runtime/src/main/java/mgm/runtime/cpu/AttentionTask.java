@@ -14,10 +14,16 @@ import jdk.incubator.vector.VectorSpecies;
 import mgm.runtime.DType;
 
 /**
- * Scaled dot-product attention, one work item per (query token, query head): scores against every
- * visible key, two-pass softmax in F32 (max, then exp and sum), then the weighted sum of value rows.
- * GQA/MQA: query head h reads kv head {@code h / (Hq / Hkv)}. K/V rows in F32, BF16 (widened in
- * registers) or F16 (converted into a per-thread row buffer).
+ * Scaled dot-product attention. A work item is a block of up to {@link #TOKEN_BLOCK} query tokens
+ * against one kv head, for every query head of that head's group (GQA / MQA: the group's heads
+ * read the same key / value rows while they are cache-hot). Per query row: scores against every
+ * visible key, two-pass softmax in F32 (max, then exp and sum), then the weighted sum of value
+ * rows accumulated in registers, {@link #PV_VECTORS} vectors of the head dimension at a time over
+ * all keys (no accumulator round trip through memory per key).
+ *
+ * <p>K/V rows in F32 are read in place; BF16 / F16 rows are converted once per item into a
+ * per-thread float buffer (viewed as a heap segment, so both read through the same code) and
+ * shared by the item's tokens and heads.
  */
 final class AttentionTask extends RangeTask {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -27,16 +33,22 @@ final class AttentionTask extends RangeTask {
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfShort SH = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    /** Query tokens per work item: they share the converted K / V rows. */
+    static final int TOKEN_BLOCK = 16;
+    /** Accumulator vectors of the value sum kept in registers per pass over the keys. */
+    static final int PV_VECTORS = 4;
 
     private final float[][] scores;
     private final float[][] qRow;
-    private final float[][] kvRow;
-    private final float[][] acc;
+    private final float[][] kBuf;
+    private final float[][] vBuf;
+    private final MemorySegment[] kBufSeg;
+    private final MemorySegment[] vBufSeg;
 
     private MemorySegment q, k, v, out;
     private long qT, qH, kS, kH, vS, vH, oT, oH;
     private DType kType, vType;
-    private int hq, group, dh, s, queryStart;
+    private int t, hkv, group, dh, s, queryStart, tokenBlocks;
     private float scale;
     private boolean causal;
     private long qb, kb, vb, ob;
@@ -44,8 +56,10 @@ final class AttentionTask extends RangeTask {
     AttentionTask(int threads) {
         scores = new float[threads][0];
         qRow = new float[threads][0];
-        kvRow = new float[threads][0];
-        acc = new float[threads][0];
+        kBuf = new float[threads][0];
+        vBuf = new float[threads][0];
+        kBufSeg = new MemorySegment[threads];
+        vBufSeg = new MemorySegment[threads];
     }
 
     /** Segments are whole storages; qb / kb / vb / ob are the byte offsets of the first element. */
@@ -70,25 +84,34 @@ final class AttentionTask extends RangeTask {
         this.out = out;
         this.oT = oT;
         this.oH = oH;
-        this.hq = hq;
+        this.t = t;
+        this.hkv = hkv;
         this.group = hq / hkv;
         this.dh = dh;
         this.s = s;
         this.scale = scale;
         this.causal = causal;
         this.queryStart = queryStart;
+        int visible = causal ? Math.min(s, queryStart + t) : s;
         for (int w = 0; w < scores.length; w++) {
             if (scores[w].length < VecMath.padded(s)) {
                 scores[w] = new float[VecMath.padded(s)];
             }
             if (qRow[w].length < dh) {
                 qRow[w] = new float[dh];
-                kvRow[w] = new float[dh];
-                acc[w] = new float[dh];
+            }
+            if (kType != DType.F32 && kBuf[w].length < (long) visible * dh) {
+                kBuf[w] = new float[visible * dh];
+                kBufSeg[w] = MemorySegment.ofArray(kBuf[w]);
+            }
+            if (vType != DType.F32 && vBuf[w].length < (long) visible * dh) {
+                vBuf[w] = new float[visible * dh];
+                vBufSeg[w] = MemorySegment.ofArray(vBuf[w]);
             }
         }
-        long items = (long) t * hq;
-        return split(items, grainFor(items, threads, 1));
+        this.tokenBlocks = (t + TOKEN_BLOCK - 1) / TOKEN_BLOCK;
+        long items = (long) tokenBlocks * hkv;
+        return split(items, 1);
     }
 
     void release() {
@@ -97,122 +120,141 @@ final class AttentionTask extends RangeTask {
 
     @Override
     void range(long from, long to, int worker) {
-        float[] sc = scores[worker];
-        float[] qr = qRow[worker];
-        float[] kr = kvRow[worker];
-        float[] ac = acc[worker];
         for (long item = from; item < to; item++) {
-            int t = (int) (item / hq);
-            int h = (int) (item % hq);
-            int hk = h / group;
-            int n = causal ? Math.min(s, queryStart + t + 1) : s;
-            MemorySegment.copy(q, FL, qb + 4L * (t * qT + h * qH), qr, 0, dh);
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < n; j++) {
-                float d = scale * dot(qr, k, kType, kb, j * kS + hk * kH, kr);
-                sc[j] = d;
-                max = Math.max(max, d);
+            int hk = (int) (item % hkv);
+            int t0 = (int) (item / hkv) * TOKEN_BLOCK;
+            int t1 = Math.min(t, t0 + TOKEN_BLOCK);
+            int visible = causal ? Math.min(s, queryStart + t1) : s;
+            // where this item reads key / value row j: base + j * stride (bytes), F32
+            MemorySegment ks;
+            long kBase;
+            long kStride;
+            if (kType == DType.F32) {
+                ks = k;
+                kBase = kb + 4L * hk * kH;
+                kStride = 4L * kS;
+            } else {
+                convertRows(k, kType, kb, kS, hk * kH, visible, kBuf[worker]);
+                ks = kBufSeg[worker];
+                kBase = 0;
+                kStride = 4L * dh;
             }
-            float sum = VecMath.expSum(sc, n, max);
-            java.util.Arrays.fill(ac, 0, dh, 0f);
-            for (int j = 0; j < n; j++) {
-                axpy(sc[j], v, vType, vb, j * vS + hk * vH, ac, kr);
+            MemorySegment vs;
+            long vBase;
+            long vStride;
+            if (vType == DType.F32) {
+                vs = v;
+                vBase = vb + 4L * hk * vH;
+                vStride = 4L * vS;
+            } else {
+                convertRows(v, vType, vb, vS, hk * vH, visible, vBuf[worker]);
+                vs = vBufSeg[worker];
+                vBase = 0;
+                vStride = 4L * dh;
             }
-            float inv = 1f / sum;
-            long oo = ob + 4L * (t * oT + h * oH);
+            for (int tt = t0; tt < t1; tt++) {
+                int n = causal ? Math.min(s, queryStart + tt + 1) : s;
+                for (int g = 0; g < group; g++) {
+                    int h = hk * group + g;
+                    attendRow(tt, h, n, ks, kBase, kStride, vs, vBase, vStride, worker);
+                }
+            }
+        }
+    }
+
+    /** One query row (token tt, head h) over keys 0 .. n-1. */
+    private void attendRow(int tt, int h, int n, MemorySegment ks, long kBase, long kStride, MemorySegment vs, long vBase,
+                           long vStride, int worker) {
+        float[] qr = qRow[worker];
+        float[] sc = scores[worker];
+        MemorySegment.copy(q, FL, qb + 4L * (tt * qT + h * qH), qr, 0, dh);
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+            float d = scale * dot(qr, ks, kBase + j * kStride);
+            sc[j] = d;
+            max = Math.max(max, d);
+        }
+        float inv = 1f / VecMath.expSum(sc, n, max);
+        long oo = ob + 4L * (tt * oT + h * oH);
+        int i = 0;
+        for (; i + PV_VECTORS * L <= dh; i += PV_VECTORS * L) {
+            weightedSum4(sc, n, vs, vBase + 4L * i, vStride, inv, oo + 4L * i);
+        }
+        for (; i + L <= dh; i += L) {
+            FloatVector a = FloatVector.zero(F);
+            long o = vBase + 4L * i;
+            for (int j = 0; j < n; j++, o += vStride) {
+                a = FloatVector.fromMemorySegment(F, vs, o, LE).fma(FloatVector.broadcast(F, sc[j]), a);
+            }
+            a.mul(inv).intoMemorySegment(out, oo + 4L * i, LE);
+        }
+        for (; i < dh; i++) {
+            float a = 0f;
+            long o = vBase + 4L * i;
+            for (int j = 0; j < n; j++, o += vStride) {
+                a = Math.fma(sc[j], vs.get(FL, o), a);
+            }
+            out.set(FL, oo + 4L * i, a * inv);
+        }
+    }
+
+    /** {@code out[0 .. 4L) = inv * Σ_j p[j] v_j[0 .. 4L)} with the four accumulators in registers. */
+    private void weightedSum4(float[] p, int n, MemorySegment vs, long o, long vStride, float inv, long oo) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        for (int j = 0; j < n; j++, o += vStride) {
+            FloatVector pj = FloatVector.broadcast(F, p[j]);
+            a0 = FloatVector.fromMemorySegment(F, vs, o, LE).fma(pj, a0);
+            a1 = FloatVector.fromMemorySegment(F, vs, o + 4L * L, LE).fma(pj, a1);
+            a2 = FloatVector.fromMemorySegment(F, vs, o + 8L * L, LE).fma(pj, a2);
+            a3 = FloatVector.fromMemorySegment(F, vs, o + 12L * L, LE).fma(pj, a3);
+        }
+        MemorySegment dst = out;
+        a0.mul(inv).intoMemorySegment(dst, oo, LE);
+        a1.mul(inv).intoMemorySegment(dst, oo + 4L * L, LE);
+        a2.mul(inv).intoMemorySegment(dst, oo + 8L * L, LE);
+        a3.mul(inv).intoMemorySegment(dst, oo + 12L * L, LE);
+    }
+
+    /** q · (the F32 row at byte o of seg), four independent accumulators. */
+    private float dot(float[] qr, MemorySegment seg, long o) {
+        int n = dh;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 4 * L <= n; i += 4 * L) {
+            a0 = FloatVector.fromMemorySegment(F, seg, o + 4L * i, LE).fma(FloatVector.fromArray(F, qr, i), a0);
+            a1 = FloatVector.fromMemorySegment(F, seg, o + 4L * (i + L), LE).fma(FloatVector.fromArray(F, qr, i + L), a1);
+            a2 = FloatVector.fromMemorySegment(F, seg, o + 4L * (i + 2 * L), LE).fma(FloatVector.fromArray(F, qr, i + 2 * L), a2);
+            a3 = FloatVector.fromMemorySegment(F, seg, o + 4L * (i + 3 * L), LE).fma(FloatVector.fromArray(F, qr, i + 3 * L), a3);
+        }
+        for (; i + L <= n; i += L) {
+            a0 = FloatVector.fromMemorySegment(F, seg, o + 4L * i, LE).fma(FloatVector.fromArray(F, qr, i), a0);
+        }
+        float sum = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += seg.get(FL, o + 4L * i) * qr[i];
+        }
+        return sum;
+    }
+
+    /** Rows 0 .. rows-1 (head at element offset headElem) of a BF16 / F16 cache into dst as F32, dh per row. */
+    private void convertRows(MemorySegment seg, DType type, long base, long rowStride, long headElem, int rows, float[] dst) {
+        for (int j = 0; j < rows; j++) {
+            long o = base + 2L * (j * rowStride + headElem);
+            int d = j * dh;
             int i = 0;
-            for (; i + L <= dh; i += L) {
-                FloatVector.fromArray(F, ac, i).mul(inv).intoMemorySegment(out, oo + 4L * i, LE);
-            }
-            for (; i < dh; i++) {
-                out.set(FL, oo + 4L * i, ac[i] * inv);
-            }
-        }
-    }
-
-    /** q · row, row at element offset {@code elem} of seg in dtype {@code type}. */
-    private float dot(float[] qr, MemorySegment seg, DType type, long base, long elem, float[] tmp) {
-        int i = 0;
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
-        switch (type) {
-            case F32 -> {
-                long o = base + 4L * elem;
-                for (; i + 2 * L <= dh; i += 2 * L) {
-                    a0 = FloatVector.fromMemorySegment(F, seg, o + 4L * i, LE).fma(FloatVector.fromArray(F, qr, i), a0);
-                    a1 = FloatVector.fromMemorySegment(F, seg, o + 4L * (i + L), LE).fma(FloatVector.fromArray(F, qr, i + L), a1);
-                }
-                float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
-                for (; i < dh; i++) {
-                    sum += seg.get(FL, o + 4L * i) * qr[i];
-                }
-                return sum;
-            }
-            case BF16 -> {
-                long o = base + 2L * elem;
-                for (; i + L <= dh; i += L) {
-                    a0 = ((IntVector) ShortVector.fromMemorySegment(S_HALF, seg, o + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, qr, i), a0);
-                }
-                float sum = a0.reduceLanes(VectorOperators.ADD);
-                for (; i < dh; i++) {
-                    sum += Float.intBitsToFloat((seg.get(SH, o + 2L * i) & 0xFFFF) << 16) * qr[i];
-                }
-                return sum;
-            }
-            default -> { // F16
-                long o = base + 2L * elem;
-                for (int e = 0; e < dh; e++) {
-                    tmp[e] = Float.float16ToFloat(seg.get(SH, o + 2L * e));
-                }
-                for (; i + L <= dh; i += L) {
-                    a0 = FloatVector.fromArray(F, tmp, i).fma(FloatVector.fromArray(F, qr, i), a0);
-                }
-                float sum = a0.reduceLanes(VectorOperators.ADD);
-                for (; i < dh; i++) {
-                    sum += tmp[i] * qr[i];
-                }
-                return sum;
-            }
-        }
-    }
-
-    /** acc += p * row. */
-    private void axpy(float p, MemorySegment seg, DType type, long base, long elem, float[] ac, float[] tmp) {
-        int i = 0;
-        switch (type) {
-            case F32 -> {
-                long o = base + 4L * elem;
-                for (; i + L <= dh; i += L) {
-                    FloatVector.fromMemorySegment(F, seg, o + 4L * i, LE).fma(FloatVector.broadcast(F, p), FloatVector.fromArray(F, ac, i)).intoArray(ac, i);
-                }
-                for (; i < dh; i++) {
-                    ac[i] += p * seg.get(FL, o + 4L * i);
-                }
-            }
-            case BF16 -> {
-                long o = base + 2L * elem;
+            if (type == DType.BF16) {
                 for (; i + L <= dh; i += L) {
                     ((IntVector) ShortVector.fromMemorySegment(S_HALF, seg, o + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                            .fma(FloatVector.broadcast(F, p), FloatVector.fromArray(F, ac, i)).intoArray(ac, i);
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, d + i);
                 }
                 for (; i < dh; i++) {
-                    ac[i] += p * Float.intBitsToFloat((seg.get(SH, o + 2L * i) & 0xFFFF) << 16);
+                    dst[d + i] = Float.intBitsToFloat((seg.get(SH, o + 2L * i) & 0xFFFF) << 16);
                 }
-            }
-            default -> {
-                long o = base + 2L * elem;
-                for (int e = 0; e < dh; e++) {
-                    tmp[e] = Float.float16ToFloat(seg.get(SH, o + 2L * e));
-                }
-                for (; i + L <= dh; i += L) {
-                    FloatVector.fromArray(F, tmp, i).fma(FloatVector.broadcast(F, p), FloatVector.fromArray(F, ac, i)).intoArray(ac, i);
-                }
+            } else {
                 for (; i < dh; i++) {
-                    ac[i] += p * tmp[i];
+                    dst[d + i] = Float.float16ToFloat(seg.get(SH, o + 2L * i));
                 }
             }
         }
     }
-
 }

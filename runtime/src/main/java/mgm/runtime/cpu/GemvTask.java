@@ -60,8 +60,11 @@ final class GemvTask extends RangeTask {
             MemorySegment.copy(x, FL, xb + 4L * r * xRowStride, xRow, 0, k);
             GemvKernels.prepare(wType, xRow, k, xPrepared[r], blockSums[r]);
         }
-        // Chunks of ~64 KB of weights: small enough to balance two cores, large enough to amortise the claim.
-        long rowsPerChunk = Math.max(1, Math.min((n + 2L * threads - 1) / (2L * threads), (64 * 1024) / Math.max(1, rowBytes)));
+        // Chunks of ~64 KB of weights: small enough to balance two cores, large enough to amortise the claim;
+        // never below 32 KB, so that a small matrix stays on the calling thread (waking a worker costs more).
+        long perRow = Math.max(1, rowBytes);
+        long rowsPerChunk = Math.max(Math.max(1, (32 * 1024) / perRow),
+                Math.min((n + 2L * threads - 1) / (2L * threads), (64 * 1024) / perRow));
         return split(n, Math.max(1, rowsPerChunk));
     }
 

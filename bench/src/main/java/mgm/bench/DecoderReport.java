@@ -1,0 +1,199 @@
+package mgm.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import mgm.loaders.config.LlmConfig;
+import mgm.model.WeightFormat;
+import mgm.model.llm.Decoder;
+import mgm.model.llm.KvCache;
+import mgm.runtime.Backend;
+import mgm.runtime.DType;
+import mgm.runtime.Tensor;
+import mgm.runtime.cpu.CpuBackend;
+
+/**
+ * The end-to-end decoder benchmark: a random TinyLlama-shaped model (hidden 2048, 16 layers,
+ * 16 / 4 heads, FFN 5632, vocab 32000) built in memory, prefill of a 512-token prompt and greedy
+ * decoding of 128 tokens after it, with BF16, F16, Q8_0 and Q4_0 weights. Reports tokens/s and
+ * achieved GB/s (decode tokens/s x bytes of weights one step reads) next to a streaming-read
+ * probe measured in the same run (one probe pass before every repetition), and llama.cpp's
+ * figures for the same shape on this kind of machine.
+ *
+ * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar \
+ *     mgm.bench.DecoderReport [--threads 2] [--dtypes BF16,F16,Q8_0,Q4_0] [--prompt 512] [--generate 128]
+ *     [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown]</pre>
+ * {@code --breakdown} adds one timed run per dtype with every op's share of prefill and decode.
+ */
+public final class DecoderReport {
+    private DecoderReport() {}
+
+    /** llama.cpp, same shape, 2 threads, on this kind of machine (issue 4). */
+    static double llamaCppDecode(String dtype) {
+        return switch (dtype) {
+            case "BF16", "F16" -> 26;
+            case "Q8_0" -> 34;
+            case "Q4_0" -> 67;
+            default -> Double.NaN;
+        };
+    }
+
+    static final String LLAMA_CPP_PREFILL = "100-145";
+
+    record Result(String dtype, double prefillTokS, double decodeTokS, double decodeGbS, double streamGbS,
+                  double ratio, long bytesPerToken) {}
+
+    public static void main(String[] args) throws Exception {
+        int threads = 2;
+        String[] dtypes = {"BF16", "F16", "Q8_0", "Q4_0"};
+        int prompt = 512;
+        int generate = 128;
+        int reps = 3;
+        int layers = 16;
+        DType kv = DType.F32;
+        boolean breakdown = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--dtypes" -> dtypes = args[++i].split(",");
+                case "--prompt" -> prompt = Integer.parseInt(args[++i]);
+                case "--generate" -> generate = Integer.parseInt(args[++i]);
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--layers" -> layers = Integer.parseInt(args[++i]);
+                case "--kv" -> kv = DType.valueOf(args[++i]);
+                case "--breakdown" -> breakdown = true;
+                default -> {
+                    System.err.println("usage: DecoderReport [--threads N] [--dtypes BF16,F16,Q8_0,Q4_0] [--prompt 512]"
+                            + " [--generate 128] [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown]");
+                    System.exit(2);
+                }
+            }
+        }
+        LlmConfig config = TinyLlama.config(layers);
+        System.out.printf(Locale.ROOT, "mgm decoder bench: TinyLlama shape (hidden %d, %d layers, %d/%d heads, FFN %d, vocab %d),"
+                        + " %d threads, prompt %d, generate %d, KV %s, %d reps, Java %s, load %s%n",
+                config.hiddenSize(), layers, config.numHeads(), config.numKvHeads(), config.intermediateSize(),
+                config.vocabSize(), threads, prompt, generate, kv, reps, Runtime.version(), Load.average());
+        List<Result> results = new ArrayList<>();
+        try (Bandwidth probe = new Bandwidth(512L << 20, threads); CpuBackend cpu = new CpuBackend(threads)) {
+            probe.measure(1);
+            for (String dt : dtypes) {
+                results.add(run(cpu, probe, config, dt, prompt, generate, reps, kv, breakdown));
+            }
+        }
+        System.out.println();
+        System.out.printf(Locale.ROOT, "load average after: %s%n", Load.average());
+        print(results, prompt, generate);
+    }
+
+    static Result run(CpuBackend cpu, Bandwidth probe, LlmConfig config, String dt, int prompt, int generate, int reps,
+                      DType kv, boolean breakdown) throws InterruptedException {
+        WeightFormat format = switch (dt) {
+            case "Q8_0" -> WeightFormat.Q8_0;
+            case "Q4_0" -> WeightFormat.Q4_0;
+            default -> WeightFormat.STORED;
+        };
+        DType stored = dt.equals("F16") ? DType.F16 : DType.BF16;
+        long t0 = System.nanoTime();
+        OpTimer timer = new OpTimer(cpu);
+        try (TinyLlama model = new TinyLlama(config, stored, format, breakdown ? timer : cpu, prompt);
+             KvCache cache = model.decoder.newCache(prompt + generate, kv);
+             Tensor best = Tensor.allocate(DType.I32, 1)) {
+            timer.enabled(false);
+            System.out.printf(Locale.ROOT, "%s: model built in %.1f s, %.0f MB of weights per token%n", dt,
+                    (System.nanoTime() - t0) / 1e9, model.weightBytesPerToken() / 1e6);
+            int[] ids = promptIds(prompt, config.vocabSize());
+            Backend backend = breakdown ? timer : cpu;
+            // warm-up: compile every kernel at the shapes measured
+            runOnce(model.decoder, cache, backend, ids, Math.min(generate, 32), best);
+            double[] prefill = new double[reps];
+            double[] decode = new double[reps];
+            double[] stream = new double[reps];
+            double[] ratio = new double[reps];
+            long bytes = model.weightBytesPerToken();
+            for (int r = 0; r < reps; r++) {
+                stream[r] = probe.bytes() / probe.pass() / 1e9;
+                double[] s = runOnce(model.decoder, cache, backend, ids, generate, best);
+                prefill[r] = prompt / s[0];
+                decode[r] = generate / s[1];
+                ratio[r] = decode[r] * bytes / 1e9 / stream[r];
+                System.out.printf(Locale.ROOT, "  rep %d: prefill %.1f tok/s, decode %.2f tok/s (%.1f GB/s), stream %.1f GB/s%n",
+                        r, prefill[r], decode[r], decode[r] * bytes / 1e9, stream[r]);
+            }
+            if (breakdown) {
+                timer.enabled(true);
+                timer.reset();
+                cache.truncate(0);
+                long p0 = System.nanoTime();
+                model.decoder.prefill(cache, ids, null);
+                double ps = (System.nanoTime() - p0) / 1e9;
+                printBreakdown("prefill " + dt, timer, ps, 1);
+                timer.reset();
+                long d0 = System.nanoTime();
+                decodeTokens(model.decoder, cache, backend, generate, best);
+                double ds = (System.nanoTime() - d0) / 1e9;
+                printBreakdown("decode " + dt, timer, ds, generate);
+                timer.enabled(false);
+            }
+            double dec = Stats.median(decode);
+            return new Result(dt, Stats.median(prefill), dec, dec * bytes / 1e9, Stats.median(stream), Stats.median(ratio), bytes);
+        }
+    }
+
+    /** One prefill of {@code ids} from an empty cache and {@code generate} greedy steps; returns {prefill s, decode s}. */
+    static double[] runOnce(Decoder decoder, KvCache cache, Backend backend, int[] ids, int generate, Tensor best) {
+        cache.truncate(0);
+        long t0 = System.nanoTime();
+        Tensor logits = decoder.prefill(cache, ids, null);
+        backend.argmax(logits, best);
+        long t1 = System.nanoTime();
+        decodeTokens(decoder, cache, backend, generate, best);
+        long t2 = System.nanoTime();
+        return new double[] {(t1 - t0) / 1e9, (t2 - t1) / 1e9};
+    }
+
+    /** Greedy decoding: feeds the argmax of each step's logits back in. */
+    static void decodeTokens(Decoder decoder, KvCache cache, Backend backend, int generate, Tensor best) {
+        for (int i = 0; i < generate; i++) {
+            int token = (int) best.getLong(0);
+            Tensor logits = decoder.decode(cache, token);
+            backend.argmax(logits, best);
+        }
+    }
+
+    static int[] promptIds(int n, int vocab) {
+        int[] ids = new int[n];
+        long z = 12345;
+        ids[0] = 1;
+        for (int i = 1; i < n; i++) {
+            z = z * 6364136223846793005L + 1442695040888963407L;
+            ids[i] = 3 + (int) ((z >>> 33) % (vocab - 3));
+        }
+        return ids;
+    }
+
+    static void printBreakdown(String what, OpTimer timer, double wall, int tokens) {
+        System.out.printf(Locale.ROOT, "  %s: %.1f ms per token wall, ops:%n", what, 1e3 * wall / tokens);
+        for (Map.Entry<String, OpTimer.Entry> e : timer.entries()) {
+            OpTimer.Entry v = e.getValue();
+            System.out.printf(Locale.ROOT, "    %-22s %8.2f ms/token %5.1f%% %8d calls %8.1f us/call%s%n", e.getKey(),
+                    1e-6 * v.nanos / tokens, 100.0 * v.nanos / 1e9 / wall, v.calls, 1e-3 * v.nanos / v.calls,
+                    v.flops > 0 ? String.format(Locale.ROOT, " %6.1f GFLOP/s", v.flops / v.nanos) : "");
+        }
+    }
+
+    static void print(List<Result> results, int prompt, int generate) {
+        System.out.println();
+        System.out.printf("| weights | prefill %d (tok/s) | decode %d (tok/s) | llama.cpp decode | MB/token | decode GB/s | stream GB/s | %% of stream |%n",
+                prompt, generate);
+        System.out.println("|---------|------------------:|-----------------:|-----------------:|---------:|------------:|------------:|------------:|");
+        for (Result r : results) {
+            System.out.printf(Locale.ROOT, "| %-7s | %17.1f | %16.2f | %16s | %8.0f | %11.1f | %11.1f | %10.0f%% |%n", r.dtype,
+                    r.prefillTokS, r.decodeTokS, String.format(Locale.ROOT, "%.0f%s", llamaCppDecode(r.dtype),
+                            r.dtype.equals("BF16") ? " (F16)" : ""), r.bytesPerToken / 1e6, r.decodeGbS, r.streamGbS, 100 * r.ratio);
+        }
+        System.out.println("llama.cpp prefill on the same shape: " + LLAMA_CPP_PREFILL + " tok/s");
+    }
+}

@@ -1,0 +1,178 @@
+package mgm.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+import mgm.runtime.DType;
+import mgm.runtime.Tensor;
+import mgm.runtime.cpu.CpuBackend;
+
+/**
+ * Image encoding at MGM-7B's real shapes (random weights, built in memory): per-stage wall time,
+ * the time spent in GEMM-shaped ops (matmul with M &gt; 4 and conv2d) and in everything else, and the
+ * GEMM FLOPs of each stage divided by the GEMM throughput measured in the same run on the
+ * foundation benchmark's shape (512 x 4096 x 4096, same weight dtype) — the time the stage's GEMMs
+ * would take at that throughput. Target: non-GEMM work &lt;= 25% of the total.
+ *
+ * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar \
+ *     mgm.bench.VisionReport [--threads 2] [--dtype BF16|F32] [--reps 2] [--ops] [--warmup]</pre>
+ * {@code --ops} prints every op kind's time per stage; {@code --warmup} runs one untimed encode first
+ * (the kernels compile within the first second of a 10+ second encode, so it changes little).
+ */
+public final class VisionReport {
+    private VisionReport() {}
+
+    record Stage(String name, double[] wall, double[] gemm, double flops) {}
+
+    public static void main(String[] args) throws Exception {
+        int threads = 2;
+        DType dtype = DType.BF16;
+        int reps = 2;
+        boolean ops = false;
+        boolean warmup = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--dtype" -> dtype = DType.valueOf(args[++i]);
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--ops" -> ops = true;
+                case "--warmup" -> warmup = true;
+                default -> {
+                    System.err.println("usage: VisionReport [--threads N] [--dtype BF16|F32] [--reps N] [--ops] [--warmup]");
+                    System.exit(2);
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "mgm image encode bench: MGM-7B shapes (CLIP-L/14-336, ConvNeXt-L @768, mining 1024/2880,"
+                + " projector to 4096), %s weights, %d threads, %d reps, load %s%n", dtype, threads, reps, Load.average());
+        String[] names = {"CLIP ViT-L/14-336 (23 layers)", "ConvNeXt-L @768", "patch info mining", "projector mlp2x_gelu"};
+        List<Stage> stages = new ArrayList<>();
+        for (String n : names) {
+            stages.add(new Stage(n, new double[reps], new double[reps], 0));
+        }
+        double[] flops = new double[names.length];
+        double[] gemmRate = new double[reps];
+        try (CpuBackend cpu = new CpuBackend(threads)) {
+            OpTimer timer = new OpTimer(cpu);
+            long t0 = System.nanoTime();
+            try (MgmVision model = new MgmVision(dtype, timer);
+                 Tensor low = RandomTensors.uniform(DType.F32, 7, 1.5f, 1, 3, 336, 336);
+                 Tensor high = RandomTensors.uniform(DType.F32, 8, 1.5f, 1, 3, 768, 768)) {
+                System.out.printf(Locale.ROOT, "model built in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+                timer.enabled(false);
+                if (warmup) {
+                    encode(model, timer, low, high, null, null, null, false);
+                }
+                for (int r = 0; r < reps; r++) {
+                    gemmRate[r] = gemmThroughput(cpu, dtype);
+                    double[] wall = new double[names.length];
+                    double[] gemm = new double[names.length];
+                    encode(model, timer, low, high, wall, gemm, flops, ops && r == reps - 1);
+                    for (int s = 0; s < names.length; s++) {
+                        stages.get(s).wall[r] = wall[s];
+                        stages.get(s).gemm[r] = gemm[s];
+                    }
+                    System.out.printf(Locale.ROOT, "  rep %d: total %.2f s, GEMM probe %.1f GFLOP/s%n", r, sum(wall), gemmRate[r] / 1e9);
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "%nload average after: %s%n", Load.average());
+        print(stages, flops, Stats.median(gemmRate));
+    }
+
+    /** One encode, stage by stage; fills per-stage wall and GEMM seconds and GEMM flops when the arrays are given. */
+    static void encode(MgmVision m, OpTimer timer, Tensor low, Tensor high, double[] wall, double[] gemm, double[] flops,
+                       boolean printOps) {
+        boolean measure = wall != null;
+        timer.enabled(measure);
+        String[] names = {"CLIP", "ConvNeXt", "mining", "projector"};
+        Tensor features = null;
+        Tensor map = null;
+        Tensor mined = null;
+        try {
+            for (int s = 0; s < 4; s++) {
+                timer.reset();
+                long t0 = System.nanoTime();
+                switch (s) {
+                    case 0 -> features = m.clip.encode(low);
+                    case 1 -> map = m.convNext.encode(high);
+                    case 2 -> {
+                        m.mining.normalizeMap(map);
+                        mined = m.mining.mine(features.select(0, 0), map);
+                    }
+                    default -> m.projector.project(mined).close();
+                }
+                double dt = (System.nanoTime() - t0) / 1e9;
+                if (measure) {
+                    wall[s] = dt;
+                    gemm[s] = timer.seconds("gemm");
+                    flops[s] = timer.flops("gemm");
+                    if (printOps) {
+                        DecoderReport.printBreakdown(names[s], timer, dt, 1);
+                    }
+                }
+            }
+        } finally {
+            timer.enabled(false);
+            for (Tensor t : new Tensor[] {features, map, mined}) {
+                if (t != null) {
+                    t.close();
+                }
+            }
+        }
+    }
+
+    /** Our GEMM on the foundation benchmark's shape, FLOP/s (best of 3). */
+    static double gemmThroughput(CpuBackend cpu, DType dtype) {
+        int m = 512;
+        int n = 4096;
+        int k = 4096;
+        Random r = new Random(2);
+        try (Tensor w = Workloads.weight(r, dtype, n, k); Tensor x = Workloads.randomF32(r, m, k);
+             Tensor out = Tensor.allocate(DType.F32, m, n)) {
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < 3; i++) {
+                long t0 = System.nanoTime();
+                cpu.matmul(x, w, null, out);
+                best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+            }
+            return 2.0 * m * n * k / best;
+        }
+    }
+
+    static void print(List<Stage> stages, double[] flops, double gemmRate) {
+        System.out.println();
+        System.out.printf(Locale.ROOT, "GEMM throughput (512x4096x4096, same run): %.1f GFLOP/s%n", gemmRate / 1e9);
+        System.out.println("| stage | time (s) | GEMM ops (s) | non-GEMM (s) | GEMM GFLOP | GEMM GFLOP/s | at probe rate (s) | non-GEMM share |");
+        System.out.println("|-------|---------:|-------------:|-------------:|-----------:|-------------:|------------------:|---------------:|");
+        double tw = 0;
+        double tg = 0;
+        double tf = 0;
+        for (int s = 0; s < stages.size(); s++) {
+            Stage st = stages.get(s);
+            double w = Stats.median(st.wall);
+            double g = Stats.median(st.gemm);
+            tw += w;
+            tg += g;
+            tf += flops[s];
+            row(st.name, w, g, flops[s], gemmRate);
+        }
+        row("**total**", tw, tg, tf, gemmRate);
+    }
+
+    private static void row(String name, double w, double g, double f, double rate) {
+        System.out.printf(Locale.ROOT, "| %s | %.2f | %.2f | %.2f | %.1f | %.1f | %.2f | %.0f%% |%n", name, w, g, w - g, f / 1e9,
+                g > 0 ? f / g / 1e9 : 0, f / rate, 100 * (w - g) / w);
+    }
+
+    private static double sum(double[] v) {
+        double s = 0;
+        for (double x : v) {
+            s += x;
+        }
+        return s;
+    }
+}

@@ -1,0 +1,193 @@
+package mgm.runtime.profile;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.atomic.AtomicLong;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Measures this machine's roofline in a fraction of a second, on all cores: the streaming-read
+ * bandwidth of a buffer far larger than the caches, and the F32 FMA rate of a loop that keeps its
+ * operands in vector registers. Each probe runs repeated rounds (every thread does one chunk of work
+ * between two barriers) until its time budget is spent and keeps the fastest round, so JIT warm-up
+ * and a noisy neighbour cost rounds, not accuracy.
+ *
+ * <p>System properties {@code mgm.profile.bandwidth} (GB/s) and {@code mgm.profile.flops} (GFLOP/s)
+ * replace the measurements (e.g. with a machine's datasheet figures).
+ */
+public final class MachineProbe {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
+    /** Independent FMA chains: enough to cover FMA latency × ports on current x86 and ARM cores. */
+    private static final int CHAINS = 12;
+    private static final long DEFAULT_BUFFER = 256L << 20;
+
+    private MachineProbe() {}
+
+    /** The roofline of this machine: properties where set, measurements otherwise (0.2 s to 1 s, see the class doc). */
+    public static Roofline measure() {
+        int threads = Runtime.getRuntime().availableProcessors();
+        Double bwProp = gigaProperty("mgm.profile.bandwidth");
+        Double flopsProp = gigaProperty("mgm.profile.flops");
+        long buffer = Math.clamp(threads * (16L << 20), 128L << 20, 1L << 30);
+        double bw = bwProp != null ? bwProp : streamingReadBandwidth(threads, buffer, 150_000_000L);
+        double flops = flopsProp != null ? flopsProp : peakFmaFlops(threads, 100_000_000L);
+        String source = (bwProp != null ? "bandwidth from -Dmgm.profile.bandwidth"
+                : "streaming read of " + (buffer >> 20) + " MiB")
+                + ", " + (flopsProp != null ? "FLOP/s from -Dmgm.profile.flops" : SPECIES.length() + "-lane F32 FMA loop")
+                + ", " + threads + " threads";
+        return new Roofline(bw, flops, source);
+    }
+
+    private static Double gigaProperty(String name) {
+        String v = System.getProperty(name);
+        if (v == null || v.isBlank()) {
+            return null;
+        }
+        try {
+            double d = Double.parseDouble(v.trim());
+            if (d > 0) {
+                return d * 1e9;
+            }
+        } catch (NumberFormatException e) {
+            // falls through to the message below
+        }
+        throw new IllegalArgumentException("-D" + name + "=" + v + ": expected a positive number (giga units per second)");
+    }
+
+    /** Bytes/s of all threads each summing its own slice of a {@code bufferBytes} buffer, best round. */
+    public static double streamingReadBandwidth(int threads, long bufferBytes, long budgetNanos) {
+        try (Arena arena = Arena.ofShared()) {
+            long slice = bufferBytes / threads / 64 * 64;
+            MemorySegment buffer = arena.allocate(slice * threads, 64);  // zeroed: every page is touched
+            MemorySegment warm = buffer.asSlice(0, 64 << 10);
+            for (int i = 0; i < 500; i++) {
+                sumLongs(warm);  // compile the loop before timing rounds over the big buffer
+            }
+            long best = rounds(threads, budgetNanos, t -> sumLongs(buffer.asSlice(t * slice, slice)));
+            return (double) slice * threads / (best * 1e-9);
+        }
+    }
+
+    /**
+     * FLOP/s of all threads running register-resident FMA chains, best round. The Vector API runs
+     * a hundred times slower until C2 has compiled the loop, so the loop is first called in small
+     * pieces until it runs at a compiled speed (at most {@link #WARM_UP_LIMIT_NANOS}).
+     */
+    public static double peakFmaFlops(int threads, long budgetNanos) {
+        warmUpFmaLoop();
+        int iterations = 50_000;
+        long best = rounds(threads, budgetNanos, t -> Float.floatToRawIntBits(fmaLoop(iterations)));
+        return 2.0 * CHAINS * SPECIES.length() * iterations * threads / (best * 1e-9);
+    }
+
+    private static final long WARM_UP_LIMIT_NANOS = 3_000_000_000L;
+
+    private static void warmUpFmaLoop() {
+        // 24 iterations a call reaches C2's invocation + back-edge threshold after ~600 calls.
+        int iterations = 24;
+        double flopsPerCall = 2.0 * CHAINS * SPECIES.length() * iterations;
+        long deadline = System.nanoTime() + WARM_UP_LIMIT_NANOS;
+        float sink = 0;
+        while (System.nanoTime() < deadline) {
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 256; i++) {
+                sink += fmaLoop(iterations);
+            }
+            double rate = 256 * flopsPerCall / Math.max(1, System.nanoTime() - t0) * 1e9;
+            if (rate > 4e9) {  // interpreted or C1 code stays far below 1 GFLOP/s
+                break;
+            }
+        }
+        if (sink == 42) {
+            System.out.print("");
+        }
+    }
+
+    /** Runs rounds of {@code work(threadIndex)} on all threads until the budget is spent; the fastest round's nanos. */
+    private static long rounds(int threads, long budgetNanos, Work work) {
+        AtomicLong sink = new AtomicLong();
+        long[] roundStart = new long[1];
+        long[] best = {Long.MAX_VALUE};
+        boolean[] stop = {false};
+        long deadline = System.nanoTime() + budgetNanos;
+        int[] round = {0};
+        CyclicBarrier barrier = new CyclicBarrier(threads, () -> {
+            long now = System.nanoTime();
+            if (round[0]++ > 0) {
+                best[0] = Math.min(best[0], now - roundStart[0]);
+            }
+            stop[0] = (now > deadline && round[0] > 2) || round[0] > 1000;
+            roundStart[0] = System.nanoTime();
+        });
+        Thread[] pool = new Thread[threads];
+        for (int i = 0; i < threads; i++) {
+            int index = i;
+            pool[i] = Thread.ofPlatform().daemon().name("mgm-roofline-probe-" + i).start(() -> {
+                try {
+                    barrier.await();
+                    while (!stop[0]) {
+                        sink.addAndGet(work.run(index));
+                        barrier.await();
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException("roofline probe interrupted", e);
+                }
+            });
+        }
+        for (Thread t : pool) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("roofline probe interrupted", e);
+            }
+        }
+        if (sink.get() == 42) {
+            System.out.print("");  // keeps the sums alive
+        }
+        return best[0];
+    }
+
+    private interface Work {
+        long run(int threadIndex);
+    }
+
+    private static long sumLongs(MemorySegment s) {
+        long a = 0, b = 0, c = 0, d = 0;
+        long n = s.byteSize() / 8 / 4 * 4;
+        for (long i = 0; i < n; i += 4) {
+            a += s.getAtIndex(LONG, i);
+            b += s.getAtIndex(LONG, i + 1);
+            c += s.getAtIndex(LONG, i + 2);
+            d += s.getAtIndex(LONG, i + 3);
+        }
+        return a + b + c + d;
+    }
+
+    private static float fmaLoop(int iterations) {
+        FloatVector m = FloatVector.broadcast(SPECIES, 0.999999f);
+        FloatVector c = FloatVector.broadcast(SPECIES, 1e-7f);
+        FloatVector a0 = FloatVector.broadcast(SPECIES, 1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+        FloatVector a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+        for (int i = 0; i < iterations; i++) {
+            a0 = a0.fma(m, c);
+            a1 = a1.fma(m, c);
+            a2 = a2.fma(m, c);
+            a3 = a3.fma(m, c);
+            a4 = a4.fma(m, c);
+            a5 = a5.fma(m, c);
+            a6 = a6.fma(m, c);
+            a7 = a7.fma(m, c);
+            a8 = a8.fma(m, c);
+            a9 = a9.fma(m, c);
+            a10 = a10.fma(m, c);
+            a11 = a11.fma(m, c);
+        }
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
+                .reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+    }
+}
