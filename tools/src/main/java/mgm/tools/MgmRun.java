@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
 import mgm.model.MgmModel;
+import mgm.tools.serve.ServeCommand;
 import mgm.tools.tiny.MakeTinyCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -20,7 +21,7 @@ import picocli.CommandLine.Command;
         description = {"Runs Mini-Gemini (MGM) vision-language models: chat about images, as MGM's mgm/serve/cli.py does.",
                 "Without a subcommand: an interactive chat (or one answer with --prompt) with the model in --model-path."},
         subcommands = {DemoCommand.class, EvalCommand.class, InspectCommand.class, LogitsCommand.class, BenchCommand.class,
-                TokenizeCommand.class, MakeTinyCommand.class, CommandLine.HelpCommand.class},
+                TokenizeCommand.class, MakeTinyCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {"  mgm-run demo",
                 "  mgm-run --model-path work_dirs/MGM/MGM-7B-HD --image-file cat.jpg",
@@ -28,6 +29,7 @@ import picocli.CommandLine.Command;
                 "  mgm-run --model-path MGM-8B --conv-mode llama_3 --load-4bit --image-file chart.png",
                 "  echo 'Describe it.' | mgm-run --model-path MGM-7B --image-file cat.jpg",
                 "  mgm-run inspect --model-path MGM-13B",
+                "  mgm-run serve --model-path MGM-7B-HD --port 8000",
                 "  mgm-run <command> --help"})
 public final class MgmRun implements Callable<Integer> {
     public static final int EXIT_OK = 0;
@@ -118,25 +120,25 @@ public final class MgmRun implements Callable<Integer> {
     }
 
     /** A failure with a one-line message and the exit code to return. */
-    static final class CommandFailure extends RuntimeException {
+    public static final class CommandFailure extends RuntimeException {
         private static final long serialVersionUID = 1L;
         final int exitCode;
 
-        CommandFailure(int exitCode, String message) {
+        public CommandFailure(int exitCode, String message) {
             super(message);
             this.exitCode = exitCode;
         }
 
-        CommandFailure(int exitCode, String message, Throwable cause) {
+        public CommandFailure(int exitCode, String message, Throwable cause) {
             super(message, cause);
             this.exitCode = exitCode;
         }
 
-        static CommandFailure usage(String message) {
+        public static CommandFailure usage(String message) {
             return new CommandFailure(EXIT_USAGE, message);
         }
 
-        static CommandFailure file(String message) {
+        public static CommandFailure file(String message) {
             return new CommandFailure(EXIT_FILE, message);
         }
     }

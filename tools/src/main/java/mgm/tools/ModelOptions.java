@@ -14,8 +14,8 @@ import mgm.runtime.DType;
 import mgm.runtime.profile.Profiler;
 import picocli.CommandLine.Option;
 
-/** The options that say which model to load and how (shared by the chat and the tools that run a model). */
-final class ModelOptions {
+/** The options that say which model to load and how (shared by the chat, the server and the tools that run a model). */
+public final class ModelOptions {
     @Option(names = "--model-path", paramLabel = "DIR",
             description = "MGM checkpoint folder (config.json, *.safetensors or pytorch_model*.bin, tokenizer files), "
                     + "e.g. work_dirs/MGM/MGM-7B-HD.")
@@ -67,7 +67,7 @@ final class ModelOptions {
     @Option(names = "--assume-available-memory", hidden = true, paramLabel = "SIZE")
     String assumeAvailableMemory;
 
-    Path requireModelPath(picocli.CommandLine commandLine) {
+    public Path requireModelPath(picocli.CommandLine commandLine) {
         if (modelPath == null) {
             throw new picocli.CommandLine.ParameterException(commandLine, "missing --model-path DIR (the MGM checkpoint folder)");
         }
@@ -94,7 +94,7 @@ final class ModelOptions {
     }
 
     /** Checks every option's value before anything slow happens. */
-    void validate() {
+    public void validate() {
         format();
         kvDtype();
         Devices.parse(device);
@@ -110,7 +110,7 @@ final class ModelOptions {
     }
 
     /** Opens the backend, then loads the model with a progress bar; failures become one-line errors. */
-    Loaded load(picocli.CommandLine commandLine, PrintWriter err) {
+    public Loaded load(picocli.CommandLine commandLine, PrintWriter err) {
         return load(commandLine, err, context);
     }
 
@@ -168,7 +168,7 @@ final class ModelOptions {
      * A loaded model and the backend it runs on; closing releases both and, when profiling, prints
      * the report and writes the trace.
      */
-    record Loaded(MgmModel model, Backend backend, Profiler profiler, boolean report, Path trace, PrintWriter err)
+    public record Loaded(MgmModel model, Backend backend, Profiler profiler, boolean report, Path trace, PrintWriter err)
             implements AutoCloseable {
         @Override
         public void close() {
@@ -195,7 +195,7 @@ final class ModelOptions {
     }
 
     /** 1234, 512k, 8m, 16g, 1t (powers of 1024). */
-    static long parseSize(String s) {
+    public static long parseSize(String s) {
         String t = s.trim().toLowerCase(Locale.ROOT);
         long unit = 1;
         if (!t.isEmpty() && "kmgt".indexOf(t.charAt(t.length() - 1)) >= 0) {

@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
  * penalty come from the checkpoint's {@code generation_config.json} when it has them, otherwise
  * from HF's defaults (top-k 50, top-p 1, no penalty); the flags override them.
  */
-final class SamplingOptions {
+public final class SamplingOptions {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Option(names = "--temperature", paramLabel = "T", defaultValue = "0.2",
@@ -60,6 +60,15 @@ final class SamplingOptions {
 
     /** The sampler settings for a checkpoint folder (reads its generation_config.json when present). */
     SamplingParams params(Path modelDir) {
+        long s = seed != null ? seed : System.nanoTime() ^ Double.doubleToLongBits(Math.random());
+        return params(modelDir, temperature, topP, topK, s);
+    }
+
+    /**
+     * The sampler settings for a checkpoint folder: {@code topP} and {@code topK} when given (null:
+     * generation_config.json's, else HF's defaults), the repetition penalty from the config.
+     */
+    public static SamplingParams params(Path modelDir, float temperature, Float topP, Integer topK, long seed) {
         JsonNode gen = generationConfig(modelDir);
         float p = topP != null ? topP : (float) number(gen, "top_p", 1.0);
         int k = topK != null ? topK : (int) number(gen, "top_k", 50);
@@ -70,8 +79,7 @@ final class SamplingOptions {
         if (!(penalty > 0) || Float.isInfinite(penalty)) {
             penalty = 1f;
         }
-        long s = seed != null ? seed : System.nanoTime() ^ Double.doubleToLongBits(Math.random());
-        return new SamplingParams(temperature, Math.max(0, k), p, penalty, s);
+        return new SamplingParams(temperature, Math.max(0, k), p, penalty, seed);
     }
 
     private static JsonNode generationConfig(Path dir) {

@@ -8,11 +8,11 @@ import mgm.loaders.chat.TemplateSelector;
 import mgm.loaders.tokenizer.Tokenizer;
 
 /** {@code --conv-mode}: checked before loading, resolved (auto-selected as MGM does) after. */
-final class Templates {
+public final class Templates {
     private Templates() {}
 
     /** Fails with a usage error (exit 2) for an unknown mode name; null (auto) passes. */
-    static void check(String convMode) {
+    public static void check(String convMode) {
         if (convMode == null) {
             return;
         }
@@ -24,7 +24,7 @@ final class Templates {
     }
 
     /** The template for the model, printing MGM's warning when an explicit mode differs from the auto choice. */
-    static ConversationTemplate select(Path modelPath, String convMode, Tokenizer tokenizer, PrintWriter err) {
+    public static ConversationTemplate select(Path modelPath, String convMode, Tokenizer tokenizer, PrintWriter err) {
         check(convMode);
         TemplateSelector.Selection s = TemplateSelector.select(modelPath.toString(), convMode, tokenizer);
         if (s.warning() != null) {
