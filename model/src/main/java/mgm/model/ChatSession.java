@@ -52,12 +52,22 @@ public final class ChatSession implements AutoCloseable {
     private final List<Tensor> imageEmbeddings = new ArrayList<>();
     private final Set<Integer> stopTokens;
     private final KvCache cache;
+    private final boolean ownsCache;
     private final Generator generator;
     /** What the cache holds, one entry per unit: a token id, or the image marker for a whole image. */
     private final List<Integer> cachedUnits = new ArrayList<>();
     private long pendingImageNanos;
 
     public ChatSession(MgmModel model, ConversationTemplate template, List<RgbImage> images) {
+        this(model, template, images, null);
+    }
+
+    /**
+     * A session that runs in {@code reusedCache} (emptied first, left open on {@link #close()}), so
+     * that a server answering one request after another allocates the KV cache once, not per
+     * request. Null allocates a cache for this session.
+     */
+    public ChatSession(MgmModel model, ConversationTemplate template, List<RgbImage> images, KvCache reusedCache) {
         if (!images.isEmpty() && !model.isMultimodal()) {
             throw new IllegalArgumentException("the model at " + model.modelPath() + " takes no images (its config names no vision tower)");
         }
@@ -65,7 +75,13 @@ public final class ChatSession implements AutoCloseable {
         this.conversation = template.newConversation();
         this.images = List.copyOf(images);
         this.stopTokens = Arrays.stream(StopTokens.resolve(template, model.tokenizer())).boxed().collect(Collectors.toSet());
-        this.cache = model.decoder().newCache(model.contextLength(), model.kvDtype());
+        if (reusedCache != null && reusedCache.maxLength() < model.contextLength()) {
+            throw new IllegalArgumentException("a reused KV cache of " + reusedCache.maxLength()
+                    + " positions is shorter than the context length " + model.contextLength());
+        }
+        this.ownsCache = reusedCache == null;
+        this.cache = ownsCache ? model.decoder().newCache(model.contextLength(), model.kvDtype()) : reusedCache;
+        this.cache.truncate(0);
         this.generator = new Generator(model.decoder());
     }
 
@@ -180,7 +196,9 @@ public final class ChatSession implements AutoCloseable {
             t.close();
         }
         imageEmbeddings.clear();
-        cache.close();
+        if (ownsCache) {
+            cache.close();
+        }
         generator.close();
     }
 }

@@ -9,6 +9,7 @@ import mgm.loaders.image.ImageDecoder;
 import mgm.loaders.image.ImageException;
 import mgm.loaders.image.RgbImage;
 import mgm.model.ChatSession;
+import mgm.model.llm.KvCache;
 import mgm.model.MgmModel;
 import mgm.model.generate.Generator;
 import mgm.model.generate.SamplingParams;
@@ -19,7 +20,7 @@ import mgm.tools.SamplingOptions;
  * own thread (template, tokens against the context, every image decoded once) so that a request
  * that will fail is refused with 400/413 before it waits; {@link #run} answers it on the generation
  * thread with a fresh {@link ChatSession} built from the request's messages. Nothing of one
- * request is kept for the next.
+ * request is kept for the next, except the KV cache's memory, which the next request overwrites.
  */
 final class ChatModel {
     /** Image decodes running at once on request threads (each may hold a large RGB buffer). */
@@ -34,6 +35,8 @@ final class ChatModel {
     private final ServerConfig config;
     private final ImageDecoder decoder;
     private final Semaphore decodes = new Semaphore(PARALLEL_DECODES, true);
+    /** One KV cache for every request (they run one at a time on the generation thread); made on first use. */
+    private KvCache cache;
 
     ChatModel(MgmModel model, ConversationTemplate template, ServerConfig config) {
         this.model = model;
@@ -41,6 +44,14 @@ final class ChatModel {
         this.modelDir = model.modelPath();
         this.config = config;
         this.decoder = new ImageDecoder(Math.min(config.maxImagePixels(), Integer.MAX_VALUE / 3));
+    }
+
+    /** Releases the shared KV cache; call on the generation thread, after the last request. */
+    void close() {
+        if (cache != null) {
+            cache.close();
+            cache = null;
+        }
     }
 
     ConversationTemplate template() {
@@ -128,7 +139,10 @@ final class ChatModel {
             AnswerText answer = new AnswerText(p.stops());
             long[] firstToken = {0};
             ChatSession.Reply reply;
-            try (ChatSession session = new ChatSession(model, p.plan().template(), images)) {
+            if (cache == null) {
+                cache = model.decoder().newCache(model.contextLength(), model.kvDtype());
+            }
+            try (ChatSession session = new ChatSession(model, p.plan().template(), images, cache)) {
                 List<String> history = p.plan().history();
                 for (int i = 0; i < history.size(); i++) {
                     if (i % 2 == 0) {

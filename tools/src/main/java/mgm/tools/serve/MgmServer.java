@@ -142,6 +142,9 @@ public final class MgmServer implements AutoCloseable {
     public void close() {
         stopping = true;
         queue.close(() -> { // runs on the generation thread after whatever it was doing, loading included
+            if (chatModel != null) {
+                chatModel.close();
+            }
             chatModel = null;
             Loaded l = loaded.isCompletedExceptionally() ? null : loaded.getNow(null);
             if (l != null && l.owner() != null) {
