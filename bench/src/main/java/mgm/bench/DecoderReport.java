@@ -3,7 +3,6 @@ package mgm.bench;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 import mgm.loaders.config.LlmConfig;
 import mgm.model.WeightFormat;
@@ -13,6 +12,7 @@ import mgm.runtime.Backend;
 import mgm.runtime.DType;
 import mgm.runtime.Tensor;
 import mgm.runtime.cpu.CpuBackend;
+import mgm.runtime.profile.Profiler;
 
 /**
  * The end-to-end decoder benchmark: a random TinyLlama-shaped model (hidden 2048, 16 layers,
@@ -25,7 +25,7 @@ import mgm.runtime.cpu.CpuBackend;
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar \
  *     mgm.bench.DecoderReport [--threads 2] [--dtypes BF16,F16,Q8_0,Q4_0] [--prompt 512] [--generate 128]
  *     [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown]</pre>
- * {@code --breakdown} adds one timed run per dtype with every op's share of prefill and decode.
+ * {@code --breakdown} adds one profiled run per dtype and prints the profiler's prefill/decode op tables.
  */
 public final class DecoderReport {
     private DecoderReport() {}
@@ -97,15 +97,17 @@ public final class DecoderReport {
         };
         DType stored = dt.equals("F16") ? DType.F16 : DType.BF16;
         long t0 = System.nanoTime();
-        OpTimer timer = new OpTimer(cpu);
-        try (TinyLlama model = new TinyLlama(config, stored, format, breakdown ? timer : cpu, prompt);
+        Profiler profiler = breakdown ? Profiler.start(Profiler.Options.forReport().withJfr(false).withNvtx(false)) : null;
+        Backend backend = breakdown ? profiler.wrap(cpu) : cpu;
+        if (profiler != null) {
+            profiler.setEnabled(false); // only the breakdown run below is recorded
+        }
+        try (TinyLlama model = new TinyLlama(config, stored, format, backend, prompt);
              KvCache cache = model.decoder.newCache(prompt + generate, kv);
              Tensor best = Tensor.allocate(DType.I32, 1)) {
-            timer.enabled(false);
             System.out.printf(Locale.ROOT, "%s: model built in %.1f s, %.0f MB of weights per token%n", dt,
                     (System.nanoTime() - t0) / 1e9, model.weightBytesPerToken() / 1e6);
             int[] ids = promptIds(prompt, config.vocabSize());
-            Backend backend = breakdown ? timer : cpu;
             // warm-up: compile every kernel at the shapes measured
             runOnce(model.decoder, cache, backend, ids, Math.min(generate, 32), best);
             double[] prefill = new double[reps];
@@ -122,23 +124,19 @@ public final class DecoderReport {
                 System.out.printf(Locale.ROOT, "  rep %d: prefill %.1f tok/s, decode %.2f tok/s (%.1f GB/s), stream %.1f GB/s%n",
                         r, prefill[r], decode[r], decode[r] * bytes / 1e9, stream[r]);
             }
-            if (breakdown) {
-                timer.enabled(true);
-                timer.reset();
-                cache.truncate(0);
-                long p0 = System.nanoTime();
-                model.decoder.prefill(cache, ids, null);
-                double ps = (System.nanoTime() - p0) / 1e9;
-                printBreakdown("prefill " + dt, timer, ps, 1);
-                timer.reset();
-                long d0 = System.nanoTime();
-                decodeTokens(model.decoder, cache, backend, generate, best);
-                double ds = (System.nanoTime() - d0) / 1e9;
-                printBreakdown("decode " + dt, timer, ds, generate);
-                timer.enabled(false);
+            if (profiler != null) {
+                profiler.setEnabled(true);
+                runOnce(model.decoder, cache, backend, ids, generate, best); // the decoder marks prefill and decode
+                profiler.setEnabled(false);
+                System.out.println("  breakdown, " + dt + ":");
+                System.out.print(profiler.report());
             }
             double dec = Stats.median(decode);
             return new Result(dt, Stats.median(prefill), dec, dec * bytes / 1e9, Stats.median(stream), Stats.median(ratio), bytes);
+        } finally {
+            if (profiler != null) {
+                profiler.close();
+            }
         }
     }
 
@@ -172,16 +170,6 @@ public final class DecoderReport {
             ids[i] = 3 + (int) ((z >>> 33) % (vocab - 3));
         }
         return ids;
-    }
-
-    static void printBreakdown(String what, OpTimer timer, double wall, int tokens) {
-        System.out.printf(Locale.ROOT, "  %s: %.1f ms per token wall, ops:%n", what, 1e3 * wall / tokens);
-        for (Map.Entry<String, OpTimer.Entry> e : timer.entries()) {
-            OpTimer.Entry v = e.getValue();
-            System.out.printf(Locale.ROOT, "    %-22s %8.2f ms/token %5.1f%% %8d calls %8.1f us/call%s%n", e.getKey(),
-                    1e-6 * v.nanos / tokens, 100.0 * v.nanos / 1e9 / wall, v.calls, 1e-3 * v.nanos / v.calls,
-                    v.flops > 0 ? String.format(Locale.ROOT, " %6.1f GFLOP/s", v.flops / v.nanos) : "");
-        }
     }
 
     static void print(List<Result> results, int prompt, int generate) {

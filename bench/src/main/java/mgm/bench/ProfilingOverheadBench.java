@@ -6,6 +6,7 @@ import mgm.model.llm.KvCache;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
 import mgm.runtime.Tensor;
+import mgm.runtime.profile.NoOpBackend;
 import mgm.runtime.profile.Profiler;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

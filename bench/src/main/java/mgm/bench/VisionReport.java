@@ -3,12 +3,13 @@ package mgm.bench;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Random;
 
+import mgm.runtime.Backend;
 import mgm.runtime.DType;
 import mgm.runtime.Tensor;
 import mgm.runtime.cpu.CpuBackend;
+import mgm.runtime.profile.Profiler;
 
 /**
  * Image encoding at MGM-7B's real shapes (random weights, built in memory): per-stage wall time,
@@ -19,7 +20,7 @@ import mgm.runtime.cpu.CpuBackend;
  *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar \
  *     mgm.bench.VisionReport [--threads 2] [--dtype BF16|F32] [--reps 2] [--ops] [--warmup]</pre>
- * {@code --ops} prints every op kind's time per stage; {@code --warmup} runs one untimed encode first
+ * {@code --ops} prints the profiler's per-phase op table at the end; {@code --warmup} runs one untimed encode first
  * (the kernels compile within the first second of a 10+ second encode, so it changes little).
  */
 public final class VisionReport {
@@ -55,22 +56,22 @@ public final class VisionReport {
         }
         double[] flops = new double[names.length];
         double[] gemmRate = new double[reps];
-        try (CpuBackend cpu = new CpuBackend(threads)) {
-            OpTimer timer = new OpTimer(cpu);
+        try (CpuBackend cpu = new CpuBackend(threads);
+             Profiler profiler = Profiler.start(Profiler.Options.forReport().withJfr(false).withNvtx(false))) {
+            Backend timed = profiler.wrap(cpu);
             long t0 = System.nanoTime();
-            try (MgmVision model = new MgmVision(dtype, timer);
+            try (MgmVision model = new MgmVision(dtype, timed);
                  Tensor low = RandomTensors.uniform(DType.F32, 7, 1.5f, 1, 3, 336, 336);
                  Tensor high = RandomTensors.uniform(DType.F32, 8, 1.5f, 1, 3, 768, 768)) {
                 System.out.printf(Locale.ROOT, "model built in %.1f s%n", (System.nanoTime() - t0) / 1e9);
-                timer.enabled(false);
                 if (warmup) {
-                    encode(model, timer, low, high, null, null, null, false);
+                    encode(model, profiler, "warm-up", low, high, null, null, null);
                 }
                 for (int r = 0; r < reps; r++) {
                     gemmRate[r] = gemmThroughput(cpu, dtype);
                     double[] wall = new double[names.length];
                     double[] gemm = new double[names.length];
-                    encode(model, timer, low, high, wall, gemm, flops, ops && r == reps - 1);
+                    encode(model, profiler, "rep " + r, low, high, wall, gemm, flops);
                     for (int s = 0; s < names.length; s++) {
                         stages.get(s).wall[r] = wall[s];
                         stages.get(s).gemm[r] = gemm[s];
@@ -78,45 +79,49 @@ public final class VisionReport {
                     System.out.printf(Locale.ROOT, "  rep %d: total %.2f s, GEMM probe %.1f GFLOP/s%n", r, sum(wall), gemmRate[r] / 1e9);
                 }
             }
+            if (ops) {
+                System.out.println();
+                System.out.print(profiler.report());
+            }
         }
         System.out.printf(Locale.ROOT, "%nload average after: %s%n", Load.average());
         print(stages, flops, Stats.median(gemmRate));
     }
 
-    /** One encode, stage by stage; fills per-stage wall and GEMM seconds and GEMM flops when the arrays are given. */
-    static void encode(MgmVision m, OpTimer timer, Tensor low, Tensor high, double[] wall, double[] gemm, double[] flops,
-                       boolean printOps) {
-        boolean measure = wall != null;
-        timer.enabled(measure);
+    /**
+     * One encode, stage by stage, each stage a profiler phase named "{@code label}: stage"; fills
+     * per-stage wall and GEMM seconds and GEMM FLOPs when the arrays are given.
+     */
+    static void encode(MgmVision m, Profiler profiler, String label, Tensor low, Tensor high, double[] wall,
+                       double[] gemm, double[] flops) {
         String[] names = {"CLIP", "ConvNeXt", "mining", "projector"};
         Tensor features = null;
         Tensor map = null;
         Tensor mined = null;
         try {
             for (int s = 0; s < 4; s++) {
-                timer.reset();
+                String phase = label + ": " + names[s];
                 long t0 = System.nanoTime();
-                switch (s) {
-                    case 0 -> features = m.clip.encode(low);
-                    case 1 -> map = m.convNext.encode(high);
-                    case 2 -> {
-                        m.mining.normalizeMap(map);
-                        mined = m.mining.mine(features.select(0, 0), map);
+                try (Backend.Scope ignored = profiler.phase(phase)) {
+                    switch (s) {
+                        case 0 -> features = m.clip.encode(low);
+                        case 1 -> map = m.convNext.encode(high);
+                        case 2 -> {
+                            m.mining.normalizeMap(map);
+                            mined = m.mining.mine(features.select(0, 0), map);
+                        }
+                        default -> m.projector.project(mined).close();
                     }
-                    default -> m.projector.project(mined).close();
                 }
                 double dt = (System.nanoTime() - t0) / 1e9;
-                if (measure) {
+                if (wall != null) {
+                    List<Profiler.Row> rows = profiler.rows().getOrDefault(phase, List.of());
                     wall[s] = dt;
-                    gemm[s] = timer.seconds("gemm");
-                    flops[s] = timer.flops("gemm");
-                    if (printOps) {
-                        DecoderReport.printBreakdown(names[s], timer, dt, 1);
-                    }
+                    gemm[s] = GemmShare.seconds(rows);
+                    flops[s] = GemmShare.flops(rows);
                 }
             }
         } finally {
-            timer.enabled(false);
             for (Tensor t : new Tensor[] {features, map, mined}) {
                 if (t != null) {
                     t.close();

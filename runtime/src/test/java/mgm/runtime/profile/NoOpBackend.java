@@ -10,7 +10,7 @@ import mgm.runtime.Tensor;
  * A host backend whose ops do nothing and allocate nothing, so that tests measure the profiling
  * decorator alone. {@link #calls} counts the ops that reached it.
  */
-class NoOpBackend implements Backend {
+public class NoOpBackend implements Backend {
     long calls;
 
     @Override
