@@ -56,7 +56,10 @@ public final class EmulatedDriver implements Driver {
         this.lib = lib;
     }
 
-    /** The emulator library at {@link #LIBRARY_PROPERTY}, or in {@code target/emu} of the kernels module. */
+    /**
+     * The emulator library at {@link #LIBRARY_PROPERTY}, or in {@code target/emu} of the kernels module
+     * (seen from the repository root, the kernels module or a sibling module).
+     */
     public static EmulatedDriver open() {
         Path p = findLibrary().orElseThrow(() -> new IllegalStateException(unavailableReason().orElse("emulator unavailable")));
         return open(p);
@@ -88,7 +91,8 @@ public final class EmulatedDriver implements Driver {
             Path p = Path.of(prop);
             return Files.isRegularFile(p) ? Optional.of(p) : Optional.empty();
         }
-        for (String c : new String[] {"target/emu/" + LIBRARY_NAME, "kernels/target/emu/" + LIBRARY_NAME}) {
+        for (String c : new String[] {"target/emu/" + LIBRARY_NAME, "kernels/target/emu/" + LIBRARY_NAME,
+                "../kernels/target/emu/" + LIBRARY_NAME}) {
             Path p = Path.of(c);
             if (Files.isRegularFile(p)) {
                 return Optional.of(p);

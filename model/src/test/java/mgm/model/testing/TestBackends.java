@@ -1,7 +1,10 @@
 package mgm.model.testing;
 
 import java.util.List;
+import mgm.kernels.CudaBackends;
+import mgm.kernels.EmulatedDriver;
 import mgm.runtime.Backend;
+import mgm.runtime.Tensor;
 import mgm.runtime.cpu.CpuBackend;
 import mgm.runtime.cpu.ReferenceBackend;
 
@@ -10,10 +13,35 @@ import mgm.runtime.cpu.ReferenceBackend;
  * closed (parameterised tests must pass them with {@code autoCloseArguments = false}).
  */
 public final class TestBackends {
-    /** The scalar reference and the fast CPU backend with 2 threads (CI has 2 cores). */
-    private static final List<Backend> ALL = List.of(new ReferenceBackend(), new CpuBackend(2));
+    /**
+     * The scalar reference, the CUDA kernels on the host emulator (when g++ built it, as the
+     * kernels module does in CI) and the fast CPU backend with 2 threads (CI has 2 cores).
+     */
+    private static final List<Backend> ALL = backends();
 
     private TestBackends() {}
+
+    private static List<Backend> backends() {
+        List<Backend> out = new java.util.ArrayList<>();
+        out.add(new ReferenceBackend());
+        EmulatedDriver.unavailableReason().ifPresentOrElse(
+                why -> System.out.println("model tests: not running the CUDA backend on the emulator: " + why),
+                () -> out.add(CudaBackends.emulated()));
+        out.add(new CpuBackend(2));
+        return List.copyOf(out);
+    }
+
+    /** The elements of {@code t} (on any backend's device) as floats. */
+    public static float[] read(Backend backend, Tensor t) {
+        Tensor host = backend.toHost(t);
+        try {
+            return host.toFloatArray();
+        } finally {
+            if (host != t) {
+                host.close();
+            }
+        }
+    }
 
     public static List<Backend> all() {
         return ALL;

@@ -65,7 +65,7 @@ public final class TinyModels {
             float[][] out = new float[ids.length][];
             int base = cache.length();
             decoder.prefill(cache, ids, (Tensor logits, int first) -> {
-                float[] v = logits.toFloatArray();
+                float[] v = TestBackends.read(decoder.backend(), logits);
                 int vocab = (int) logits.dim(1);
                 for (int r = 0; r < logits.dim(0); r++) {
                     out[first - base + r] = java.util.Arrays.copyOfRange(v, r * vocab, (r + 1) * vocab);

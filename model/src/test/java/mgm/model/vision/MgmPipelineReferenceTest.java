@@ -78,20 +78,20 @@ class MgmPipelineReferenceTest {
             VisionEncoder encoder = m.visionEncoder();
             int a = m.config().imageSizeAux();
             Tensor hr = in.highRes().reshape(1, 3, a, a);
-            report.append(check("hr", model, channelsLast(in.highRes().reshape(1, 3, a, a))));
-            report.append(check("lr", model, channelsLast(in.lowRes())));
+            report.append(check("hr", model, channelsLast(backend, in.highRes().reshape(1, 3, a, a))));
+            report.append(check("lr", model, channelsLast(backend, in.lowRes())));
             long t0 = System.nanoTime();
             try (Tensor clip = encoder.clip().encode(in.lowRes()); Tensor map = encoder.convNext().encode(hr)) {
                 long t1 = System.nanoTime();
-                report.append(check("clip", model, clip.toFloatArray()));
+                report.append(check("clip", model, TestBackends.read(backend, clip)));
                 assertEquals(m.config().mmHiddenSizeAux(), map.dim(2), "ConvNeXt width vs mm_hidden_size_aux");
-                report.append(check("convnext", model, map.toFloatArray()));
+                report.append(check("convnext", model, TestBackends.read(backend, map)));
                 try (Tensor mined = encoder.mine(clip, map);
                      Tensor projected = encoder.project(mined);
                      Tensor embeds = m.embed(ids, List.of(projected))) {
                     long t2 = System.nanoTime();
-                    report.append(check("mined", model, mined.toFloatArray()));
-                    report.append(check("projected", model, projected.toFloatArray()));
+                    report.append(check("mined", model, TestBackends.read(backend, mined)));
+                    report.append(check("projected", model, TestBackends.read(backend, projected)));
                     assertEquals(prompt.get("image_tokens").asInt(), projected.dim(0), "visual tokens");
                     int vocab = m.config().llm().vocabSize();
                     int length = (int) embeds.dim(0);
@@ -100,12 +100,12 @@ class MgmPipelineReferenceTest {
                     int[] got = new int[want.length];
                     try (KvCache cache = m.decoder().newCache(length + want.length, DType.F32)) {
                         Tensor last = m.decoder().prefill(cache, embeds, (l, first) -> {
-                            float[] v = l.toFloatArray();
+                            float[] v = TestBackends.read(backend, l);
                             System.arraycopy(v, 0, logits, first * vocab, v.length);
                         });
                         // Greedy continuation: each generated token is embedded and decoded after the image.
                         for (int i = 0; i < got.length; i++) {
-                            got[i] = Compare.argmax(last.toFloatArray());
+                            got[i] = Compare.argmax(TestBackends.read(backend, last));
                             if (i + 1 < got.length) {
                                 last = m.decoder().decode(cache, got[i]);
                             }
@@ -142,7 +142,14 @@ class MgmPipelineReferenceTest {
     }
 
     /** [n, C, H, W] -> row-major [n*H*W, C], the fixtures' layout. */
-    private static float[] channelsLast(Tensor nchw) {
-        return nchw.permute(0, 2, 3, 1).toFloatArray();
+    private static float[] channelsLast(Backend backend, Tensor nchw) {
+        Tensor host = backend.toHost(nchw);
+        try {
+            return host.permute(0, 2, 3, 1).toFloatArray();
+        } finally {
+            if (host != nchw) {
+                host.close();
+            }
+        }
     }
 }
