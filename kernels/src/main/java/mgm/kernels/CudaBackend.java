@@ -546,6 +546,61 @@ public final class CudaBackend implements Backend {
 
     record Recorded(Driver.Graph graph, List<DeviceAllocator.Block> kept) {}
 
+    private long graphSteps;
+    private long graphInstantiations;
+
+    /** Repeated steps (decode steps) launched as graphs, and how many graph instantiations they needed. */
+    public String graphReport() {
+        return graphSteps + " steps as graphs, " + graphInstantiations + " instantiations";
+    }
+
+    public long graphSteps() {
+        return graphSteps;
+    }
+
+    public long graphInstantiations() {
+        return graphInstantiations;
+    }
+
+    /** {@code -Dmgm.cuda.graphs=false} runs repeated steps (decode) kernel by kernel, for comparisons. */
+    public static final String GRAPHS_PROPERTY = "mgm.cuda.graphs";
+
+    /**
+     * Decode steps as CUDA graphs: the first step is recorded and instantiated, later ones are
+     * recorded again and the executable graph updated in place (only kernel parameters such as the
+     * position change), then launched with one call.
+     */
+    @Override
+    public RepeatedStep repeatedStep() {
+        if (!Boolean.parseBoolean(System.getProperty(GRAPHS_PROPERTY, "true"))) {
+            return RepeatedStep.DIRECT;
+        }
+        return new RepeatedStep() {
+            private DeviceGraph graph;
+
+            @Override
+            public void run(Runnable ops) {
+                if (graph == null) {
+                    graph = capture(ops);
+                    graphInstantiations++;
+                } else if (!graph.update(ops)) {
+                    graphInstantiations++;
+                }
+                graph.replay();
+                graphSteps++;
+            }
+
+            @Override
+            public void close() {
+                if (graph != null) {
+                    graph.close();
+                    graph = null;
+                }
+            }
+        };
+    }
+
+
     Recorded record(Runnable work) {
         noCapture("capture");
         checkOpen();

@@ -74,6 +74,33 @@ public interface Backend extends AutoCloseable {
         void close();
     }
 
+    // ------------------------------------------------------------------ repeated steps
+
+    /**
+     * A runner for a step that is issued again and again with the same ops and shapes, only
+     * scalars (a position, a cache length) and contents changing: one decode step. Plain backends
+     * run the ops as they are issued; a device backend records them as a graph the first time and
+     * afterwards updates that graph in place and launches it with one call, which removes the
+     * per-kernel launch gaps. Inside a step: no host copies, no synchronisation, no host reads of
+     * device data. The profiling decorator runs steps op by op (it times every op). Close the
+     * runner with the tensors the step uses.
+     */
+    default RepeatedStep repeatedStep() {
+        return RepeatedStep.DIRECT;
+    }
+
+    /** See {@link #repeatedStep()}. */
+    interface RepeatedStep extends AutoCloseable {
+        /** Runs the ops as they are issued. */
+        RepeatedStep DIRECT = Runnable::run;
+
+        /** Issues {@code ops} (host code that calls this backend's ops) as one step. */
+        void run(Runnable ops);
+
+        @Override
+        default void close() {}
+    }
+
     // ------------------------------------------------------------------ data movement
 
     /**

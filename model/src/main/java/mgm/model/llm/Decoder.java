@@ -35,6 +35,14 @@ public final class Decoder implements AutoCloseable {
     private final Scratch scratch;
     private final Rows oneRow;
     private final MixtureOfExperts moe;
+    /**
+     * How decode steps are issued: as one CUDA graph on a device (recorded once, then updated and
+     * replayed). Mixtral reads its expert choice back to the host mid-step, so it runs op by op.
+     */
+    private final Backend.RepeatedStep decodeStep;
+    /** The ops of one decode step, on {@link #stepCache} (fields, so that a step allocates nothing). */
+    private final Runnable decodeOps = this::decodeOps;
+    private KvCache stepCache;
 
     /** Frequencies on the backend and the sequence length they were computed for (dynamic NTK). */
     private final Tensor invFreq;
@@ -56,9 +64,12 @@ public final class Decoder implements AutoCloseable {
         this.scratch = new Scratch(backend, config, maxChunk);
         this.oneRow = scratch.rows(1);
         this.moe = config.isMoe() ? new MixtureOfExperts(backend, config, maxChunk) : null;
+        this.decodeStep = moe == null ? backend.repeatedStep() : Backend.RepeatedStep.DIRECT;
         this.invFreqHost = ropeFrequencies.forLength(0);
         this.invFreq = backend.allocate(DType.F32, config.headDim() / 2);
-        backend.copy(hostF32(invFreqHost), invFreq);
+        try (Tensor host = hostF32(invFreqHost)) {
+            backend.copy(host, invFreq);
+        }
     }
 
     public LlmConfig config() {
@@ -118,6 +129,7 @@ public final class Decoder implements AutoCloseable {
                         }
                     }
                 }
+                updateFrequencies(cache.length() + t);
                 last = runChunk(cache, r, everyPosition);
             }
         }
@@ -142,6 +154,7 @@ public final class Decoder implements AutoCloseable {
                 int t = Math.min(maxChunk, total - start);
                 Rows r = t == 1 ? oneRow : scratch.rows(t);
                 backend.copy(embeddings.slice(0, start, start + t), r.x);
+                updateFrequencies(cache.length() + t);
                 last = runChunk(cache, r, everyPosition);
             }
         }
@@ -155,10 +168,22 @@ public final class Decoder implements AutoCloseable {
             throw new IllegalArgumentException("token id " + token + " is outside the vocabulary [0, " + config.vocabSize() + ")");
         }
         try (Backend.Scope _ = backend.phase(DECODE)) {
+            // Host-to-device work first: a recorded step may not contain it.
             scratch.setToken(token);
-            backend.embedding(weights.embedTokens(), scratch.tokenId, oneRow.x);
-            return runChunk(cache, oneRow, null);
+            updateFrequencies(cache.length() + 1);
+            stepCache = cache;
+            try {
+                decodeStep.run(decodeOps);
+            } finally {
+                stepCache = null;
+            }
+            return scratch.lastLogits;
         }
+    }
+
+    private void decodeOps() {
+        backend.embedding(weights.embedTokens(), scratch.tokenId, oneRow.x);
+        runChunk(stepCache, oneRow, null);
     }
 
     /** Embeds ids without running the decoder (for splicing image features between text). Unscaled. */
@@ -178,7 +203,6 @@ public final class Decoder implements AutoCloseable {
 
     private Tensor runChunk(KvCache cache, Rows r, LogitsSink everyPosition) {
         int start = cache.length();
-        updateFrequencies(start + r.tokens);
         if (embeddingScale != 1f) {
             backend.scale(r.x, embeddingScale, r.x);
         }
@@ -253,6 +277,7 @@ public final class Decoder implements AutoCloseable {
 
     @Override
     public void close() {
+        decodeStep.close();
         scratch.close();
         invFreq.close();
         if (moe != null) {

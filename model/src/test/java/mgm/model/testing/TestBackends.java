@@ -31,6 +31,11 @@ public final class TestBackends {
         return List.copyOf(out);
     }
 
+    /** The CUDA backend on the emulator from {@link #all()}, if the emulator was built. */
+    public static java.util.Optional<mgm.kernels.CudaBackend> cudaEmulated() {
+        return ALL.stream().filter(b -> b instanceof mgm.kernels.CudaBackend).map(b -> (mgm.kernels.CudaBackend) b).findFirst();
+    }
+
     /** The elements of {@code t} (on any backend's device) as floats. */
     public static float[] read(Backend backend, Tensor t) {
         Tensor host = backend.toHost(t);
