@@ -12,6 +12,7 @@ import mgm.runtime.Device;
 import mgm.runtime.OpChecks;
 import mgm.runtime.Storage;
 import mgm.runtime.Tensor;
+import mgm.runtime.profile.DeviceTimer;
 
 /**
  * The CUDA backend: every {@link Backend} op is a launch of a kernel from
@@ -34,7 +35,7 @@ import mgm.runtime.Tensor;
  * BF16 weights as three bfloat16 GEMMs over the split activations; F16 weights use the own kernel
  * unless exactness is off.
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend implements Backend, DeviceTimer.Source {
     /** System property choosing the dense GEMM: {@code auto} (cuBLAS when present), {@code own}, {@code cublas}. */
     public static final String GEMM_PROPERTY = "mgm.cuda.gemm";
     /**
@@ -560,6 +561,17 @@ public final class CudaBackend implements Backend {
 
     public long graphInstantiations() {
         return graphInstantiations;
+    }
+
+    /** CUDA events on this backend's stream, for the profiler (see {@link DeviceTimer}). */
+    @Override
+    public DeviceTimer openTimer() {
+        return new CudaEventTimer(this);
+    }
+
+    /** Whether a graph is being recorded now (nothing may be recorded on the stream but ops). */
+    boolean capturing() {
+        return capture != null;
     }
 
     /** {@code -Dmgm.cuda.graphs=false} runs repeated steps (decode) kernel by kernel, for comparisons. */

@@ -15,6 +15,8 @@ import mgm.loaders.config.LlmConfig;
 import mgm.model.MapWeights;
 import mgm.model.WeightFormat;
 import mgm.model.WeightLoader;
+import mgm.kernels.CudaBackend;
+import mgm.model.testing.TestBackends;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
 import mgm.runtime.Tensor;
@@ -22,6 +24,7 @@ import mgm.runtime.cpu.ReferenceBackend;
 import mgm.runtime.profile.Profiler;
 import mgm.runtime.profile.Roofline;
 import mgm.runtime.profile.TraceFiles;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -70,15 +73,48 @@ class ProfiledDecoderTest {
         assertTrue(report.contains("== prefill: 1 region") && report.contains("== decode: 3 regions"), report);
     }
 
+    /**
+     * On the CUDA backend (kernels on the host emulator) every op is timed by CUDA events on the
+     * stream: the trace has the stream's own track (pid 2) with one slice per op, nested in the
+     * same phases and layers, and the logits equal those of the unprofiled run (whose decode steps
+     * are CUDA graphs; profiled ones run op by op).
+     */
+    @Test
+    void cudaOpsAreTimedOnTheStream() throws IOException {
+        CudaBackend cuda = TestBackends.cudaEmulated().orElse(null);
+        Assumptions.assumeTrue(cuda != null, "the CUDA emulator library was not built (needs g++)");
+        LlmConfig config = tinyConfig();
+        Map<String, Tensor> tensors = randomWeights(config);
+        float[][] plain = run(config, tensors, cuda);
+
+        Profiler profiler = Profiler.start(Profiler.Options.forReport().withTrace(true).withJfr(false));
+        float[][] profiled = run(config, tensors, profiler.wrap(cuda));
+        for (int i = 0; i < plain.length; i++) {
+            assertArrayEquals(plain[i], profiled[i], "logits of step " + i);
+        }
+        Path file = dir.resolve("cuda.json");
+        profiler.writeTrace(file);
+        List<TraceFiles.Slice> slices = TraceFiles.read(file);
+        List<TraceFiles.Slice> hostOps = slices.stream().filter(s -> s.pid() == 1 && s.cat().equals("op")).toList();
+        List<TraceFiles.Slice> streamOps = slices.stream().filter(s -> s.pid() == 2 && s.cat().equals("op")).toList();
+        assertTrue(hostOps.size() > 20, hostOps.size() + " ops");
+        assertEquals(hostOps.stream().map(TraceFiles.Slice::name).sorted().toList(),
+                streamOps.stream().map(TraceFiles.Slice::name).sorted().toList(), "every op also on the stream's track");
+        assertEquals(5 * LAYERS, slices.stream().filter(s -> s.pid() == 2 && s.cat().equals("layer")).count(),
+                "layers on the stream's track");
+        String report = profiler.report();
+        assertTrue(report.contains("== decode: 3 regions"), report);
+    }
+
     /** Prefill of 5 tokens then 3 decode steps; the logits of each pass, copied. */
     private static float[][] run(LlmConfig config, Map<String, Tensor> tensors, Backend backend) {
         try (WeightLoader loader = new WeightLoader(new MapWeights(tensors), backend, WeightFormat.STORED)) {
             DecoderWeights weights = DecoderWeights.load(config, loader, "model.", DecoderWeights.ProgressListener.NONE);
             try (Decoder decoder = new Decoder(config, weights, backend, 4); KvCache cache = decoder.newCache(16, DType.F32)) {
                 float[][] out = new float[4][];
-                out[0] = decoder.prefill(cache, new int[] {1, 7, 3, 9, 2}, null).toFloatArray();
+                out[0] = TestBackends.read(backend, decoder.prefill(cache, new int[] {1, 7, 3, 9, 2}, null));
                 for (int i = 1; i < 4; i++) {
-                    out[i] = decoder.decode(cache, 10 + i).toFloatArray();
+                    out[i] = TestBackends.read(backend, decoder.decode(cache, 10 + i));
                 }
                 return out;
             }

@@ -36,6 +36,18 @@ record LlmShape(int hidden, int layers, int heads, int kvHeads, int headDim, int
         return new LlmShape(2048, 16, 16, 4, 128, 5632, 0, 0, 32000);
     }
 
+    /**
+     * LLaMA-2-7B / Vicuna-7B geometry (hidden 4096, 32 layers, 32 heads of 128, FFN 11008, vocab
+     * 32000; 6.7 B parameters): the GPU end-to-end benchmark shape.
+     */
+    static LlmShape llama7b(TinyFamily f) {
+        if (f == TinyFamily.MIXTRAL) {
+            throw new IllegalArgumentException("--shape 7b is a dense decoder shape; it has no mixtral variant "
+                    + "(use vicuna, llama3, gemma or yi)");
+        }
+        return new LlmShape(4096, 32, 32, 32, 128, 11008, 0, 0, 32000);
+    }
+
     int qDim() {
         return heads * headDim;
     }

@@ -15,10 +15,11 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExamples:%n",
         footer = {"  mgm-run make-tiny --family vicuna --out /tmp/tiny",
                 "  mgm-run make-tiny --family llama3 --hd --dtype bf16 --out /tmp/tiny",
-                "  mgm-run make-tiny --family vicuna --shape tinyllama --dtype bf16 --out /tmp/bench"},
+                "  mgm-run make-tiny --family vicuna --shape tinyllama --dtype bf16 --out /tmp/bench",
+                "  mgm-run make-tiny --family vicuna --shape 7b --dtype bf16 --out /tmp/bench"},
         description = {"Writes a random MGM checkpoint set in the layout real users have (model_zoo/OpenAI/... towers, "
                 + "work_dirs/MGM/MGM-tiny-FAMILY model), with real file formats and tensor names and tiny widths, "
-                + "or with --shape tinyllama a TinyLlama-sized LLM for benchmarks.",
+                + "or with --shape tinyllama / 7b a TinyLlama-sized / LLaMA-2-7B-sized LLM for benchmarks.",
             "Towers depend only on --seed: models written with one seed into one root share them."})
 public final class MakeTinyCommand implements Callable<Integer> {
     @Spec
@@ -36,11 +37,12 @@ public final class MakeTinyCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "f32", description = "model weight dtype: f32, bf16, f16 (default ${DEFAULT-VALUE})")
     String dtype;
 
-    @Option(names = "--shape", defaultValue = "tiny", description = "tiny, or tinyllama (hidden 2048, 16 layers, 16/4 heads, "
-            + "FFN 5632, vocab 32000; LLM only) (default ${DEFAULT-VALUE})")
+    @Option(names = "--shape", defaultValue = "tiny", description = "tiny; tinyllama (hidden 2048, 16 layers, 16/4 heads, "
+            + "FFN 5632, vocab 32000; LLM only); 7b (LLaMA-2-7B geometry: hidden 4096, 32 layers, 32 heads, FFN 11008, "
+            + "vocab 32000; LLM only, 13.5 GB in bf16) (default ${DEFAULT-VALUE})")
     String shape;
 
-    @Option(names = "--name", description = "model folder name (default MGM-tiny-FAMILY[-hd], or TinyLlama-FAMILY)")
+    @Option(names = "--name", description = "model folder name (default MGM-tiny-FAMILY[-hd], TinyLlama-FAMILY or Random7B-FAMILY)")
     String name;
 
     @Option(names = "--no-towers-in-checkpoint", description = "do not store copies of the towers inside the MGM checkpoint")
@@ -57,7 +59,8 @@ public final class MakeTinyCommand implements Callable<Integer> {
             TinyCheckpoints.Shape s = switch (shape.toLowerCase(java.util.Locale.ROOT)) {
                 case "tiny" -> TinyCheckpoints.Shape.TINY;
                 case "tinyllama" -> TinyCheckpoints.Shape.TINYLLAMA;
-                default -> throw new IllegalArgumentException("unknown shape '" + shape + "' (tiny, tinyllama)");
+                case "7b", "llama7b" -> TinyCheckpoints.Shape.LLAMA7B;
+                default -> throw new IllegalArgumentException("unknown shape '" + shape + "' (tiny, tinyllama, 7b)");
             };
             o = TinyCheckpoints.Options.of(TinyFamily.parse(family), out).withHd(hd).withSeed(seed)
                     .withDtype(TinyCheckpoints.WeightDtype.parse(dtype)).withShape(s).withName(name)

@@ -43,7 +43,22 @@ public final class TinyCheckpoints {
         /** Tiny widths (hidden 64, 2 layers), the full MGM set; a forward pass takes milliseconds. */
         TINY,
         /** hidden 2048, 16 layers, 16 heads / 4 kv heads, FFN 5632, vocab 32000; LLM only (~2.2 GB in BF16). */
-        TINYLLAMA
+        TINYLLAMA,
+        /** LLaMA-2-7B geometry: hidden 4096, 32 layers, 32 heads, FFN 11008, vocab 32000; LLM only (~13.5 GB in BF16). */
+        LLAMA7B;
+
+        /** An LLM without towers, of a size for benchmarks (streamed to disk, sharded as HF does). */
+        boolean llmOnly() {
+            return this != TINY;
+        }
+
+        LlmShape llm(TinyFamily f) {
+            return switch (this) {
+                case TINY -> LlmShape.tiny(f);
+                case TINYLLAMA -> LlmShape.tinyllama(f);
+                case LLAMA7B -> LlmShape.llama7b(f);
+            };
+        }
     }
 
     /** Weight dtypes of the model folder (the tower folders are always float32, as published). */
@@ -118,8 +133,11 @@ public final class TinyCheckpoints {
             if (name != null) {
                 return name;
             }
-            return shape == Shape.TINYLLAMA ? "TinyLlama-" + family.id()
-                    : "MGM-tiny-" + family.id() + (hd ? "-hd" : "");
+            return switch (shape) {
+                case TINYLLAMA -> "TinyLlama-" + family.id();
+                case LLAMA7B -> "Random7B-" + family.id();
+                case TINY -> "MGM-tiny-" + family.id() + (hd ? "-hd" : "");
+            };
         }
     }
 
@@ -142,8 +160,9 @@ public final class TinyCheckpoints {
 
     /** Writes the set; throws {@link IllegalArgumentException} for impossible options, {@link UncheckedIOException} for I/O. */
     public static Result write(Options o) {
-        if (o.hd() && o.shape() == Shape.TINYLLAMA) {
-            throw new IllegalArgumentException("--hd applies to MGM sets; --shape tinyllama writes an LLM only");
+        if (o.hd() && o.shape().llmOnly()) {
+            throw new IllegalArgumentException("--hd applies to MGM sets; --shape " + o.shape().name().toLowerCase(java.util.Locale.ROOT)
+                    + " writes an LLM only");
         }
         if (o.root() == null) {
             throw new IllegalArgumentException("no output root given");
@@ -152,12 +171,12 @@ public final class TinyCheckpoints {
                 || o.name().startsWith("."))) {
             throw new IllegalArgumentException("model name '" + o.name() + "' must be a plain folder name");
         }
-        LlmShape shape = o.shape() == Shape.TINY ? LlmShape.tiny(o.family()) : LlmShape.tinyllama(o.family());
+        LlmShape shape = o.shape().llm(o.family());
         TinyTokenizer tok = TinyTokenizer.train(o.family().tokenizer, TINY_TOKENIZER_SIZE);
         int vocab = Math.max(shape.minVocab(), tok.size());
         List<Path> files = new ArrayList<>();
         try {
-            if (o.shape() == Shape.TINYLLAMA) {
+            if (o.shape().llmOnly()) {
                 Path model = o.root().resolve(o.folderName());
                 files.addAll(writeFolder(model, dir -> writeLlm(dir, o, shape, vocab, tok, false)));
                 return new Result(model, null, null, files);
@@ -222,7 +241,7 @@ public final class TinyCheckpoints {
         files.add(dir.resolve("tokenizer.json"));
         files.add(dir.resolve("tokenizer_config.json"));
         files.add(dir.resolve("special_tokens_map.json"));
-        long maxShard = o.shape() == Shape.TINYLLAMA ? TINYLLAMA_SHARD_BYTES : tinyShardBytes(tensors, o.dtype());
+        long maxShard = o.shape().llmOnly() ? TINYLLAMA_SHARD_BYTES : tinyShardBytes(tensors, o.dtype());
         files.addAll(SafetensorsStream.writeSharded(dir, "model.safetensors", tensors, o.dtype().safetensors, o.seed(),
                 maxShard));
         return files;
