@@ -73,7 +73,7 @@ public final class GpuBenchmarks {
         graphs();
         printTable();
         out.println("== end-to-end decode/prefill (random 7B LLaMA, BF16/Q8_0/Q4_0) and MGM-7B image encoding:"
-                + " not measured here; kernels/gpu-check runs the model-level benchmark when the model module provides one");
+                + " kernels/gpu-check's end-to-end step (mgm-run bench --device cuda, VisionReport --device cuda)");
     }
 
     // ------------------------------------------------------------------ shapes

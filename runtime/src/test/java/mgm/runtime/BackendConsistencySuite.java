@@ -110,6 +110,10 @@ public abstract class BackendConsistencySuite {
             checkMatmul(wt, 9, 23, 13, seed++, false, false, true);
             checkMatmul(wt, 50, 3, 300, seed++, false, false, false);
         }
+        // Many rows and columns: the CPU GEMM splits these into several row groups and column
+        // blocks (edge tiles in both), the bias added per chunk.
+        checkMatmul(DType.F32, 577, 100, 64, seed++, false, false, true);
+        checkMatmul(DType.BF16, 300, 200, 288, seed++, false, false, true);
     }
 
     @Test

@@ -9,6 +9,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import mgm.kernels.CudaBackend;
 import mgm.loaders.config.LlmConfig;
 import mgm.loaders.image.ImageDecoder;
 import mgm.loaders.image.RgbImage;
@@ -19,6 +20,9 @@ import mgm.model.llm.DecoderWeights;
 import mgm.model.llm.KvCache;
 import mgm.runtime.DType;
 import mgm.runtime.Tensor;
+import mgm.runtime.profile.DeviceTimer;
+import mgm.runtime.profile.MachineProbe;
+import mgm.runtime.profile.Roofline;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -125,14 +129,36 @@ final class BenchCommand implements Callable<Integer> {
             DType linear = w.lmHead().dtype();
             long bytes = WeightTraffic.bytesPerToken(c, model.format(), c.torchDtype() != null ? c.torchDtype() : linear,
                     w.embedTokens().dtype(), linear);
-            report(out, m, c, bytes, median(prefill), median(decode), encode.length == 0 ? -1 : median(encode));
+            report(out, m, c, bytes, median(prefill), median(decode), encode.length == 0 ? -1 : median(encode),
+                    roofline(loaded));
             return 0;
         }
     }
 
+    /**
+     * The ceilings decode is measured against: the profiler's when profiling, the GPU's reported
+     * figures on CUDA, otherwise a short streaming-read probe of this machine (about half a second).
+     */
+    static Roofline roofline(ModelOptions.Loaded loaded) {
+        if (loaded.profiler() != null && loaded.profiler().roofline() != null) {
+            return loaded.profiler().roofline();
+        }
+        if (loaded.backend() instanceof DeviceTimer.Source source) {
+            try (DeviceTimer timer = source.openTimer()) {
+                if (timer != null) {
+                    return timer.roofline();
+                }
+            }
+        }
+        return MachineProbe.measure();
+    }
+
     private void report(PrintWriter out, MgmModel m, LlmConfig c, long bytesPerToken, double prefill, double decode,
-                        double encodeMs) {
+                        double encodeMs, Roofline roof) {
         double gbps = decode * bytesPerToken / 1e9;
+        double ofRoof = decode * bytesPerToken / roof.bandwidth();
+        double ceiling = roof.bandwidth() / bytesPerToken;
+        String graphs = m.backend() instanceof CudaBackend cuda ? cuda.graphReport() : null;
         if (json) {
             ObjectNode o = JSON.createObjectNode();
             o.put("model", m.modelPath().toString());
@@ -146,6 +172,12 @@ final class BenchCommand implements Callable<Integer> {
             o.put("decode_tok_s", round(decode));
             o.put("weight_bytes_per_token", bytesPerToken);
             o.put("decode_weight_gb_s", round(gbps));
+            o.put("memory_bandwidth_gb_s", round(roof.bandwidth() / 1e9));
+            o.put("decode_fraction_of_bandwidth", round(ofRoof));
+            o.put("roofline_source", roof.source());
+            if (graphs != null) {
+                o.put("cuda_graphs", graphs);
+            }
             if (encodeMs >= 0) {
                 o.put("image_encode_ms", round(encodeMs));
             }
@@ -162,6 +194,11 @@ final class BenchCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "prefill: %d tokens, %.1f tok/s%n", promptTokens, prefill);
         out.printf(Locale.ROOT, "decode:  %d tokens, %.2f tok/s, %.2f GB/s of weights (%s read per token)%n",
                 genTokens, decode, gbps, decimalBytes(bytesPerToken));
+        out.printf(Locale.ROOT, "roofline: %.0f%% of %.1f GB/s memory bandwidth (ceiling %.1f tok/s; %s)%n", 100 * ofRoof,
+                roof.bandwidth() / 1e9, ceiling, roof.source());
+        if (graphs != null) {
+            out.println("cuda:    decode " + graphs);
+        }
         out.printf(Locale.ROOT, "(medians of %d runs after %d warm-up)%n", runs, warmup);
     }
 

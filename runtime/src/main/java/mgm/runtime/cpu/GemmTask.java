@@ -90,19 +90,44 @@ final class GemmTask implements WorkerPool.Task {
         this.m = m;
         this.n = n;
         this.k = k;
-        int panels = (n + NR - 1) / NR;
-        // Many small column blocks: B is packed once either way (A is re-packed per block, ~2% of the
-        // work), the KC x NC block sits in L2, and a thread that the OS deschedules holds up one small
-        // block instead of a quarter of the matmul (the whole op waits for its slowest chunk).
-        int wantBlocks = Math.max(1, Math.min(panels, CHUNKS_PER_THREAD * threads));
-        nc = Math.min(NC_MAX, (panels + wantBlocks - 1) / wantBlocks * NR);
-        colBlocks = (n + nc - 1) / nc;
-        int wantGroups = Math.max(1, (2 * threads + colBlocks - 1) / colBlocks);
-        int mPanels = (m + MR - 1) / MR;
-        rowGroups = Math.min(wantGroups, Math.max(1, mPanels / 4));
-        groupRows = ((mPanels + rowGroups - 1) / rowGroups) * MR;
-        rowGroups = (m + groupRows - 1) / groupRows;
+        chooseTiles(threads);
         return colBlocks * rowGroups;
+    }
+
+    /**
+     * Splits C into colBlocks x rowGroups chunks. Many chunks (about {@link #CHUNKS_PER_THREAD} per
+     * thread): a thread that the OS deschedules holds up one small chunk instead of a share of the
+     * matmul. Among the splits into that many chunks, the one with the least packing: each chunk
+     * packs its rows of A once per slab (cost ~ 1 / its column count per FLOP) and its columns of B
+     * once per slab (~ 1 / its row count), so chunks as square as the shape allows; a split into
+     * narrow column blocks over all 577 rows (CLIP) or 4096 rows x 192 columns (ConvNeXt) packed A
+     * up to 16 times and ran at a quarter of the GEMM's speed.
+     */
+    private void chooseTiles(int threads) {
+        int panels = (n + NR - 1) / NR;
+        int mPanels = (m + MR - 1) / MR;
+        int want = Math.max(1, CHUNKS_PER_THREAD * threads);
+        int minBlocks = (panels * NR + NC_MAX - 1) / NC_MAX;
+        double best = Double.MAX_VALUE;
+        for (int cb = minBlocks; cb <= panels; cb++) {
+            int panelsPerBlock = (panels + cb - 1) / cb;
+            int blocks = (panels + panelsPerBlock - 1) / panelsPerBlock;
+            int rg = Math.min(mPanels, Math.max(1, (want + blocks - 1) / blocks));
+            int panelsPerGroup = (mPanels + rg - 1) / rg;
+            double cols = panelsPerBlock * NR;
+            double rows = panelsPerGroup * MR;
+            double cost = 1 / cols + 1 / rows;
+            if (cost < best - 1e-12) {
+                best = cost;
+                nc = panelsPerBlock * NR;
+                groupRows = panelsPerGroup * MR;
+            }
+            if (blocks >= want) {
+                break;  // more column blocks only narrow them
+            }
+        }
+        colBlocks = (n + nc - 1) / nc;
+        rowGroups = (m + groupRows - 1) / groupRows;
     }
 
     void release() {
@@ -129,6 +154,31 @@ final class GemmTask implements WorkerPool.Task {
                 int mc = Math.min(MC, m1 - ic);
                 packA(pa, ic, mc, pc, kc, dequant[worker]);
                 macroKernel(pa, pb, ic, mc, jc, ncb, kc, pc == 0, worker);
+            }
+        }
+        if (bias != null) {
+            addBias(m0, m1, jc, ncb);
+        }
+    }
+
+    /**
+     * The bias, added to the chunk's finished tile (still in cache). Kept out of the micro-kernel:
+     * a branch there that flips between calls made C2 recompile the kernel without inlining the
+     * vector loads, and every later GEMM (with or without bias) ran 3-4x slower.
+     */
+    private void addBias(int m0, int m1, int jc, int ncb) {
+        MemorySegment out = c;
+        MemorySegment bs = bias;
+        for (int row = m0; row < m1; row++) {
+            long rowOff = 4L * ((long) row * ldc + jc);
+            int j = 0;
+            for (; j + L <= ncb; j += L) {
+                FloatVector.fromMemorySegment(F, out, rowOff + 4L * j, LE)
+                        .add(FloatVector.fromMemorySegment(F, bs, 4L * (jc + j), LE))
+                        .intoMemorySegment(out, rowOff + 4L * j, LE);
+            }
+            for (; j < ncb; j++) {
+                out.set(FL, rowOff + 4L * j, out.get(FL, rowOff + 4L * j) + bs.get(FL, 4L * (jc + j)));
             }
         }
     }
@@ -288,12 +338,7 @@ final class GemmTask implements WorkerPool.Task {
     private void store(int row, int col, FloatVector v0, FloatVector v1, boolean first) {
         MemorySegment out = c;
         long off = 4L * (row * ldc + col);
-        if (first) {
-            if (bias != null) {
-                v0 = v0.add(FloatVector.fromMemorySegment(F, bias, 4L * col, LE));
-                v1 = v1.add(FloatVector.fromMemorySegment(F, bias, 4L * (col + L), LE));
-            }
-        } else {
+        if (!first) {
             v0 = v0.add(FloatVector.fromMemorySegment(F, out, off, LE));
             v1 = v1.add(FloatVector.fromMemorySegment(F, out, off + 4L * L, LE));
         }
@@ -320,11 +365,7 @@ final class GemmTask implements WorkerPool.Task {
             for (int j = 0; j < nr; j++) {
                 long off = 4L * ((row + r) * ldc + col + j);
                 float v = t[r * NR + j];
-                if (first) {
-                    if (bias != null) {
-                        v += bias.get(FL, 4L * (col + j));
-                    }
-                } else {
+                if (!first) {
                     v += out.get(FL, off);
                 }
                 out.set(FL, off, v);

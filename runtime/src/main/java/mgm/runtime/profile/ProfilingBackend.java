@@ -80,6 +80,12 @@ public final class ProfilingBackend implements Backend {
         inner.synchronize();
     }
 
+    /** Steps run op by op here: every op is timed, which a recorded graph would hide. */
+    @Override
+    public RepeatedStep repeatedStep() {
+        return RepeatedStep.DIRECT;
+    }
+
     @Override
     public Scope phase(String phaseName) {
         ThreadRecorder r = recorder();
