@@ -688,11 +688,7 @@ public final class CpuBackend implements Backend {
         }
         int c = (int) x.dim(3);
         float[] wt = depthwise.weights((int) (k * k * c));
-        for (int ch = 0; ch < c; ch++) {
-            for (int t = 0; t < k * k; t++) {
-                wt[t * c + ch] = w.getFloat(ch, 0, t / k, t % k);
-            }
-        }
+        ImageTasks.Depthwise.transposeTaps(w, (int) (k * k), c, wt);
         depthwise.g.set((int) x.dim(1), (int) x.dim(2), c, (int) ho, (int) wo, (int) k, (int) k, 1, padding);
         int chunks = depthwise.set(x.segment(), out.segment(), bias == null ? null : bias.segment(), x.dim(0) * ho, threads);
         runAndRelease(depthwise, chunks);

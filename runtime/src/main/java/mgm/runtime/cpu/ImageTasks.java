@@ -5,7 +5,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Channels-last image kernels: im2col for conv2d, depthwise convolution, bilinear resize. */
@@ -16,6 +15,7 @@ final class ImageTasks {
     static final int L = F.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfShort SH = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
     /** Geometry of an [N, H, W, C] input and [N, Ho, Wo, *] output. */
     static final class Geometry {
@@ -94,6 +94,37 @@ final class ImageTasks {
             return wt;
         }
 
+        /**
+         * Weights [C, 1, k, k] to F32 [k*k][C], the layout the kernel reads (a vector of channels per
+         * tap). Contiguous F32/BF16/F16 read straight from memory; per-element index lookups cost as
+         * much as the convolution of a small map.
+         */
+        static void transposeTaps(mgm.runtime.Tensor w, int taps, int c, float[] dst) {
+            MemorySegment seg = w.segment();  // starts at the tensor's first element
+            long base = 0;
+            if (w.isContiguous() && (w.dtype() == mgm.runtime.DType.F32 || w.dtype() == mgm.runtime.DType.BF16
+                    || w.dtype() == mgm.runtime.DType.F16)) {
+                mgm.runtime.DType dt = w.dtype();
+                for (int ch = 0; ch < c; ch++) {
+                    for (int t = 0; t < taps; t++) {
+                        long e = (long) ch * taps + t;
+                        dst[t * c + ch] = switch (dt) {
+                            case F32 -> seg.get(FL, base + 4 * e);
+                            case BF16 -> Float.intBitsToFloat((seg.get(SH, base + 2 * e) & 0xFFFF) << 16);
+                            default -> Float.float16ToFloat(seg.get(SH, base + 2 * e));
+                        };
+                    }
+                }
+                return;
+            }
+            float[] all = w.toFloatArray();
+            for (int ch = 0; ch < c; ch++) {
+                for (int t = 0; t < taps; t++) {
+                    dst[t * c + ch] = all[ch * taps + t];
+                }
+            }
+        }
+
         int set(MemorySegment x, MemorySegment out, MemorySegment bias, long rows, int threads) {
             this.x = x;
             this.out = out;
@@ -105,36 +136,100 @@ final class ImageTasks {
             x = out = bias = null;
         }
 
+        /**
+         * One output row per item, vectorised over channels (channels-last: C is contiguous). Full
+         * vectors without masks (masked loads ran an order of magnitude slower), the taps that fall
+         * inside the image computed once per pixel, a scalar tail for C not a multiple of the lanes.
+         */
         @Override
         void range(long from, long to, int worker) {
             int c = g.c;
+            int full = c / L * L;
             for (long r = from; r < to; r++) {
                 long n = r / g.ho;
                 int oy = (int) (r % g.ho);
-                for (int ox = 0; ox < g.wo; ox++) {
-                    long oo = 4L * ((r * g.wo + ox) * c);
-                    for (int ch = 0; ch < c; ch += L) {
-                        VectorMask<Float> m = F.indexInRange(ch, c);
-                        FloatVector acc = bias == null ? FloatVector.zero(F) : FloatVector.fromMemorySegment(F, bias, 4L * ch, LE, m);
-                        for (int ky = 0; ky < g.kh; ky++) {
-                            int iy = oy - g.pad + ky;
-                            if (iy < 0 || iy >= g.h) {
-                                continue;
-                            }
-                            for (int kx = 0; kx < g.kw; kx++) {
-                                int ix = ox - g.pad + kx;
-                                if (ix < 0 || ix >= g.w) {
-                                    continue;
-                                }
-                                long xo = 4L * (((n * g.h + iy) * g.w + ix) * c + ch);
-                                FloatVector xv = FloatVector.fromMemorySegment(F, x, xo, LE, m);
-                                FloatVector wv = FloatVector.fromArray(F, wt, (ky * g.kw + kx) * c + ch, m);
-                                acc = xv.fma(wv, acc);
-                            }
-                        }
-                        acc.intoMemorySegment(out, oo + 4L * ch, LE, m);
+                int ky0 = Math.max(0, g.pad - oy);
+                int ky1 = Math.min(g.kh, g.h + g.pad - oy);
+                // Interior pixels four at a time: each tap's weight vector is loaded once for four
+                // outputs (1.25 loads per FMA instead of 2).
+                int innerFrom = g.pad;
+                int innerTo = g.w + g.pad - g.kw + 1;  // ox < innerTo: every kx falls inside the row
+                int ox = 0;
+                for (; ox < Math.min(innerFrom, g.wo); ox++) {
+                    pixel(n, r, oy, ox, ky0, ky1, c, 0, full);
+                }
+                for (; ox + 4 <= Math.min(innerTo, g.wo); ox += 4) {
+                    fourPixels(n, r, oy, ox, ky0, ky1, c, 0, full);
+                }
+                for (; ox < g.wo; ox++) {
+                    pixel(n, r, oy, ox, ky0, ky1, c, 0, full);
+                }
+                if (full < c) {
+                    for (int p = 0; p < g.wo; p++) {
+                        pixelTail(n, r, oy, p, ky0, ky1, c, full);
                     }
                 }
+            }
+        }
+
+        /** Four interior output pixels (every tap inside the row), channels [cb, ce). */
+        private void fourPixels(long n, long r, int oy, int ox, int ky0, int ky1, int c, int cb, int ce) {
+            long oo = 4L * ((r * g.wo + ox) * c);
+            for (int ch = cb; ch < ce; ch += L) {
+                FloatVector a0 = bias == null ? FloatVector.zero(F) : FloatVector.fromMemorySegment(F, bias, 4L * ch, LE);
+                FloatVector a1 = a0, a2 = a0, a3 = a0;
+                for (int ky = ky0; ky < ky1; ky++) {
+                    long rowBase = (n * g.h + oy - g.pad + ky) * g.w + ox - g.pad;
+                    int wBase = ky * g.kw * c + ch;
+                    for (int kx = 0; kx < g.kw; kx++) {
+                        FloatVector wv = FloatVector.fromArray(F, wt, wBase + kx * c);
+                        long xo = 4L * ((rowBase + kx) * c + ch);
+                        a0 = FloatVector.fromMemorySegment(F, x, xo, LE).fma(wv, a0);
+                        a1 = FloatVector.fromMemorySegment(F, x, xo + 4L * c, LE).fma(wv, a1);
+                        a2 = FloatVector.fromMemorySegment(F, x, xo + 8L * c, LE).fma(wv, a2);
+                        a3 = FloatVector.fromMemorySegment(F, x, xo + 12L * c, LE).fma(wv, a3);
+                    }
+                }
+                a0.intoMemorySegment(out, oo + 4L * ch, LE);
+                a1.intoMemorySegment(out, oo + 4L * (c + ch), LE);
+                a2.intoMemorySegment(out, oo + 4L * (2 * c + ch), LE);
+                a3.intoMemorySegment(out, oo + 4L * (3 * c + ch), LE);
+            }
+        }
+
+        /** One output pixel, channels [cb, ce) (the taps outside the image skipped). */
+        private void pixel(long n, long r, int oy, int ox, int ky0, int ky1, int c, int cb, int ce) {
+            int kx0 = Math.max(0, g.pad - ox);
+            int kx1 = Math.min(g.kw, g.w + g.pad - ox);
+            long oo = 4L * ((r * g.wo + ox) * c);
+            for (int ch = cb; ch < ce; ch += L) {
+                FloatVector acc = bias == null ? FloatVector.zero(F) : FloatVector.fromMemorySegment(F, bias, 4L * ch, LE);
+                for (int ky = ky0; ky < ky1; ky++) {
+                    long rowBase = (n * g.h + oy - g.pad + ky) * g.w + ox - g.pad;
+                    int wBase = ky * g.kw * c + ch;
+                    for (int kx = kx0; kx < kx1; kx++) {
+                        FloatVector xv = FloatVector.fromMemorySegment(F, x, 4L * ((rowBase + kx) * c + ch), LE);
+                        acc = xv.fma(FloatVector.fromArray(F, wt, wBase + kx * c), acc);
+                    }
+                }
+                acc.intoMemorySegment(out, oo + 4L * ch, LE);
+            }
+        }
+
+        /** Channels [full, c) of one output pixel, scalar (C not a multiple of the lanes). */
+        private void pixelTail(long n, long r, int oy, int ox, int ky0, int ky1, int c, int full) {
+            int kx0 = Math.max(0, g.pad - ox);
+            int kx1 = Math.min(g.kw, g.w + g.pad - ox);
+            long oo = 4L * ((r * g.wo + ox) * c);
+            for (int ch = full; ch < c; ch++) {
+                float acc = bias == null ? 0f : bias.get(FL, 4L * ch);
+                for (int ky = ky0; ky < ky1; ky++) {
+                    long rowBase = (n * g.h + oy - g.pad + ky) * g.w + ox - g.pad;
+                    for (int kx = kx0; kx < kx1; kx++) {
+                        acc = Math.fma(x.get(FL, 4L * ((rowBase + kx) * c + ch)), wt[(ky * g.kw + kx) * c + ch], acc);
+                    }
+                }
+                out.set(FL, oo + 4L * ch, acc);
             }
         }
     }
