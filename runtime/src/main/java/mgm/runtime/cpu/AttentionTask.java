@@ -24,6 +24,11 @@ import mgm.runtime.DType;
  * <p>K/V rows in F32 are read in place; BF16 / F16 rows are converted once per item into a
  * per-thread float buffer (viewed as a heap segment, so both read through the same code) and
  * shared by the item's tokens and heads.
+ *
+ * <p>When an item has several query rows per key (prefill, or a GQA group), its keys are first
+ * transposed to {@code [dh][keys]}: a query's scores are then a broadcast of each query element
+ * times a vector of keys, {@link #SCORE_VECTORS} vectors of scores in registers, with no horizontal
+ * sum per key (which made the per-key dot product run CLIP's 577-token attention at 5 GFLOP/s).
  */
 final class AttentionTask extends RangeTask {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -37,11 +42,16 @@ final class AttentionTask extends RangeTask {
     static final int TOKEN_BLOCK = 16;
     /** Accumulator vectors of the value sum kept in registers per pass over the keys. */
     static final int PV_VECTORS = 4;
+    /** Score vectors (keys) kept in registers per pass over the head dimension. */
+    static final int SCORE_VECTORS = 4;
+    /** Query rows per item (tokens x group heads) from which transposing the keys pays. */
+    static final int TRANSPOSE_FROM_ROWS = 4;
 
     private final float[][] scores;
     private final float[][] qRow;
     private final float[][] kBuf;
     private final float[][] vBuf;
+    private final float[][] kT;
     private final MemorySegment[] kBufSeg;
     private final MemorySegment[] vBufSeg;
 
@@ -58,6 +68,7 @@ final class AttentionTask extends RangeTask {
         qRow = new float[threads][0];
         kBuf = new float[threads][0];
         vBuf = new float[threads][0];
+        kT = new float[threads][0];
         kBufSeg = new MemorySegment[threads];
         vBufSeg = new MemorySegment[threads];
     }
@@ -103,6 +114,9 @@ final class AttentionTask extends RangeTask {
             if (kType != DType.F32 && kBuf[w].length < (long) visible * dh) {
                 kBuf[w] = new float[visible * dh];
                 kBufSeg[w] = MemorySegment.ofArray(kBuf[w]);
+            }
+            if (t * group >= TRANSPOSE_FROM_ROWS && kT[w].length < (long) VecMath.padded(visible) * dh) {
+                kT[w] = new float[VecMath.padded(visible) * dh];
             }
             if (vType != DType.F32 && vBuf[w].length < (long) visible * dh) {
                 vBuf[w] = new float[visible * dh];
@@ -152,27 +166,52 @@ final class AttentionTask extends RangeTask {
                 vBase = 0;
                 vStride = 4L * dh;
             }
+            int ldk = 0;
+            if ((t1 - t0) * group >= TRANSPOSE_FROM_ROWS) {
+                ldk = VecMath.padded(visible);
+                transposeKeys(ks, kBase, kStride, visible, ldk, kT[worker]);
+            }
             for (int tt = t0; tt < t1; tt++) {
                 int n = causal ? Math.min(s, queryStart + tt + 1) : s;
                 for (int g = 0; g < group; g++) {
                     int h = hk * group + g;
-                    attendRow(tt, h, n, ks, kBase, kStride, vs, vBase, vStride, worker);
+                    attendRow(tt, h, n, ks, kBase, kStride, ldk, vs, vBase, vStride, worker);
                 }
             }
         }
     }
 
-    /** One query row (token tt, head h) over keys 0 .. n-1. */
-    private void attendRow(int tt, int h, int n, MemorySegment ks, long kBase, long kStride, MemorySegment vs, long vBase,
-                           long vStride, int worker) {
+    /** Keys 0 .. rows-1 (F32, byte base + j * stride) into dst[d * ldk + j]; the padding columns zero. */
+    private void transposeKeys(MemorySegment ks, long base, long stride, int rows, int ldk, float[] dst) {
+        for (int j = 0; j < rows; j++) {
+            long o = base + j * stride;
+            for (int d = 0; d < dh; d++) {
+                dst[d * ldk + j] = ks.get(FL, o + 4L * d);
+            }
+        }
+        for (int d = 0; d < dh; d++) {
+            java.util.Arrays.fill(dst, d * ldk + rows, d * ldk + ldk, 0f);
+        }
+    }
+
+    /** One query row (token tt, head h) over keys 0 .. n-1; ldk > 0: the keys are transposed in kT. */
+    private void attendRow(int tt, int h, int n, MemorySegment ks, long kBase, long kStride, int ldk, MemorySegment vs,
+                           long vBase, long vStride, int worker) {
         float[] qr = qRow[worker];
         float[] sc = scores[worker];
         MemorySegment.copy(q, FL, qb + 4L * (tt * qT + h * qH), qr, 0, dh);
         float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) {
-            float d = scale * dot(qr, ks, kBase + j * kStride);
-            sc[j] = d;
-            max = Math.max(max, d);
+        if (ldk > 0) {
+            scoresTransposed(qr, kT[worker], ldk, n, sc);
+            for (int j = 0; j < n; j++) {
+                max = Math.max(max, sc[j]);
+            }
+        } else {
+            for (int j = 0; j < n; j++) {
+                float d = scale * dot(qr, ks, kBase + j * kStride);
+                sc[j] = d;
+                max = Math.max(max, d);
+            }
         }
         float inv = 1f / VecMath.expSum(sc, n, max);
         long oo = ob + 4L * (tt * oT + h * oH);
@@ -195,6 +234,33 @@ final class AttentionTask extends RangeTask {
                 a = Math.fma(sc[j], vs.get(FL, o), a);
             }
             out.set(FL, oo + 4L * i, a * inv);
+        }
+    }
+
+    /** sc[j] = scale * q · k_j for j < n (and up to the next vector), keys transposed: kt[d * ldk + j]. */
+    private void scoresTransposed(float[] qr, float[] kt, int ldk, int n, float[] sc) {
+        int nv = VecMath.padded(n);
+        int j = 0;
+        for (; j + SCORE_VECTORS * L <= nv; j += SCORE_VECTORS * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+            for (int d = 0, o = j; d < dh; d++, o += ldk) {
+                FloatVector qd = FloatVector.broadcast(F, qr[d]);
+                a0 = FloatVector.fromArray(F, kt, o).fma(qd, a0);
+                a1 = FloatVector.fromArray(F, kt, o + L).fma(qd, a1);
+                a2 = FloatVector.fromArray(F, kt, o + 2 * L).fma(qd, a2);
+                a3 = FloatVector.fromArray(F, kt, o + 3 * L).fma(qd, a3);
+            }
+            a0.mul(scale).intoArray(sc, j);
+            a1.mul(scale).intoArray(sc, j + L);
+            a2.mul(scale).intoArray(sc, j + 2 * L);
+            a3.mul(scale).intoArray(sc, j + 3 * L);
+        }
+        for (; j < nv; j += L) {
+            FloatVector a = FloatVector.zero(F);
+            for (int d = 0, o = j; d < dh; d++, o += ldk) {
+                a = FloatVector.fromArray(F, kt, o).fma(FloatVector.broadcast(F, qr[d]), a);
+            }
+            a.mul(scale).intoArray(sc, j);
         }
     }
 
