@@ -21,9 +21,9 @@ import mgm.runtime.DType;
  * rows accumulated in registers, {@link #PV_VECTORS} vectors of the head dimension at a time over
  * all keys (no accumulator round trip through memory per key).
  *
- * <p>K/V rows in F32 are read in place; BF16 / F16 rows are converted once per item into a
- * per-thread float buffer (viewed as a heap segment, so both read through the same code) and
- * shared by the item's tokens and heads.
+ * <p>K/V rows in F32 are read in place (values packed together when an item has several query
+ * rows); BF16 / F16 rows are converted once per item into a per-thread off-heap buffer and shared
+ * by the item's tokens and heads.
  *
  * <p>When an item has several query rows per key (prefill, or a GQA group), its keys are first
  * transposed to {@code [dh][keys]}: a query's scores are then a broadcast of each query element
@@ -49,11 +49,14 @@ final class AttentionTask extends RangeTask {
 
     private final float[][] scores;
     private final float[][] qRow;
-    private final float[][] kBuf;
-    private final float[][] vBuf;
+    /**
+     * Per-thread off-heap buffers for converted or packed key / value rows. Off heap, like every
+     * tensor: a vector load site that sees both heap and native segments is compiled for both and
+     * ran several times slower (measured on the value sum).
+     */
+    private final MemorySegment[] kBuf;
+    private final MemorySegment[] vBuf;
     private final float[][] kT;
-    private final MemorySegment[] kBufSeg;
-    private final MemorySegment[] vBufSeg;
 
     private MemorySegment q, k, v, out;
     private long qT, qH, kS, kH, vS, vH, oT, oH;
@@ -66,11 +69,9 @@ final class AttentionTask extends RangeTask {
     AttentionTask(int threads) {
         scores = new float[threads][0];
         qRow = new float[threads][0];
-        kBuf = new float[threads][0];
-        vBuf = new float[threads][0];
+        kBuf = new MemorySegment[threads];
+        vBuf = new MemorySegment[threads];
         kT = new float[threads][0];
-        kBufSeg = new MemorySegment[threads];
-        vBufSeg = new MemorySegment[threads];
     }
 
     /** Segments are whole storages; qb / kb / vb / ob are the byte offsets of the first element. */
@@ -111,16 +112,15 @@ final class AttentionTask extends RangeTask {
             if (qRow[w].length < dh) {
                 qRow[w] = new float[dh];
             }
-            if (kType != DType.F32 && kBuf[w].length < (long) visible * dh) {
-                kBuf[w] = new float[visible * dh];
-                kBufSeg[w] = MemorySegment.ofArray(kBuf[w]);
+            if (kType != DType.F32 && (kBuf[w] == null || kBuf[w].byteSize() < 4L * visible * dh)) {
+                kBuf[w] = java.lang.foreign.Arena.ofAuto().allocate(4L * visible * dh, 64);
             }
             if (t * group >= TRANSPOSE_FROM_ROWS && kT[w].length < (long) VecMath.padded(visible) * dh) {
                 kT[w] = new float[VecMath.padded(visible) * dh];
             }
-            if (vType != DType.F32 && vBuf[w].length < (long) visible * dh) {
-                vBuf[w] = new float[visible * dh];
-                vBufSeg[w] = MemorySegment.ofArray(vBuf[w]);
+            if ((vType != DType.F32 || t * group >= TRANSPOSE_FROM_ROWS)
+                    && (vBuf[w] == null || vBuf[w].byteSize() < 4L * visible * dh)) {
+                vBuf[w] = java.lang.foreign.Arena.ofAuto().allocate(4L * visible * dh, 64);
             }
         }
         this.tokenBlocks = (t + TOKEN_BLOCK - 1) / TOKEN_BLOCK;
@@ -149,25 +149,37 @@ final class AttentionTask extends RangeTask {
                 kStride = 4L * kS;
             } else {
                 convertRows(k, kType, kb, kS, hk * kH, visible, kBuf[worker]);
-                ks = kBufSeg[worker];
+                ks = kBuf[worker];
                 kBase = 0;
                 kStride = 4L * dh;
             }
             MemorySegment vs;
             long vBase;
             long vStride;
-            if (vType == DType.F32) {
+            boolean manyRows = (t1 - t0) * group >= TRANSPOSE_FROM_ROWS;
+            if (vType == DType.F32 && manyRows) {
+                // A head's value rows sit one [H * dh] row apart (4 KB for 16 x 64): the same L1
+                // sets for every key. Packed together once, the item's query rows read them in order.
+                MemorySegment dst = vBuf[worker];
+                long o = vb + 4L * hk * vH;
+                for (int j = 0; j < visible; j++, o += 4L * vS) {
+                    MemorySegment.copy(v, o, dst, 4L * j * dh, 4L * dh);
+                }
+                vs = dst;
+                vBase = 0;
+                vStride = 4L * dh;
+            } else if (vType == DType.F32) {
                 vs = v;
                 vBase = vb + 4L * hk * vH;
                 vStride = 4L * vS;
             } else {
                 convertRows(v, vType, vb, vS, hk * vH, visible, vBuf[worker]);
-                vs = vBufSeg[worker];
+                vs = vBuf[worker];
                 vBase = 0;
                 vStride = 4L * dh;
             }
             int ldk = 0;
-            if ((t1 - t0) * group >= TRANSPOSE_FROM_ROWS) {
+            if (manyRows) {
                 ldk = VecMath.padded(visible);
                 transposeKeys(ks, kBase, kStride, visible, ldk, kT[worker]);
             }
@@ -303,22 +315,22 @@ final class AttentionTask extends RangeTask {
     }
 
     /** Rows 0 .. rows-1 (head at element offset headElem) of a BF16 / F16 cache into dst as F32, dh per row. */
-    private void convertRows(MemorySegment seg, DType type, long base, long rowStride, long headElem, int rows, float[] dst) {
+    private void convertRows(MemorySegment seg, DType type, long base, long rowStride, long headElem, int rows, MemorySegment dst) {
         for (int j = 0; j < rows; j++) {
             long o = base + 2L * (j * rowStride + headElem);
-            int d = j * dh;
+            long d = 4L * j * dh;
             int i = 0;
             if (type == DType.BF16) {
                 for (; i + L <= dh; i += L) {
                     ((IntVector) ShortVector.fromMemorySegment(S_HALF, seg, o + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, d + i);
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(dst, d + 4L * i, LE);
                 }
                 for (; i < dh; i++) {
-                    dst[d + i] = Float.intBitsToFloat((seg.get(SH, o + 2L * i) & 0xFFFF) << 16);
+                    dst.set(FL, d + 4L * i, Float.intBitsToFloat((seg.get(SH, o + 2L * i) & 0xFFFF) << 16));
                 }
             } else {
                 for (; i < dh; i++) {
-                    dst[d + i] = Float.float16ToFloat(seg.get(SH, o + 2L * i));
+                    dst.set(FL, d + 4L * i, Float.float16ToFloat(seg.get(SH, o + 2L * i)));
                 }
             }
         }
