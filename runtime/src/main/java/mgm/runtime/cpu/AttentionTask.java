@@ -44,8 +44,12 @@ final class AttentionTask extends RangeTask {
     static final int PV_VECTORS = 4;
     /** Score vectors (keys) kept in registers per pass over the head dimension. */
     static final int SCORE_VECTORS = 4;
-    /** Query rows per item (tokens x group heads) from which transposing the keys pays. */
-    static final int TRANSPOSE_FROM_ROWS = 4;
+    /**
+     * Query rows per item (tokens x group heads) from which transposing the keys pays: the scalar
+     * transposition costs about as much as four rows' dot products, so decode (one token, a GQA
+     * group of 4-8 heads) keeps the per-key dot product and prefill blocks transpose.
+     */
+    static final int TRANSPOSE_FROM_ROWS = 16;
 
     private final float[][] scores;
     private final float[][] qRow;
