@@ -39,7 +39,7 @@ public final class Decoder implements AutoCloseable {
      * How decode steps are issued: as one CUDA graph on a device (recorded once, then updated and
      * replayed). Mixtral reads its expert choice back to the host mid-step, so it runs op by op.
      */
-    private final Backend.RepeatedStep decodeStep;
+    private Backend.RepeatedStep decodeStep;
     /** The ops of one decode step, on {@link #stepCache} (fields, so that a step allocates nothing). */
     private final Runnable decodeOps = this::decodeOps;
     private KvCache stepCache;
@@ -172,7 +172,24 @@ public final class Decoder implements AutoCloseable {
             scratch.setToken(token);
             updateFrequencies(cache.length() + 1);
             stepCache = cache;
+            int before = cache.length();
             try {
+                decodeStep.run(decodeOps);
+            } catch (IllegalArgumentException e) {
+                throw e;  // bad input fails the same way with or without a graph
+            } catch (RuntimeException e) {
+                if (decodeStep == Backend.RepeatedStep.DIRECT) {
+                    throw e;
+                }
+                // A device that cannot record or update the step as a graph still decodes, kernel by
+                // kernel: nothing of the step ran (recording does not execute), so undo its host-side
+                // bookkeeping and run it directly from now on.
+                System.getLogger(Decoder.class.getName()).log(System.Logger.Level.WARNING,
+                        "decode step could not run as a graph on " + backend.name() + " (" + e.getMessage()
+                                + "); decoding kernel by kernel");
+                decodeStep.close();
+                decodeStep = Backend.RepeatedStep.DIRECT;
+                cache.truncate(before);
                 decodeStep.run(decodeOps);
             } finally {
                 stepCache = null;

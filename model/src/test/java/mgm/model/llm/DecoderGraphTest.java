@@ -11,7 +11,9 @@ import mgm.model.testing.TestBackends;
 import mgm.model.testing.TinyModels;
 import mgm.model.testing.TinyModels.LoadedDecoder;
 import mgm.runtime.DType;
+import mgm.runtime.profile.NoOpBackend;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -20,6 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * and replayed): the logits must be exactly those of the same kernels launched one by one, and
  * the graph must really be used, except for Mixtral, whose step reads the expert choice back to
  * the host and so runs op by op. Runs on the host emulator (CI); gpu-check runs it on a GPU.
+ * A device that fails to make a graph falls back to kernel-by-kernel decoding.
  */
 class DecoderGraphTest {
     private static final int PROMPT = 6;
@@ -54,6 +57,44 @@ class DecoderGraphTest {
             // re-instantiated only when the attention kernel's launch shape changes with the length.
             assertTrue(graphedInstantiations >= 1 && graphedInstantiations <= STEPS / 3,
                     graphedInstantiations + " instantiations for " + STEPS + " steps");
+        }
+    }
+
+    /**
+     * A device that records the step (its host-side bookkeeping runs) and then fails to make a graph
+     * of it: the decoder warns, undoes the bookkeeping, and decodes kernel by kernel from then on.
+     */
+    @Test
+    void aStepThatCannotBeAGraphRunsKernelByKernel() {
+        int[] failures = {0};
+        boolean[] closed = {false};
+        NoOpBackend device = new NoOpBackend() {
+            @Override
+            public RepeatedStep repeatedStep() {
+                return new RepeatedStep() {
+                    @Override
+                    public void run(Runnable ops) {
+                        ops.run();  // recorded, not executed
+                        failures[0]++;
+                        throw new IllegalStateException("graph instantiation failed (test)");
+                    }
+
+                    @Override
+                    public void close() {
+                        closed[0] = true;
+                    }
+                };
+            }
+        };
+        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), device, WeightFormat.STORED, 16);
+             KvCache cache = d.decoder().newCache(8, DType.F32)) {
+            d.decoder().prefill(cache, new int[] {1, 5, 9}, null);
+            d.decoder().decode(cache, 7);
+            assertEquals(4, cache.length(), "the failed recording's position undone, the step run once");
+            d.decoder().decode(cache, 8);
+            assertEquals(5, cache.length());
+            assertEquals(1, failures[0], "after one failure no further graph attempts");
+            assertTrue(closed[0], "the failed runner is released");
         }
     }
 
