@@ -115,23 +115,12 @@ public final class VisionReport {
     static void encode(MgmVision m, Profiler profiler, String label, Tensor low, Tensor high, double[] wall,
                        double[] gemm, double[] flops) {
         String[] names = {"CLIP", "ConvNeXt", "mining", "projector"};
-        Tensor features = null;
-        Tensor map = null;
-        Tensor mined = null;
-        try {
-            for (int s = 0; s < 4; s++) {
+        try (Stages stages = new Stages(m, low, high)) {
+            for (int s = 0; s < Stages.COUNT; s++) {
                 String phase = label + ": " + names[s];
                 long t0 = System.nanoTime();
                 try (Backend.Scope ignored = profiler.phase(phase)) {
-                    switch (s) {
-                        case 0 -> features = m.clip.encode(low);
-                        case 1 -> map = m.convNext.encode(high);
-                        case 2 -> {
-                            m.mining.normalizeMap(map);
-                            mined = m.mining.mine(features.select(0, 0), map);
-                        }
-                        default -> m.projector.project(mined).close();
-                    }
+                    stages.run(s);
                 }
                 double dt = (System.nanoTime() - t0) / 1e9;
                 if (wall != null) {
@@ -141,7 +130,39 @@ public final class VisionReport {
                     flops[s] = GemmShare.flops(rows);
                 }
             }
-        } finally {
+        }
+    }
+
+    /** One encode run stage by stage (CLIP, ConvNeXt, mining, projector), holding the intermediate tensors. */
+    private static final class Stages implements AutoCloseable {
+        static final int COUNT = 4;
+        private final MgmVision m;
+        private final Tensor low;
+        private final Tensor high;
+        private Tensor features;
+        private Tensor map;
+        private Tensor mined;
+
+        Stages(MgmVision m, Tensor low, Tensor high) {
+            this.m = m;
+            this.low = low;
+            this.high = high;
+        }
+
+        void run(int stage) {
+            switch (stage) {
+                case 0 -> features = m.clip.encode(low);
+                case 1 -> map = m.convNext.encode(high);
+                case 2 -> {
+                    m.mining.normalizeMap(map);
+                    mined = m.mining.mine(features.select(0, 0), map);
+                }
+                default -> m.projector.project(mined).close();
+            }
+        }
+
+        @Override
+        public void close() {
             for (Tensor t : new Tensor[] {features, map, mined}) {
                 if (t != null) {
                     t.close();
@@ -191,30 +212,13 @@ public final class VisionReport {
     }
 
     private static void encodeSynchronised(MgmVision m, Backend be, Tensor low, Tensor high, double[] ms) {
-        Tensor features = null;
-        Tensor map = null;
-        Tensor mined = null;
-        try {
+        try (Stages stages = new Stages(m, low, high)) {
             be.synchronize();
-            for (int s = 0; s < 4; s++) {
+            for (int s = 0; s < Stages.COUNT; s++) {
                 long t0 = System.nanoTime();
-                switch (s) {
-                    case 0 -> features = m.clip.encode(low);
-                    case 1 -> map = m.convNext.encode(high);
-                    case 2 -> {
-                        m.mining.normalizeMap(map);
-                        mined = m.mining.mine(features.select(0, 0), map);
-                    }
-                    default -> m.projector.project(mined).close();
-                }
+                stages.run(s);
                 be.synchronize();
                 ms[s] = (System.nanoTime() - t0) / 1e6;
-            }
-        } finally {
-            for (Tensor t : new Tensor[] {features, map, mined}) {
-                if (t != null) {
-                    t.close();
-                }
             }
         }
     }

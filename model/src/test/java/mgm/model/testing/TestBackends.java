@@ -1,6 +1,10 @@
 package mgm.model.testing;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+import mgm.kernels.CudaBackend;
 import mgm.kernels.CudaBackends;
 import mgm.kernels.EmulatedDriver;
 import mgm.runtime.Backend;
@@ -22,7 +26,7 @@ public final class TestBackends {
     private TestBackends() {}
 
     private static List<Backend> backends() {
-        List<Backend> out = new java.util.ArrayList<>();
+        List<Backend> out = new ArrayList<>();
         out.add(new ReferenceBackend());
         EmulatedDriver.unavailableReason().ifPresentOrElse(
                 why -> System.out.println("model tests: not running the CUDA backend on the emulator: " + why),
@@ -32,15 +36,20 @@ public final class TestBackends {
     }
 
     /** The CUDA backend on the emulator from {@link #all()}, if the emulator was built. */
-    public static java.util.Optional<mgm.kernels.CudaBackend> cudaEmulated() {
-        return ALL.stream().filter(b -> b instanceof mgm.kernels.CudaBackend).map(b -> (mgm.kernels.CudaBackend) b).findFirst();
+    public static Optional<CudaBackend> cudaEmulated() {
+        return ALL.stream().filter(b -> b instanceof CudaBackend).map(b -> (CudaBackend) b).findFirst();
     }
 
     /** The elements of {@code t} (on any backend's device) as floats. */
     public static float[] read(Backend backend, Tensor t) {
+        return onHost(backend, t, Tensor::toFloatArray);
+    }
+
+    /** {@code f} applied to a host copy of {@code t} (t itself on a host backend); the copy is closed after. */
+    public static <T> T onHost(Backend backend, Tensor t, Function<Tensor, T> f) {
         Tensor host = backend.toHost(t);
         try {
-            return host.toFloatArray();
+            return f.apply(host);
         } finally {
             if (host != t) {
                 host.close();

@@ -143,13 +143,6 @@ class MgmPipelineReferenceTest {
 
     /** [n, C, H, W] -> row-major [n*H*W, C], the fixtures' layout. */
     private static float[] channelsLast(Backend backend, Tensor nchw) {
-        Tensor host = backend.toHost(nchw);
-        try {
-            return host.permute(0, 2, 3, 1).toFloatArray();
-        } finally {
-            if (host != nchw) {
-                host.close();
-            }
-        }
+        return TestBackends.onHost(backend, nchw, host -> host.permute(0, 2, 3, 1).toFloatArray());
     }
 }

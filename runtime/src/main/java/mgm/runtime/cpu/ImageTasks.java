@@ -101,7 +101,6 @@ final class ImageTasks {
          */
         static void transposeTaps(mgm.runtime.Tensor w, int taps, int c, float[] dst) {
             MemorySegment seg = w.segment();  // starts at the tensor's first element
-            long base = 0;
             if (w.isContiguous() && (w.dtype() == mgm.runtime.DType.F32 || w.dtype() == mgm.runtime.DType.BF16
                     || w.dtype() == mgm.runtime.DType.F16)) {
                 mgm.runtime.DType dt = w.dtype();
@@ -109,9 +108,9 @@ final class ImageTasks {
                     for (int t = 0; t < taps; t++) {
                         long e = (long) ch * taps + t;
                         dst[t * c + ch] = switch (dt) {
-                            case F32 -> seg.get(FL, base + 4 * e);
-                            case BF16 -> Float.intBitsToFloat((seg.get(SH, base + 2 * e) & 0xFFFF) << 16);
-                            default -> Float.float16ToFloat(seg.get(SH, base + 2 * e));
+                            case F32 -> seg.get(FL, 4 * e);
+                            case BF16 -> Float.intBitsToFloat((seg.get(SH, 2 * e) & 0xFFFF) << 16);
+                            default -> Float.float16ToFloat(seg.get(SH, 2 * e));
                         };
                     }
                 }
