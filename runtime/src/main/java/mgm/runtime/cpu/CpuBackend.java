@@ -248,12 +248,7 @@ public final class CpuBackend implements Backend {
 
     private void gemm(MemorySegment a, long lda, MemorySegment b, DType bType, long ldbBytes, MemorySegment bias,
                       MemorySegment c, long ldc, int m, int n, int k) {
-        int chunks = gemm.set(a, lda, b, bType, ldbBytes, bias, c, ldc, m, n, k, threads);
-        try {
-            pool.run(gemm, chunks);
-        } finally {
-            gemm.release();
-        }
+        gemm.multiply(pool, a, lda, b, bType, ldbBytes, bias, c, ldc, m, n, k);
     }
 
     // ------------------------------------------------------------------ normalisation

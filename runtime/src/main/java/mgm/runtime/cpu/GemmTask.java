@@ -16,13 +16,15 @@ import mgm.runtime.DType;
 
 /**
  * {@code C[M, N] = A[M, K] · B[N, K]ᵀ (+ bias)}: the prefill-shape matmul. Classic cache blocking
- * (Goto / BLIS): for each KC-deep slab, a KC x NC block of B is converted to F32 and packed into
- * NR-wide column panels (L2-resident), an MC x KC block of A into MR-tall row panels, and a
- * register-blocked MR x NR micro-kernel (4 rows x 2 vectors = 8 accumulators) streams both panels.
- * Weights in F16 / BF16 / Q8_0 / Q4_0 are dequantised while packing, so the micro-kernel is F32 only.
+ * (Goto / BLIS): A is packed once per call into MR-tall row panels for every KC-deep slab (a
+ * first parallel phase, into one shared buffer); then for each slab a KC x NC block of B is
+ * converted to F32 and packed into NR-wide column panels (L2-resident), and a register-blocked
+ * MR x NR micro-kernel (4 rows x 2 vectors = 8 accumulators) streams both panels. Weights in F16 /
+ * BF16 / Q8_0 / Q4_0 are dequantised while packing, so the micro-kernel is F32 only.
  *
- * <p>Parallel work items are (NC column block, M row group) pairs; each worker packs into its own
- * preallocated buffers and writes a disjoint tile of C, so no locking is needed.
+ * <p>Parallel work items are (NC column block, M row group) pairs; each worker packs B into its own
+ * preallocated buffer and writes a disjoint tile of C, so no locking is needed. Very tall A is done
+ * in row blocks, so that the shared A buffer stays bounded ({@link #PACKED_A_FLOATS}).
  */
 final class GemmTask implements WorkerPool.Task {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -35,22 +37,36 @@ final class GemmTask implements WorkerPool.Task {
     static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
     static final int MR = 4;
     static final int NR = 2 * L;
-    static final int KC = 256;
+    /** Slab depth: C is re-read and re-written once per slab (from L3 for large C), so deeper slabs halve that traffic; 512 x NC_MAX F32 of B (512 KB) still sits in L2. */
+    static final int KC = 512;
     static final int MC = 16 * MR;
-    static final int NC_MAX = 512 / NR * NR;
-    /** Column blocks per thread a call aims for (dynamic balance on a shared machine). */
+    static final int NC_MAX = 256 / NR * NR;
+    /** Bound of the shared packed-A buffer (floats): taller A runs in row blocks of at most this many elements. */
+    static final int PACKED_A_FLOATS = 6 << 20;
+    /**
+     * Chunks per thread a call aims for (dynamic balance on a shared machine): fewer, larger ones
+     * once A has {@link #TALL_ROWS} rows (measured: 577 x 1024 x 4096 lost 13% with 8 per thread,
+     * while 32-128 rows gained 14-17% from 8 over 4).
+     */
     static final int CHUNKS_PER_THREAD = 8;
+    static final int CHUNKS_PER_THREAD_TALL = 4;
+    static final int TALL_ROWS = 256;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfShort SH = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
-    private final float[][] packA;
+    private float[] packedA = new float[0];
     private final float[][] packB;
     private final float[][] tile;
     private final float[][] dequant;
+    /** One whole row of A per worker, copied out of its segment while packing. */
+    private final float[][] rowBuffer;
 
     // the current call
     private MemorySegment a;
+    /** Byte offsets of the current row block's first row in a and c. */
+    private long aOff;
+    private long cOff;
     private long lda;
     private MemorySegment b;
     private DType bType;
@@ -65,21 +81,45 @@ final class GemmTask implements WorkerPool.Task {
     private int colBlocks;
     private int rowGroups;
     private int groupRows;
+    /** Row panels of A (the current row block) packed per pack chunk; 0 while computing. */
+    private int panelsPerPackChunk;
+    private int mPad;
 
     GemmTask(int threads) {
-        packA = new float[threads][MC * KC];
         packB = new float[threads][KC * NC_MAX];
         tile = new float[threads][MR * NR];
         dequant = new float[threads][KC];
+        rowBuffer = new float[threads][0];
     }
 
     /**
-     * Sets up a call; returns the number of chunks to run. a: F32 rows of length k at float stride
-     * lda; b: n rows of k elements of bType, row pitch ldbBytes; c: F32 rows at float stride ldc.
+     * {@code C = A · Bᵀ (+ bias)} on the pool. a: F32 rows of length k at float stride lda; b: n
+     * rows of k elements of bType, row pitch ldbBytes; c: F32 rows at float stride ldc. A taller
+     * than the packed-A budget runs in row blocks, each packed once and then multiplied.
      */
-    int set(MemorySegment a, long lda, MemorySegment b, DType bType, long ldbBytes, MemorySegment bias,
-            MemorySegment c, long ldc, int m, int n, int k, int threads) {
+    void multiply(WorkerPool pool, MemorySegment a, long lda, MemorySegment b, DType bType, long ldbBytes,
+                  MemorySegment bias, MemorySegment c, long ldc, int m, int n, int k) {
+        int threads = pool.threads();
+        int blockRows = Math.max(MR, (int) Math.min(m, PACKED_A_FLOATS / Math.max(1, k) / MR * MR));
+        try {
+            for (int r0 = 0; r0 < m; r0 += blockRows) {
+                int rows = Math.min(blockRows, m - r0);
+                int packChunks = set(a, 4L * r0 * lda, lda, b, bType, ldbBytes, bias, c, 4L * r0 * ldc, ldc, rows, n, k, threads);
+                pool.run(this, packChunks);
+                int chunks = computeChunks();
+                pool.run(this, chunks);
+            }
+        } finally {
+            release();
+        }
+    }
+
+    /** Sets up one row block; returns the number of chunks of its packing phase. */
+    private int set(MemorySegment a, long aOff, long lda, MemorySegment b, DType bType, long ldbBytes, MemorySegment bias,
+            MemorySegment c, long cOff, long ldc, int m, int n, int k, int threads) {
         this.a = a;
+        this.aOff = aOff;
+        this.cOff = cOff;
         this.lda = lda;
         this.b = b;
         this.bType = bType;
@@ -91,22 +131,33 @@ final class GemmTask implements WorkerPool.Task {
         this.n = n;
         this.k = k;
         chooseTiles(threads);
+        int panels = (m + MR - 1) / MR;
+        mPad = panels * MR;
+        if (packedA.length < (long) mPad * k) {
+            packedA = new float[mPad * k];
+        }
+        int packChunks = Math.min(panels, 4 * threads);
+        panelsPerPackChunk = (panels + packChunks - 1) / packChunks;
+        return (panels + panelsPerPackChunk - 1) / panelsPerPackChunk;
+    }
+
+    /** Switches from the packing phase to the multiplication; returns its chunk count. */
+    private int computeChunks() {
+        panelsPerPackChunk = 0;
         return colBlocks * rowGroups;
     }
 
     /**
      * Splits C into colBlocks x rowGroups chunks. Many chunks (about {@link #CHUNKS_PER_THREAD} per
      * thread): a thread that the OS deschedules holds up one small chunk instead of a share of the
-     * matmul. Among the splits into that many chunks, the one with the least packing: each chunk
-     * packs its rows of A once per slab (cost ~ 1 / its column count per FLOP) and its columns of B
-     * once per slab (~ 1 / its row count), so chunks as square as the shape allows; a split into
-     * narrow column blocks over all 577 rows (CLIP) or 4096 rows x 192 columns (ConvNeXt) packed A
-     * up to 16 times and ran at a quarter of the GEMM's speed.
+     * matmul. Among the splits into that many chunks, the one with the least traffic: each chunk
+     * streams its rows of packed A once per slab (cost ~ 1 / its column count per FLOP) and packs
+     * its columns of B once per slab (~ 1 / its row count), so chunks as square as the shape allows.
      */
     private void chooseTiles(int threads) {
         int panels = (n + NR - 1) / NR;
         int mPanels = (m + MR - 1) / MR;
-        int want = Math.max(1, CHUNKS_PER_THREAD * threads);
+        int want = Math.max(1, (m >= TALL_ROWS ? CHUNKS_PER_THREAD_TALL : CHUNKS_PER_THREAD) * threads);
         int minBlocks = (panels * NR + NC_MAX - 1) / NC_MAX;
         double best = Double.MAX_VALUE;
         for (int cb = minBlocks; cb <= panels; cb++) {
@@ -130,7 +181,7 @@ final class GemmTask implements WorkerPool.Task {
         rowGroups = (m + groupRows - 1) / groupRows;
     }
 
-    void release() {
+    private void release() {
         a = null;
         b = null;
         bias = null;
@@ -139,6 +190,11 @@ final class GemmTask implements WorkerPool.Task {
 
     @Override
     public void run(int chunk, int worker) {
+        if (panelsPerPackChunk > 0) {
+            int p0 = chunk * panelsPerPackChunk;
+            packA(p0, Math.min(mPad / MR, p0 + panelsPerPackChunk), worker);
+            return;
+        }
         int jb = chunk % colBlocks;
         int g = chunk / colBlocks;
         int jc = jb * nc;
@@ -146,14 +202,14 @@ final class GemmTask implements WorkerPool.Task {
         int m0 = g * groupRows;
         int m1 = Math.min(m, m0 + groupRows);
         float[] pb = packB[worker];
-        float[] pa = packA[worker];
+        float[] pa = packedA;
         for (int pc = 0; pc < k; pc += KC) {
             int kc = Math.min(KC, k - pc);
             packB(pb, jc, ncb, pc, kc, worker);
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = Math.min(MC, m1 - ic);
-                packA(pa, ic, mc, pc, kc, dequant[worker]);
-                macroKernel(pa, pb, ic, mc, jc, ncb, kc, pc == 0, worker);
+                // the slab's panels start at pc * mPad; panel ic / MR within it
+                macroKernel(pa, pc * mPad + ic * kc, pb, ic, mc, jc, ncb, kc, pc == 0, worker);
             }
         }
         if (bias != null) {
@@ -170,7 +226,7 @@ final class GemmTask implements WorkerPool.Task {
         MemorySegment out = c;
         MemorySegment bs = bias;
         for (int row = m0; row < m1; row++) {
-            long rowOff = 4L * ((long) row * ldc + jc);
+            long rowOff = cOff + 4L * ((long) row * ldc + jc);
             int j = 0;
             for (; j + L <= ncb; j += L) {
                 FloatVector.fromMemorySegment(F, out, rowOff + 4L * j, LE)
@@ -185,20 +241,31 @@ final class GemmTask implements WorkerPool.Task {
 
     // ------------------------------------------------------------------ packing
 
-    private void packA(float[] pa, int ic, int mc, int pc, int kc, float[] row) {
+    /**
+     * Row panels [p0, p1) of A for every slab: panel p of the slab at pc holds rows p*MR.. as
+     * {@code kc} groups of MR (rows past m are zero), at {@code pc * mPad + p * MR * kc}.
+     */
+    private void packA(int p0, int p1, int worker) {
         MemorySegment seg = a;
-        for (int ir = 0; ir < mc; ir += MR) {
-            int base = (ir / MR) * kc * MR;
+        float[] pa = packedA;
+        if (rowBuffer[worker].length < k) {
+            rowBuffer[worker] = new float[k];
+        }
+        float[] row = rowBuffer[worker];
+        for (int p = p0; p < p1; p++) {
             for (int r = 0; r < MR; r++) {
-                if (ir + r < mc) {
+                int i = p * MR + r;
+                if (i < m) {
                     // bulk copy, then an array-to-array scatter (no per-element segment checks)
-                    MemorySegment.copy(seg, FL, 4L * ((ic + ir + r) * lda + pc), row, 0, kc);
-                    for (int kk = 0; kk < kc; kk++) {
-                        pa[base + kk * MR + r] = row[kk];
-                    }
+                    MemorySegment.copy(seg, FL, aOff + 4L * i * lda, row, 0, k);
                 } else {
+                    java.util.Arrays.fill(row, 0, k, 0f);
+                }
+                for (int pc = 0; pc < k; pc += KC) {
+                    int kc = Math.min(KC, k - pc);
+                    int base = pc * mPad + p * MR * kc + r;
                     for (int kk = 0; kk < kc; kk++) {
-                        pa[base + kk * MR + r] = 0f;
+                        pa[base + kk * MR] = row[pc + kk];
                     }
                 }
             }
@@ -286,27 +353,26 @@ final class GemmTask implements WorkerPool.Task {
 
     // ------------------------------------------------------------------ compute
 
-    private void macroKernel(float[] pa, float[] pb, int ic, int mc, int jc, int ncb, int kc, boolean first, int worker) {
+    private void macroKernel(float[] pa, int aBase, float[] pb, int ic, int mc, int jc, int ncb, int kc, boolean first, int worker) {
+        float[] t = tile[worker];
         for (int jr = 0; jr < ncb; jr += NR) {
             int nr = Math.min(NR, ncb - jr);
             int bOff = (jr / NR) * kc * NR;
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir);
-                int aOff = (ir / MR) * kc * MR;
-                if (mr == MR && nr == NR) {
-                    microKernel(pa, aOff, pb, bOff, kc, ic + ir, jc + jr, first);
-                } else {
-                    partialTile(pa, aOff, pb, bOff, kc, ic + ir, jc + jr, mr, nr, first, tile[worker]);
-                }
+                microKernel(pa, aBase + (ir / MR) * kc * MR, pb, bOff, kc, t);
+                storeTile(t, ic + ir, jc + jr, mr, nr, first);
             }
         }
     }
 
     /**
      * The MR x 2L register tile (MR = 4: eight accumulators, two B vectors and one broadcast stay
-     * within the 16 AVX2 registers; a 6-row tile made C2 box accumulators inside the loop).
+     * within the 16 AVX2 registers; a 6-row tile made C2 box accumulators inside the loop), written
+     * to {@code t}. Edge tiles run the same kernel: packing pads A's rows and B's columns with
+     * zeros, and {@link #storeTile} writes only the valid part.
      */
-    private void microKernel(float[] pa, int aOff, float[] pb, int bOff, int kc, int row, int col, boolean first) {
+    private static void microKernel(float[] pa, int aOff, float[] pb, int bOff, int kc, float[] t) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -329,41 +395,36 @@ final class GemmTask implements WorkerPool.Task {
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
         }
-        store(row, col, c00, c01, first);
-        store(row + 1, col, c10, c11, first);
-        store(row + 2, col, c20, c21, first);
-        store(row + 3, col, c30, c31, first);
+        c00.intoArray(t, 0);
+        c01.intoArray(t, L);
+        c10.intoArray(t, NR);
+        c11.intoArray(t, NR + L);
+        c20.intoArray(t, 2 * NR);
+        c21.intoArray(t, 2 * NR + L);
+        c30.intoArray(t, 3 * NR);
+        c31.intoArray(t, 3 * NR + L);
     }
 
-    private void store(int row, int col, FloatVector v0, FloatVector v1, boolean first) {
+    /** Writes (or, after the first slab, adds) the valid mr x nr part of tile t to C at (row, col). */
+    private void storeTile(float[] t, int row, int col, int mr, int nr, boolean first) {
         MemorySegment out = c;
-        long off = 4L * (row * ldc + col);
-        if (!first) {
-            v0 = v0.add(FloatVector.fromMemorySegment(F, out, off, LE));
-            v1 = v1.add(FloatVector.fromMemorySegment(F, out, off + 4L * L, LE));
-        }
-        v0.intoMemorySegment(out, off, LE);
-        v1.intoMemorySegment(out, off + 4L * L, LE);
-    }
-
-    /** Edge tiles: the same products, accumulated in scalar order into a small buffer, then the valid part written. */
-    private void partialTile(float[] pa, int aOff, float[] pb, int bOff, int kc, int row, int col, int mr, int nr,
-                             boolean first, float[] t) {
-        java.util.Arrays.fill(t, 0f);
-        for (int kk = 0; kk < kc; kk++) {
-            int ao = aOff + kk * MR;
-            int bo = bOff + kk * NR;
-            for (int r = 0; r < mr; r++) {
-                float x = pa[ao + r];
-                for (int j = 0; j < nr; j++) {
-                    t[r * NR + j] = Math.fma(x, pb[bo + j], t[r * NR + j]);
+        if (mr == MR && nr == NR) {
+            for (int r = 0; r < MR; r++) {
+                long off = cOff + 4L * ((row + r) * ldc + col);
+                FloatVector v0 = FloatVector.fromArray(F, t, r * NR);
+                FloatVector v1 = FloatVector.fromArray(F, t, r * NR + L);
+                if (!first) {
+                    v0 = v0.add(FloatVector.fromMemorySegment(F, out, off, LE));
+                    v1 = v1.add(FloatVector.fromMemorySegment(F, out, off + 4L * L, LE));
                 }
+                v0.intoMemorySegment(out, off, LE);
+                v1.intoMemorySegment(out, off + 4L * L, LE);
             }
+            return;
         }
-        MemorySegment out = c;
         for (int r = 0; r < mr; r++) {
             for (int j = 0; j < nr; j++) {
-                long off = 4L * ((row + r) * ldc + col + j);
+                long off = cOff + 4L * ((row + r) * ldc + col + j);
                 float v = t[r * NR + j];
                 if (!first) {
                     v += out.get(FL, off);
