@@ -114,6 +114,8 @@ public abstract class BackendConsistencySuite {
         // blocks (edge tiles in both), the bias added per chunk.
         checkMatmul(DType.F32, 577, 100, 64, seed++, false, false, true);
         checkMatmul(DType.BF16, 300, 200, 288, seed++, false, false, true);
+        // A larger than the CPU GEMM's packed-A buffer (6 Mi floats): two row blocks, the second of one row.
+        checkMatmul(DType.BF16, 1537, 24, 4096, seed++, false, false, true);
     }
 
     @Test

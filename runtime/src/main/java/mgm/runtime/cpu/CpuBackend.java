@@ -29,7 +29,7 @@ import mgm.runtime.Tensor;
  * method call that C2 might not inline (it would be boxed). Op methods are {@code synchronized}:
  * one op runs at a time on a backend instance.
  *
- * <p>Kernels: matmul with M &lt;= 4 streams each weight row once ({@link GemvKernels}: BF16 / F16
+ * <p>Kernels: matmul with M &lt;= 8 streams each weight row once ({@link GemvKernels}: BF16 / F16
  * widened in registers from int lanes, Q8_0 / Q4_0 dequantised in registers, Q4_0 with the
  * {@code Σx(q-8) = Σxq - 8Σx} trick); larger M runs the blocked GEMM ({@link GemmTask}: packed
  * panels converted to F32 while packing, 4 x 2-vector register tile). conv2d is im2col into a
