@@ -1,12 +1,13 @@
 package mgm.bench;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+
+import mgm.runtime.Storage;
 
 /**
  * Streaming-read bandwidth probe: {@code threads} threads each sum their half (third, ...) of a
@@ -15,14 +16,16 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Bandwidth implements AutoCloseable {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private final Arena arena = Arena.ofShared();
+    /** The same kind of memory as tensors (huge pages where the OS offers them), so that ratios compare like with like. */
+    private final Storage storage;
     private final MemorySegment buffer;
     private final int threads;
     private final Thread[] workers;
     private final float[] sums;
 
     Bandwidth(long bytes, int threads) {
-        this.buffer = arena.allocate(bytes, 64);
+        this.storage = Storage.allocateHost(bytes);
+        this.buffer = storage.segment();
         for (long i = 0; i < bytes; i += 4096) {
             buffer.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) 1); // fault every page in
         }
@@ -78,6 +81,6 @@ final class Bandwidth implements AutoCloseable {
 
     @Override
     public void close() {
-        arena.close();
+        storage.close();
     }
 }

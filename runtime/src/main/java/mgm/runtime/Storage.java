@@ -27,11 +27,14 @@ public final class Storage implements AutoCloseable {
         this.owner = owner;
     }
 
-    /** Zero-filled host memory of {@code bytes} bytes, 64-byte aligned, owned by this storage. */
+    /**
+     * Zero-filled host memory of {@code bytes} bytes, 64-byte aligned, owned by this storage; large
+     * allocations in transparent huge pages where the OS offers them ({@link HugePageMemory}).
+     */
     public static Storage allocateHost(long bytes) {
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment seg = arena.allocate(Math.max(bytes, 1), 64);
+            MemorySegment seg = HugePageMemory.allocate(bytes, arena).orElseGet(() -> arena.allocate(Math.max(bytes, 1), 64));
             return new Storage(seg.asSlice(0, bytes), Device.CPU, arena);
         } catch (OutOfMemoryError | RuntimeException e) {
             arena.close();

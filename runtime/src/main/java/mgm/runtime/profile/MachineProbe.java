@@ -1,12 +1,13 @@
 package mgm.runtime.profile;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicLong;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+
+import mgm.runtime.Storage;
 
 /**
  * Measures this machine's roofline in a fraction of a second, on all cores: the streaming-read
@@ -60,9 +61,12 @@ public final class MachineProbe {
 
     /** Bytes/s of all threads each summing its own slice of a {@code bufferBytes} buffer, best round. */
     public static double streamingReadBandwidth(int threads, long bufferBytes, long budgetNanos) {
-        try (Arena arena = Arena.ofShared()) {
-            long slice = bufferBytes / threads / 64 * 64;
-            MemorySegment buffer = arena.allocate(slice * threads, 64);  // zeroed: every page is touched
+        long slice = bufferBytes / threads / 64 * 64;
+        // the same kind of memory as tensors (huge pages where offered); every page written once, so
+        // that no read is served by the kernel's shared zero page
+        try (Storage storage = Storage.allocateHost(slice * threads)) {
+            MemorySegment buffer = storage.segment();
+            buffer.fill((byte) 1);
             MemorySegment warm = buffer.asSlice(0, 64 << 10);
             for (int i = 0; i < 500; i++) {
                 sumLongs(warm);  // compile the loop before timing rounds over the big buffer
