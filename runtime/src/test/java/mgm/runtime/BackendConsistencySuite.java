@@ -409,6 +409,11 @@ public abstract class BackendConsistencySuite {
                 {4, 2, 2, 128, 4, 0, 1},
                 {40, 4, 2, 24, 45, 5, 1},     // chunked prefill over several query blocks, GQA
                 {37, 2, 2, 20, 37, 0, 0},     // non-causal over several query blocks
+                // head dims of whole 4-vector multiples: the CPU backend's two-rows-at-a-time path
+                {33, 4, 2, 64, 40, 7, 1},     // chunked prefill, GQA: pairs within a group
+                {19, 3, 3, 32, 19, 0, 1},     // causal MHA: pairs of consecutive tokens (n and n + 1 keys)
+                {23, 6, 2, 32, 30, 7, 1},     // group of 3: pairs across tokens, an odd row left over
+                {17, 2, 2, 96, 17, 0, 0},     // non-causal (vision)
         };
         Random r = new Random(41);
         for (int[] c : cases) {

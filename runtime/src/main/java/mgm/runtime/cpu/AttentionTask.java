@@ -42,6 +42,8 @@ final class AttentionTask extends RangeTask {
     static final int TOKEN_BLOCK = 16;
     /** Accumulator vectors of the value sum kept in registers per pass over the keys. */
     static final int PV_VECTORS = 4;
+    /** Value vectors per pass when two query rows share the loads (x 2 rows = 8 accumulators). */
+    static final int PAIR_PV_VECTORS = 4;
     /**
      * Score vectors (keys) kept in registers per pass over the head dimension: eight independent
      * FMA chains, enough to cover the FMA latency at two FMAs per cycle.
@@ -55,6 +57,8 @@ final class AttentionTask extends RangeTask {
     static final int TRANSPOSE_FROM_ROWS = 16;
 
     private final float[][] scores;
+    /** The second query row's scores when rows are done in pairs. */
+    private final float[][] scores2;
     private final float[][] qRow;
     /**
      * Per-thread off-heap buffers for converted or packed key / value rows. Off heap, like every
@@ -75,6 +79,7 @@ final class AttentionTask extends RangeTask {
 
     AttentionTask(int threads) {
         scores = new float[threads][0];
+        scores2 = new float[threads][0];
         qRow = new float[threads][0];
         kBuf = new MemorySegment[threads];
         vBuf = new MemorySegment[threads];
@@ -115,9 +120,10 @@ final class AttentionTask extends RangeTask {
         for (int w = 0; w < scores.length; w++) {
             if (scores[w].length < VecMath.padded(s)) {
                 scores[w] = new float[VecMath.padded(s)];
+                scores2[w] = new float[VecMath.padded(s)];
             }
-            if (qRow[w].length < dh) {
-                qRow[w] = new float[dh];
+            if (qRow[w].length < 2 * dh) {
+                qRow[w] = new float[2 * dh];
             }
             if (kType != DType.F32 && (kBuf[w] == null || kBuf[w].byteSize() < 4L * visible * dh)) {
                 kBuf[w] = java.lang.foreign.Arena.ofAuto().allocate(4L * visible * dh, 64);
@@ -190,13 +196,65 @@ final class AttentionTask extends RangeTask {
                 ldk = VecMath.padded(visible);
                 transposeKeys(ks, kBase, kStride, visible, ldk, kT[worker]);
             }
+
+            if (manyRows && dh % (PAIR_PV_VECTORS * L) == 0) {
+                // query rows (token, head of the group) two at a time: each key / value vector loaded
+                // serves two rows' FMAs (one row alone is bound by those loads)
+                int rows = (t1 - t0) * group;
+                int r = 0;
+                for (; r + 1 < rows; r += 2) {
+                    int tt0 = t0 + r / group;
+                    int tt1 = t0 + (r + 1) / group;
+                    attendPair(tt0, hk * group + r % group, visibleKeys(tt0), tt1, hk * group + (r + 1) % group, visibleKeys(tt1),
+                            ldk, vs, vBase, vStride, worker);
+                }
+                if (r < rows) {
+                    int tt = t0 + r / group;
+                    attendRow(tt, hk * group + r % group, visibleKeys(tt), ks, kBase, kStride, ldk, vs, vBase, vStride, worker);
+                }
+                continue;
+            }
             for (int tt = t0; tt < t1; tt++) {
-                int n = causal ? Math.min(s, queryStart + tt + 1) : s;
+                int n = visibleKeys(tt);
                 for (int g = 0; g < group; g++) {
                     int h = hk * group + g;
                     attendRow(tt, h, n, ks, kBase, kStride, ldk, vs, vBase, vStride, worker);
                 }
             }
+        }
+    }
+
+    /** Keys query token tt sees. */
+    private int visibleKeys(int tt) {
+        return causal ? Math.min(s, queryStart + tt + 1) : s;
+    }
+
+    /**
+     * Two query rows (token tt0 / head h0 over n0 keys, token tt1 / head h1 over n1 >= n0 keys),
+     * keys transposed in kT: the same sums in the same order as two {@link #attendRow} calls.
+     */
+    private void attendPair(int tt0, int h0, int n0, int tt1, int h1, int n1, int ldk, MemorySegment vs, long vBase,
+                            long vStride, int worker) {
+        float[] qr = qRow[worker];
+        float[] sc0 = scores[worker];
+        float[] sc1 = scores2[worker];
+        MemorySegment.copy(q, FL, qb + 4L * (tt0 * qT + h0 * qH), qr, 0, dh);
+        MemorySegment.copy(q, FL, qb + 4L * (tt1 * qT + h1 * qH), qr, dh, dh);
+        scoresTransposedPair(qr, kT[worker], ldk, n1, sc0, sc1);
+        float max0 = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n0; j++) {
+            max0 = Math.max(max0, sc0[j]);
+        }
+        float max1 = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n1; j++) {
+            max1 = Math.max(max1, sc1[j]);
+        }
+        float inv0 = 1f / VecMath.expSum(sc0, n0, max0);
+        float inv1 = 1f / VecMath.expSum(sc1, n1, max1);
+        long oo0 = ob + 4L * (tt0 * oT + h0 * oH);
+        long oo1 = ob + 4L * (tt1 * oT + h1 * oH);
+        for (int i = 0; i < dh; i += PAIR_PV_VECTORS * L) {
+            weightedSumPair(sc0, n0, sc1, n1, vs, vBase + 4L * i, vStride, inv0, oo0 + 4L * i, inv1, oo1 + 4L * i);
         }
     }
 
@@ -293,6 +351,98 @@ final class AttentionTask extends RangeTask {
             }
             a.mul(scale).intoArray(sc, j);
         }
+    }
+
+    /**
+     * Two query rows' scores (q rows at qr[0..dh) and qr[dh..2dh)) against keys j &lt; n (and up to the
+     * next vector), keys transposed: four key vectors x two rows in registers, so each key vector
+     * loaded feeds two FMAs. Per score the same FMA sequence over d as {@link #scoresTransposed}.
+     */
+    private void scoresTransposedPair(float[] qr, float[] kt, int ldk, int n, float[] sc0, float[] sc1) {
+        int nv = VecMath.padded(n);
+        int j = 0;
+        for (; j + 4 * L <= nv; j += 4 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+            FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+            for (int d = 0, o = j; d < dh; d++, o += ldk) {
+                FloatVector k0 = FloatVector.fromArray(F, kt, o);
+                FloatVector k1 = FloatVector.fromArray(F, kt, o + L);
+                FloatVector k2 = FloatVector.fromArray(F, kt, o + 2 * L);
+                FloatVector k3 = FloatVector.fromArray(F, kt, o + 3 * L);
+                FloatVector q0 = FloatVector.broadcast(F, qr[d]);
+                FloatVector q1 = FloatVector.broadcast(F, qr[dh + d]);
+                a0 = k0.fma(q0, a0);
+                a1 = k1.fma(q0, a1);
+                a2 = k2.fma(q0, a2);
+                a3 = k3.fma(q0, a3);
+                b0 = k0.fma(q1, b0);
+                b1 = k1.fma(q1, b1);
+                b2 = k2.fma(q1, b2);
+                b3 = k3.fma(q1, b3);
+            }
+            a0.mul(scale).intoArray(sc0, j);
+            a1.mul(scale).intoArray(sc0, j + L);
+            a2.mul(scale).intoArray(sc0, j + 2 * L);
+            a3.mul(scale).intoArray(sc0, j + 3 * L);
+            b0.mul(scale).intoArray(sc1, j);
+            b1.mul(scale).intoArray(sc1, j + L);
+            b2.mul(scale).intoArray(sc1, j + 2 * L);
+            b3.mul(scale).intoArray(sc1, j + 3 * L);
+        }
+        for (; j < nv; j += L) {
+            FloatVector a = FloatVector.zero(F);
+            FloatVector b = FloatVector.zero(F);
+            for (int d = 0, o = j; d < dh; d++, o += ldk) {
+                FloatVector kd = FloatVector.fromArray(F, kt, o);
+                a = kd.fma(FloatVector.broadcast(F, qr[d]), a);
+                b = kd.fma(FloatVector.broadcast(F, qr[dh + d]), b);
+            }
+            a.mul(scale).intoArray(sc0, j);
+            b.mul(scale).intoArray(sc1, j);
+        }
+    }
+
+    /**
+     * Two rows' value sums over {@link #PAIR_PV_VECTORS} vectors of dimensions: keys j &lt; n0 feed
+     * both rows from one load of each value vector, keys n0 &lt;= j &lt; n1 only the second row.
+     */
+    private void weightedSumPair(float[] p0, int n0, float[] p1, int n1, MemorySegment vs, long o, long vStride, float inv0,
+                                 long oo0, float inv1, long oo1) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        int j = 0;
+        for (; j < n0; j++, o += vStride) {
+            FloatVector v0 = FloatVector.fromMemorySegment(F, vs, o, LE);
+            FloatVector v1 = FloatVector.fromMemorySegment(F, vs, o + 4L * L, LE);
+            FloatVector v2 = FloatVector.fromMemorySegment(F, vs, o + 8L * L, LE);
+            FloatVector v3 = FloatVector.fromMemorySegment(F, vs, o + 12L * L, LE);
+            FloatVector pa = FloatVector.broadcast(F, p0[j]);
+            FloatVector pb = FloatVector.broadcast(F, p1[j]);
+            a0 = v0.fma(pa, a0);
+            a1 = v1.fma(pa, a1);
+            a2 = v2.fma(pa, a2);
+            a3 = v3.fma(pa, a3);
+            b0 = v0.fma(pb, b0);
+            b1 = v1.fma(pb, b1);
+            b2 = v2.fma(pb, b2);
+            b3 = v3.fma(pb, b3);
+        }
+        for (; j < n1; j++, o += vStride) {
+            FloatVector pb = FloatVector.broadcast(F, p1[j]);
+            b0 = FloatVector.fromMemorySegment(F, vs, o, LE).fma(pb, b0);
+            b1 = FloatVector.fromMemorySegment(F, vs, o + 4L * L, LE).fma(pb, b1);
+            b2 = FloatVector.fromMemorySegment(F, vs, o + 8L * L, LE).fma(pb, b2);
+            b3 = FloatVector.fromMemorySegment(F, vs, o + 12L * L, LE).fma(pb, b3);
+        }
+        MemorySegment dst = out;
+        a0.mul(inv0).intoMemorySegment(dst, oo0, LE);
+        a1.mul(inv0).intoMemorySegment(dst, oo0 + 4L * L, LE);
+        a2.mul(inv0).intoMemorySegment(dst, oo0 + 8L * L, LE);
+        a3.mul(inv0).intoMemorySegment(dst, oo0 + 12L * L, LE);
+        b0.mul(inv1).intoMemorySegment(dst, oo1, LE);
+        b1.mul(inv1).intoMemorySegment(dst, oo1 + 4L * L, LE);
+        b2.mul(inv1).intoMemorySegment(dst, oo1 + 8L * L, LE);
+        b3.mul(inv1).intoMemorySegment(dst, oo1 + 12L * L, LE);
     }
 
     /** As {@link #weightedSum4} over 8L dimensions: eight FMA chains (one pass for head dim 64 on AVX2). */
