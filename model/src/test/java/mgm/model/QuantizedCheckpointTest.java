@@ -38,6 +38,13 @@ class QuantizedCheckpointTest {
         try (LoadedDecoder d = TinyModels.loadDecoder(source, backend, format, 16)) {
             before = d.logits(IDS);
             files = QuantizedCheckpoint.save(source, new CheckpointWeights(d.checkpoint()), d.loader(), saved);
+            // the property itself: every quantised tensor is saved byte for byte
+            try (Checkpoint c = Checkpoint.open(saved)) {
+                assertFalse(d.loader().quantized().isEmpty());
+                for (var e : d.loader().quantized().entrySet()) {
+                    assertEquals(-1L, e.getValue().segment().mismatch(c.tensor(e.getKey()).segment()), e.getKey() + " saved differently");
+                }
+            }
         }
         for (Path f : files) {
             assertTrue(Files.isRegularFile(f), f + " listed but missing");
@@ -66,9 +73,27 @@ class QuantizedCheckpointTest {
             try (LoadedDecoder d = TinyModels.loadDecoder(saved, backend, reloadAs, 16)) {
                 float[][] after = d.logits(IDS);
                 for (int i = 0; i < IDS.length; i++) {
-                    assertArrayEquals(before[i], after[i], model + " " + format + " reloaded as " + reloadAs + ", position " + i);
+                    assertSameLogits(before[i], after[i], model + " " + format + " reloaded as " + reloadAs + ", position " + i);
                 }
             }
+        }
+    }
+
+    /**
+     * Equal up to the last bits of a float sum: the Vector API leaves the order of a lane reduction
+     * ({@code reduceLanes(ADD)}) unspecified, and the interpreter's sequential order differs from
+     * C2's tree, so the same kernel on the same bytes can round differently before and after it is
+     * compiled (seen once in several runs: 4.386742 vs 4.3867426). The weights themselves are
+     * compared byte for byte above.
+     */
+    private static void assertSameLogits(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what);
+        float scale = 0;
+        for (float v : want) {
+            scale = Math.max(scale, Math.abs(v));
+        }
+        for (int j = 0; j < want.length; j++) {
+            assertEquals(want[j], got[j], 1e-6f * Math.max(1f, scale), what + ", logit " + j);
         }
     }
 
