@@ -1,12 +1,10 @@
 package mgm.tools;
 
+import static mgm.tools.CliRun.assertOneCleanError;
+import static mgm.tools.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -14,31 +12,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Usage and file errors that need no model, in-process: exit code and one clear line, no stack trace. */
 class CliErrorsTest {
-    record Run(int code, String out, String err) {}
-
-    static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            return new Run(MgmRun.execute(args), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
-
-    static void assertOneCleanError(Run r, int code, String... fragments) {
-        assertEquals(code, r.code(), r.err());
-        for (String f : fragments) {
-            assertTrue(r.err().contains(f), "'" + f + "' in: " + r.err());
-        }
-        assertFalse(r.err().contains("\tat ") || r.err().contains("Exception"), "no stack trace: " + r.err());
-    }
-
     @Test
     void usageErrorsExitWith2(@TempDir Path tmp) {
         assertOneCleanError(run(), 2, "missing --model-path");
@@ -73,11 +46,11 @@ class CliErrorsTest {
     @Test
     void everyCommandHasHelpWithExamples() {
         for (String cmd : new String[] {"", "demo", "eval", "inspect", "logits", "bench", "tokenize", "make-tiny"}) {
-            Run r = cmd.isEmpty() ? run("--help") : run(cmd, "--help");
+            CliRun r = cmd.isEmpty() ? run("--help") : run(cmd, "--help");
             assertEquals(0, r.code(), cmd + ": " + r.err());
             assertTrue(r.out().contains("Examples:"), cmd + ": " + r.out());
         }
-        Run top = run("--help");
+        CliRun top = run("--help");
         for (String sub : new String[] {"demo", "eval", "inspect", "logits", "bench", "tokenize", "make-tiny"}) {
             assertTrue(top.out().contains(sub), sub);
         }

@@ -30,7 +30,7 @@ class InspectCommandTest {
                 }
                 Path model = TinyCheckpoints.write(TinyCheckpoints.Options.of(f, tmp).withHd(hd)
                         .withTowersInCheckpoint(hd)).model();
-                CliErrorsTest.Run r = CliErrorsTest.run("inspect", "--model-path", model.toString());
+                CliRun r = CliRun.run("inspect", "--model-path", model.toString());
                 assertEquals(0, r.code(), f + (hd ? " hd" : "") + ": " + r.out() + r.err());
                 assertTrue(r.out().contains("OK: every tensor"), r.out());
                 assertTrue(r.out().contains(hd ? "2880 tokens per image" : "576 tokens per image"), r.out());
@@ -46,7 +46,7 @@ class InspectCommandTest {
     void towersCarriedByTheCheckpointNeedNoFolders(@TempDir Path tmp) throws Exception {
         Path model = TinyCheckpoints.write(TinyCheckpoints.Options.of(TinyFamily.LLAMA3, tmp).withTowersInCheckpoint(true)).model();
         deleteTree(tmp.resolve("model_zoo/OpenAI/openclip-convnext-large-d-320-laion2B-s29B-b131K-ft-soup"));
-        CliErrorsTest.Run r = CliErrorsTest.run("inspect", "--model-path", model.toString());
+        CliRun r = CliRun.run("inspect", "--model-path", model.toString());
         assertEquals(0, r.code(), r.out() + r.err());
         assertTrue(r.out().contains("ConvNeXt tower  no folder; weights inside the checkpoint"), r.out());
         try (ReferenceBackend be = new ReferenceBackend();
@@ -56,7 +56,7 @@ class InspectCommandTest {
         // Without its folder, a carried CLIP's shape comes from the weights, which cannot tell a tiny tower's head
         // count (real ones are 64-wide heads): inspect and the load refuse alike.
         deleteTree(tmp.resolve("model_zoo"));
-        r = CliErrorsTest.run("inspect", "--model-path", model.toString());
+        r = CliRun.run("inspect", "--model-path", model.toString());
         assertEquals(3, r.code());
         assertTrue(r.out().contains("head count cannot be read from its weights"), r.out());
         try (ReferenceBackend be = new ReferenceBackend()) {
@@ -66,7 +66,7 @@ class InspectCommandTest {
         }
         Path bare = TinyCheckpoints.write(TinyCheckpoints.Options.of(TinyFamily.YI, tmp).withTowersInCheckpoint(false)).model();
         deleteTree(tmp.resolve("model_zoo"));
-        r = CliErrorsTest.run("inspect", "--model-path", bare.toString());
+        r = CliRun.run("inspect", "--model-path", bare.toString());
         assertEquals(3, r.code());
         assertTrue(r.out().contains("vision tower 'model_zoo/OpenAI/clip-vit-large-patch14-336' not found"), r.out());
         assertTrue(r.out().contains("vision tower 'model_zoo/OpenAI/openclip-convnext"), r.out());
@@ -87,7 +87,7 @@ class InspectCommandTest {
         String text = Files.readString(config);
         assertTrue(text.contains("\"intermediate_size\": 96"), text);
         Files.writeString(config, text.replace("\"intermediate_size\": 96", "\"intermediate_size\": 128"));
-        CliErrorsTest.Run r = CliErrorsTest.run("inspect", "--model-path", model.toString());
+        CliRun r = CliRun.run("inspect", "--model-path", model.toString());
         assertEquals(3, r.code());
         long shapeProblems = r.out().lines().filter(l -> l.contains("but the config implies")).count();
         assertEquals(2 * 3, shapeProblems, "gate/up/down of both layers: " + r.out());
@@ -106,7 +106,7 @@ class InspectCommandTest {
         // Dropping a name from the index hides the tensor from the loaders (the shard still holds it).
         String line = text.lines().filter(l -> l.contains("\"model.layers.1.self_attn.k_proj.weight\"")).findFirst().orElseThrow();
         Files.writeString(index, text.replace(line + "\n", ""));
-        CliErrorsTest.Run r = CliErrorsTest.run("inspect", "--model-path", model.toString());
+        CliRun r = CliRun.run("inspect", "--model-path", model.toString());
         assertEquals(3, r.code(), r.out());
         assertTrue(r.out().contains("tensor 'model.layers.1.self_attn.k_proj.weight' is missing (expected shape [64, 64])"),
                 r.out());

@@ -1,5 +1,6 @@
 package mgm.tools;
 
+import static mgm.tools.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,9 +8,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,19 +32,6 @@ class TokenizeCommandTest {
         return dir;
     }
 
-    record Run(int code, String err) {}
-
-    static Run run(String... args) {
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            return new Run(MgmRun.execute(args), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setErr(oldErr);
-        }
-    }
-
     @Test
     void linesMapToLinesAtTheSamePosition(@TempDir Path tmp) throws Exception {
         Path model = tinyModel(Files.createDirectory(tmp.resolve("m")));
@@ -58,7 +43,7 @@ class TokenizeCommandTest {
                 {"text": ""}
                 """);
         Path out = tmp.resolve("out.jsonl");
-        Run r = run("tokenize", "--model-path", model.toString(), "--input-jsonl", in.toString(), "--output-jsonl", out.toString());
+        CliRun r = run("tokenize", "--model-path", model.toString(), "--input-jsonl", in.toString(), "--output-jsonl", out.toString());
         assertEquals(0, r.code(), r.err());
         List<String> lines = Files.readAllLines(out);
         assertEquals(List.of(
@@ -70,7 +55,7 @@ class TokenizeCommandTest {
 
     @Test
     void usageErrorsExitWith2(@TempDir Path tmp) {
-        Run r = run("tokenize", "--model-path", tmp.toString());
+        CliRun r = run("tokenize", "--model-path", tmp.toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--input-jsonl"), r.err());
         assertEquals(2, run().code());
@@ -86,7 +71,7 @@ class TokenizeCommandTest {
         Files.writeString(out, "previous\n");
         Path in = tmp.resolve("in.jsonl");
         Files.writeString(in, "{\"text\": \"ab\"}\n{\"text\": 5}\n");
-        Run r = run("tokenize", "--model-path", model.toString(), "--input-jsonl", in.toString(), "--output-jsonl", out.toString());
+        CliRun r = run("tokenize", "--model-path", model.toString(), "--input-jsonl", in.toString(), "--output-jsonl", out.toString());
         assertEquals(3, r.code());
         assertTrue(r.err().contains("line 2") && r.err().contains("\"text\" must be a string"), r.err());
         assertEquals("previous\n", Files.readString(out), "the old output is untouched");
@@ -144,7 +129,7 @@ class TokenizeCommandTest {
         Path inFile = tmp.resolve("in.jsonl");
         Files.write(inFile, in);
         Path out = tmp.resolve("out.jsonl");
-        Run r = run("tokenize", "--model-path", dir.toString(), "--input-jsonl", inFile.toString(), "--output-jsonl", out.toString());
+        CliRun r = run("tokenize", "--model-path", dir.toString(), "--input-jsonl", inFile.toString(), "--output-jsonl", out.toString());
         assertEquals(0, r.code(), r.err());
         List<String> outLines = Files.readAllLines(out);
         assertEquals(rows.size(), outLines.size());

@@ -1,5 +1,6 @@
 package mgm.tools.tiny;
 
+import static mgm.tools.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,10 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -32,7 +30,7 @@ import mgm.runtime.Activation;
 import mgm.runtime.DType;
 import mgm.runtime.Tensor;
 import mgm.runtime.cpu.ReferenceBackend;
-import mgm.tools.MgmRun;
+import mgm.tools.CliRun;
 import mgm.tools.tiny.TinyCheckpoints.Options;
 import mgm.tools.tiny.TinyCheckpoints.Result;
 import mgm.tools.tiny.TinyCheckpoints.WeightDtype;
@@ -250,31 +248,31 @@ class TinyCheckpointsTest {
 
     @Test
     void commandLine(@TempDir Path tmp) throws IOException {
-        Run ok = run("make-tiny", "--family", "yi", "--seed", "3", "--dtype", "bf16", "--out", tmp.toString());
-        assertEquals(0, ok.code, ok.err);
-        assertTrue(ok.out.contains("MGM-tiny-yi"), ok.out);
+        CliRun ok = run("make-tiny", "--family", "yi", "--seed", "3", "--dtype", "bf16", "--out", tmp.toString());
+        assertEquals(0, ok.code(), ok.err());
+        assertTrue(ok.out().contains("MGM-tiny-yi"), ok.out());
         assertEquals(DType.BF16, LlmConfig.load(tmp.resolve("work_dirs/MGM/MGM-tiny-yi/config.json")).torchDtype());
 
-        Run bad = run("make-tiny", "--family", "falcon", "--out", tmp.toString());
-        assertEquals(2, bad.code);
-        assertEquals("make-tiny: unknown family 'falcon' (vicuna, llama3, gemma, mixtral, yi)", bad.err.strip());
+        CliRun bad = run("make-tiny", "--family", "falcon", "--out", tmp.toString());
+        assertEquals(2, bad.code());
+        assertEquals("make-tiny: unknown family 'falcon' (vicuna, llama3, gemma, mixtral, yi)", bad.err().strip());
         bad = run("make-tiny", "--family", "vicuna", "--hd", "--shape", "tinyllama", "--out", tmp.toString());
-        assertEquals(2, bad.code);
-        assertTrue(bad.err.contains("--hd applies to MGM sets"), bad.err);
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--hd applies to MGM sets"), bad.err());
         bad = run("make-tiny", "--family", "mixtral", "--shape", "tinyllama", "--out", tmp.toString());
-        assertEquals(2, bad.code);
-        assertTrue(bad.err.contains("no mixtral variant"), bad.err);
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("no mixtral variant"), bad.err());
         bad = run("make-tiny", "--family", "vicuna", "--dtype", "fp8", "--out", tmp.toString());
-        assertEquals(2, bad.code);
+        assertEquals(2, bad.code());
         bad = run("make-tiny", "--family", "vicuna", "--name", "../escape", "--out", tmp.toString());
-        assertEquals(2, bad.code);
+        assertEquals(2, bad.code());
         bad = run("make-tiny", "--family", "vicuna");
-        assertEquals(2, bad.code, "--out is required");
+        assertEquals(2, bad.code(), "--out is required");
 
         Path file = Files.writeString(tmp.resolve("a-file"), "x");
-        Run io = run("make-tiny", "--family", "vicuna", "--out", file.toString());
-        assertEquals(3, io.code, io.err);
-        assertTrue(io.err.startsWith("make-tiny: cannot write under " + file), io.err);
+        CliRun io = run("make-tiny", "--family", "vicuna", "--out", file.toString());
+        assertEquals(3, io.code(), io.err());
+        assertTrue(io.err().startsWith("make-tiny: cannot write under " + file), io.err());
         assertEquals("x", Files.readString(file), "nothing written");
     }
 
@@ -350,23 +348,6 @@ class TinyCheckpointsTest {
         assertThrows(IllegalArgumentException.class, () -> TinyCheckpoints.write(Options.of(TinyFamily.VICUNA, tmp).withName("")));
         assertThrows(IllegalArgumentException.class, () -> TinyFamily.parse("gpt2"));
         assertEquals(TinyFamily.LLAMA3, TinyFamily.parse("LLaMA3"));
-    }
-
-    record Run(int code, String out, String err) {}
-
-    static Run run(String... args) {
-        PrintStream oldErr = System.err;
-        PrintStream oldOut = System.out;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        try {
-            return new Run(MgmRun.execute(args), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setErr(oldErr);
-            System.setOut(oldOut);
-        }
     }
 
     static Map<String, byte[]> contents(Path root) throws IOException {
