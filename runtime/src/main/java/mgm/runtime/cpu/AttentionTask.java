@@ -197,28 +197,20 @@ final class AttentionTask extends RangeTask {
                 transposeKeys(ks, kBase, kStride, visible, ldk, kT[worker]);
             }
 
-            if (manyRows && dh % (PAIR_PV_VECTORS * L) == 0) {
-                // query rows (token, head of the group) two at a time: each key / value vector loaded
-                // serves two rows' FMAs (one row alone is bound by those loads)
-                int rows = (t1 - t0) * group;
-                int r = 0;
-                for (; r + 1 < rows; r += 2) {
-                    int tt0 = t0 + r / group;
+            // query rows in (token, head of the group) order; with transposed keys two at a time, so
+            // that each key / value vector loaded serves two rows' FMAs (one row alone is bound by those loads)
+            boolean pairs = manyRows && dh % (PAIR_PV_VECTORS * L) == 0;
+            int rows = (t1 - t0) * group;
+            for (int r = 0; r < rows; r++) {
+                int tt = t0 + r / group;
+                int h = hk * group + r % group;
+                if (pairs && r + 1 < rows) {
                     int tt1 = t0 + (r + 1) / group;
-                    attendPair(tt0, hk * group + r % group, visibleKeys(tt0), tt1, hk * group + (r + 1) % group, visibleKeys(tt1),
-                            ldk, vs, vBase, vStride, worker);
-                }
-                if (r < rows) {
-                    int tt = t0 + r / group;
-                    attendRow(tt, hk * group + r % group, visibleKeys(tt), ks, kBase, kStride, ldk, vs, vBase, vStride, worker);
-                }
-                continue;
-            }
-            for (int tt = t0; tt < t1; tt++) {
-                int n = visibleKeys(tt);
-                for (int g = 0; g < group; g++) {
-                    int h = hk * group + g;
-                    attendRow(tt, h, n, ks, kBase, kStride, ldk, vs, vBase, vStride, worker);
+                    attendPair(tt, h, visibleKeys(tt), tt1, hk * group + (r + 1) % group, visibleKeys(tt1), ldk, vs, vBase,
+                            vStride, worker);
+                    r++;
+                } else {
+                    attendRow(tt, h, visibleKeys(tt), ks, kBase, kStride, ldk, vs, vBase, vStride, worker);
                 }
             }
         }

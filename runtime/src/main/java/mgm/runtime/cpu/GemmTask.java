@@ -81,7 +81,7 @@ final class GemmTask implements WorkerPool.Task {
     private int colBlocks;
     private int rowGroups;
     private int groupRows;
-    /** Row panels of A (the current row block) packed per pack chunk; 0 while computing. */
+    /** Row panels of A (the current row block) per chunk of the packing phase. */
     private int panelsPerPackChunk;
     private int mPad;
 
@@ -105,9 +105,8 @@ final class GemmTask implements WorkerPool.Task {
             for (int r0 = 0; r0 < m; r0 += blockRows) {
                 int rows = Math.min(blockRows, m - r0);
                 int packChunks = set(a, 4L * r0 * lda, lda, b, bType, ldbBytes, bias, c, 4L * r0 * ldc, ldc, rows, n, k, threads);
-                pool.run(this, packChunks);
-                int chunks = computeChunks();
-                pool.run(this, chunks);
+                pool.run(packPhase, packChunks);
+                pool.run(this, colBlocks * rowGroups);
             }
         } finally {
             release();
@@ -139,12 +138,6 @@ final class GemmTask implements WorkerPool.Task {
         int packChunks = Math.min(panels, 4 * threads);
         panelsPerPackChunk = (panels + packChunks - 1) / packChunks;
         return (panels + panelsPerPackChunk - 1) / panelsPerPackChunk;
-    }
-
-    /** Switches from the packing phase to the multiplication; returns its chunk count. */
-    private int computeChunks() {
-        panelsPerPackChunk = 0;
-        return colBlocks * rowGroups;
     }
 
     /**
@@ -188,13 +181,15 @@ final class GemmTask implements WorkerPool.Task {
         c = null;
     }
 
+    /** The first phase of a row block: chunk i packs A's row panels [i, i + 1) * panelsPerPackChunk. */
+    private final WorkerPool.Task packPhase = (chunk, worker) -> {
+        int p0 = chunk * panelsPerPackChunk;
+        packA(p0, Math.min(mPad / MR, p0 + panelsPerPackChunk), worker);
+    };
+
+    /** The second phase: chunk = (column block, row group) of C. */
     @Override
     public void run(int chunk, int worker) {
-        if (panelsPerPackChunk > 0) {
-            int p0 = chunk * panelsPerPackChunk;
-            packA(p0, Math.min(mPad / MR, p0 + panelsPerPackChunk), worker);
-            return;
-        }
         int jb = chunk % colBlocks;
         int g = chunk / colBlocks;
         int jc = jb * nc;
