@@ -10,17 +10,35 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import mgm.runtime.DType;
+
 /**
- * Dot products of one weight row with one activation row, per weight dtype: the inner loop of the
- * decode-shape matmul. The weight row (at byte {@code row} of {@code w}) is streamed once and dequantised in registers;
- * the activation row was prepared once per matmul in the layout each kernel wants (see
- * {@link #prepare}). All loops are unrolled over independent accumulators so that FMA latency does
- * not bound the loop; nothing is allocated (no per-row slices). Loops count whole steps with a plain
- * int induction variable and derive the byte offsets from it: in that form C2 removes the
- * per-access bounds checks (the loop body shrank by a third for Q4_0).
+ * Dot products of a run of weight rows with one activation row, per weight dtype: the inner loop
+ * of the decode-shape matmul. The activation row was prepared once per matmul in the layout each
+ * kernel wants (see {@link #prepare}); results go to {@code out[outOff + r]}.
  *
- * <p>Float formats use the preferred species (any width). The block-quantised kernels use 256-bit
- * vectors (one 32-element block = 4 x 8 lanes), which every AVX2 / AVX-512 machine runs natively.
+ * <p>F32 and BF16 (cheap per element, so memory-bound): one flat loop over all the rows of a run,
+ * whose accumulators are reduced and reset when a row ends (a rarely taken branch). A loop per
+ * row streamed ~14 GB/s from a machine whose single-stream read is ~30 (F32, K = 2048, one core);
+ * the flat loop streams at the probe's rate. (C2 unrolls the per-row loop and emits each unrolled
+ * group's loads in descending address order, which we suspect the prefetchers dislike; the flat
+ * loop is not unrolled and reads in address order.) Rows need not be packed: the next row starts
+ * {@code rowBytes} after the last. Row tails (K not a multiple of a step) are added in a second
+ * pass after the loop: a call left inside the loop made C2 box the live vectors at it. These two
+ * read the activation off heap, 64-byte aligned (a heap array's data is not, so every 64-byte load
+ * from it straddles two lines: 24 vs 30 GB/s).
+ *
+ * <p>F16, Q8_0 and Q4_0 (conversions make them compute-bound) keep a loop per row and a heap
+ * activation, a form in which C2 hoists every check out of the inner loop. The flat form's
+ * offsets are not linear in the loop counter, and an off-heap activation's accesses carry a
+ * liveness and (once other code has passed other segment kinds through the same library methods)
+ * a type check that C2 does not hoist: both cost these loops 20-70% (Q4_0 decode of the TinyLlama
+ * shape 25 -> 8-10 tok/s), more than the flat loop gains in streaming.
+ *
+ * <p>All loops keep several independent accumulators so that FMA latency does not bound them,
+ * and allocate nothing. Float formats use the preferred species (any width). Q8_0 uses 512-bit
+ * vectors where the machine has them (16 int8 widened per instruction instead of 8: +20% per
+ * core), else 256-bit; Q4_0 uses 256-bit vectors (one 32-element block = 4 x 8 lanes).
  */
 final class GemvKernels {
     private GemvKernels() {}
@@ -31,24 +49,35 @@ final class GemvKernels {
     static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+    static final VectorSpecies<Float> F16L = FloatVector.SPECIES_512;
+    static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    /** 512-bit vectors are native here (AVX-512): the Q8_0 kernel widens 16 quants per instruction. */
+    static final boolean WIDE = L >= 16;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfShort SH = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final IntVector LOW_NIBBLE = IntVector.broadcast(I8, 0xF);
     private static final IntVector HIGH_HALF = IntVector.broadcast(I, 0xFFFF0000);
-    private static final IntVector F16_EXP_LO = IntVector.broadcast(I, 0x7C00);
+    private static final IntVector F16_EXP2 = IntVector.broadcast(I, 0x7C007C00);
+    private static final IntVector F16_EXP2_ONE = IntVector.broadcast(I, 0x04000400);
+    private static final IntVector F16_CARRY = IntVector.broadcast(I, 0x80008000);
     private static final IntVector F16_TO_F32_MASK = IntVector.broadcast(I, 0x8FFFE000);
     private static final FloatVector F16_SCALE = FloatVector.broadcast(F, 0x1p112f);
 
     // ------------------------------------------------------------------ activation layouts
 
+    /** True for the dtypes whose kernels read the prepared activation off heap (the flat-loop ones). */
+    static boolean readsOffHeap(DType w) {
+        return w == DType.F32 || w == DType.BF16;
+    }
 
     /**
      * Writes activation row {@code x[0..k)} into {@code dst} in the layout the kernel for {@code w}
      * reads: F32 / Q8_0 / Q4_0 natural order; BF16 / F16 split per 2L-chunk into even then odd
      * elements (tail in natural order). For Q4_0 also fills {@code blockSums[b] = -(sum of block b)}.
+     * The F32 and BF16 kernels read it from an off-heap copy ({@link #readsOffHeap}).
      */
-    static void prepare(mgm.runtime.DType w, float[] x, int k, float[] dst, float[] blockSums) {
+    static void prepare(DType w, float[] x, int k, float[] dst, float[] blockSums) {
         switch (w) {
             case BF16, F16 -> {
                 int c = 0;
@@ -76,24 +105,56 @@ final class GemvKernels {
 
     // ------------------------------------------------------------------ F32
 
-    static float dotF32(MemorySegment w, long row, float[] x, int k) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+    /** Rows of F32 weights: 4 vectors per step. */
+    static void rowsF32(MemorySegment w, long start, long rowBytes, int rows, MemorySegment x, int k, float[] out, int outOff) {
         int steps = k / (4 * L);
-        for (int c = 0; c < steps; c++) {
-            int i = c * 4 * L;
-            long o = 16L * L * c;
-            a0 = FloatVector.fromMemorySegment(F, w, row + o, LE).fma(FloatVector.fromArray(F, x, i), a0);
-            a1 = FloatVector.fromMemorySegment(F, w, row + o + 4L * L, LE).fma(FloatVector.fromArray(F, x, i + L), a1);
-            a2 = FloatVector.fromMemorySegment(F, w, row + o + 8L * L, LE).fma(FloatVector.fromArray(F, x, i + 2 * L), a2);
-            a3 = FloatVector.fromMemorySegment(F, w, row + o + 12L * L, LE).fma(FloatVector.fromArray(F, x, i + 3 * L), a3);
+        if (steps == 0) {
+            for (int r = 0; r < rows; r++) {
+                out[outOff + r] = tailF32(w, start + r * rowBytes, x, 0, k);
+            }
+            return;
         }
-        int i = steps * 4 * L;
-        for (; i + L <= k; i += L) {
-            a0 = FloatVector.fromMemorySegment(F, w, row + 4L * i, LE).fma(FloatVector.fromArray(F, x, i), a0);
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int total = steps * rows;
+        long rowBase = start;
+        int xi = 0;
+        int r = outOff;
+        for (int c = 0; c < total; c++) {
+            long o = 16L * L * xi;
+            long wo = rowBase + o;
+            a0 = FloatVector.fromMemorySegment(F, w, wo, LE).fma(FloatVector.fromMemorySegment(F, x, o, LE), a0);
+            a1 = FloatVector.fromMemorySegment(F, w, wo + 4L * L, LE).fma(FloatVector.fromMemorySegment(F, x, o + 4L * L, LE), a1);
+            a2 = FloatVector.fromMemorySegment(F, w, wo + 8L * L, LE).fma(FloatVector.fromMemorySegment(F, x, o + 8L * L, LE), a2);
+            a3 = FloatVector.fromMemorySegment(F, w, wo + 12L * L, LE).fma(FloatVector.fromMemorySegment(F, x, o + 12L * L, LE), a3);
+            if (++xi == steps) {
+                out[r++] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+                a0 = FloatVector.zero(F);
+                a1 = FloatVector.zero(F);
+                a2 = FloatVector.zero(F);
+                a3 = FloatVector.zero(F);
+                xi = 0;
+                rowBase += rowBytes;
+            }
         }
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        if (steps * 4 * L < k) {
+            for (int j = 0; j < rows; j++) {
+                out[outOff + j] += tailF32(w, start + j * rowBytes, x, steps * 4 * L, k);
+            }
+        }
+    }
+
+    private static float tailF32(MemorySegment w, long row, MemorySegment x, int from, int k) {
+        int i = from;
+        float s = 0;
+        if (i + L <= k) {
+            FloatVector a = FloatVector.zero(F);
+            for (; i + L <= k; i += L) {
+                a = FloatVector.fromMemorySegment(F, w, row + 4L * i, LE).fma(FloatVector.fromMemorySegment(F, x, 4L * i, LE), a);
+            }
+            s = a.reduceLanes(VectorOperators.ADD);
+        }
         for (; i < k; i++) {
-            s += w.get(FL, row + 4L * i) * x[i];
+            s += w.get(FL, row + 4L * i) * x.get(FL, 4L * i);
         }
         return s;
     }
@@ -101,28 +162,59 @@ final class GemvKernels {
     // ------------------------------------------------------------------ BF16
 
     /** BF16 is the top half of an F32: an int lane holding elements (2l, 2l+1) gives both with one shift / mask. */
-    static float dotBf16(MemorySegment w, long row, float[] xeo, int k) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+    static void rowsBf16(MemorySegment w, long start, long rowBytes, int rows, MemorySegment xeo, int k, float[] out, int outOff) {
         int steps = k / (4 * L);
-        for (int c = 0; c < steps; c++) {
-            int i = c * 4 * L;
-            long o = 8L * L * c;
-            IntVector v0 = IntVector.fromMemorySegment(I, w, row + o, LE);
-            IntVector v1 = IntVector.fromMemorySegment(I, w, row + o + 4L * L, LE);
-            a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i), a0);
-            a1 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + L), a1);
-            a2 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + 2 * L), a2);
-            a3 = v1.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + 3 * L), a3);
+        if (steps == 0) {
+            for (int r = 0; r < rows; r++) {
+                out[outOff + r] = tailBf16(w, start + r * rowBytes, xeo, 0, k);
+            }
+            return;
         }
-        int i = steps * 4 * L;
-        for (; i + 2 * L <= k; i += 2 * L) {
-            IntVector v0 = IntVector.fromMemorySegment(I, w, row + 2L * i, LE);
-            a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i), a0);
-            a1 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromArray(F, xeo, i + L), a1);
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int total = steps * rows;
+        long rowBase = start;
+        int xi = 0;
+        int r = outOff;
+        for (int c = 0; c < total; c++) {
+            long o = 16L * L * xi;
+            long wo = rowBase + 8L * L * xi;
+            IntVector v0 = IntVector.fromMemorySegment(I, w, wo, LE);
+            IntVector v1 = IntVector.fromMemorySegment(I, w, wo + 4L * L, LE);
+            a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, o, LE), a0);
+            a1 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, o + 4L * L, LE), a1);
+            a2 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, o + 8L * L, LE), a2);
+            a3 = v1.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, o + 12L * L, LE), a3);
+            if (++xi == steps) {
+                out[r++] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+                a0 = FloatVector.zero(F);
+                a1 = FloatVector.zero(F);
+                a2 = FloatVector.zero(F);
+                a3 = FloatVector.zero(F);
+                xi = 0;
+                rowBase += rowBytes;
+            }
         }
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        if (steps * 4 * L < k) {
+            for (int j = 0; j < rows; j++) {
+                out[outOff + j] += tailBf16(w, start + j * rowBytes, xeo, steps * 4 * L, k);
+            }
+        }
+    }
+
+    private static float tailBf16(MemorySegment w, long row, MemorySegment xeo, int from, int k) {
+        int i = from;
+        float s = 0;
+        if (i + 2 * L <= k) {
+            FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+            for (; i + 2 * L <= k; i += 2 * L) {
+                IntVector v0 = IntVector.fromMemorySegment(I, w, row + 2L * i, LE);
+                a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, 4L * i, LE), a0);
+                a1 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, 4L * (i + L), LE), a1);
+            }
+            s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        }
         for (; i < k; i++) {
-            s += Float.intBitsToFloat((w.get(SH, row + 2L * i) & 0xFFFF) << 16) * xeo[i];
+            s += Float.intBitsToFloat((w.get(SH, row + 2L * i) & 0xFFFF) << 16) * xeo.get(FL, 4L * i);
         }
         return s;
     }
@@ -132,41 +224,53 @@ final class GemvKernels {
     /**
      * F16 to F32 in registers: sign, exponent and mantissa shifted into place with one arithmetic
      * shift and a mask, then scaled by 2^112 (exact for normals and subnormals). Inf/NaN halves
-     * (exponent 31) would come out finite, so the largest exponent field is tracked and such a row
-     * is recomputed with the exact scalar path.
+     * (exponent 31) would come out finite, so each step tests for them and a run that has any is
+     * recomputed row by row with the exact scalar path.
      */
-    static float dotF16(MemorySegment w, long row, float[] xeo, int k) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        IntVector expMax = IntVector.zero(I);
+    static void rowsF16(MemorySegment w, long start, long rowBytes, int rows, float[] xeo, int k, float[] out, int outOff) {
         int steps = k / (4 * L);
-        for (int c = 0; c < steps; c++) {
-            int i = c * 4 * L;
-            long o = 8L * L * c;
-            IntVector v0 = IntVector.fromMemorySegment(I, w, row + o, LE);
-            IntVector v1 = IntVector.fromMemorySegment(I, w, row + o + 4L * L, LE);
-            // exponent fields of both halves of both vectors: all-ones (31) only for Inf / NaN
-            expMax = expMax.max(v0.and(F16_EXP_LO)).max(v1.and(F16_EXP_LO)).max(v0.lanewise(VectorOperators.LSHR, 16).and(F16_EXP_LO))
-                    .max(v1.lanewise(VectorOperators.LSHR, 16).and(F16_EXP_LO));
-            // half h at the top of an int: (h << 16) >> 3 (arithmetic) puts exponent and mantissa where an
-            // F32's go, minus a 112 bias, with copies of the sign in bits 28-30 that the mask clears
-            FloatVector e0 = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats();
-            FloatVector o0 = v0.lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats();
-            FloatVector e1 = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats();
-            FloatVector o1 = v1.lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats();
-            a0 = e0.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i), a0);
-            a1 = o0.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i + L), a1);
-            a2 = e1.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i + 2 * L), a2);
-            a3 = o1.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, i + 3 * L), a3);
+        boolean special = false;
+        for (int r = 0; r < rows; r++) {
+            long row = start + r * rowBytes;
+            FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+            for (int c = 0; c < steps; c++) {
+                int o = 4 * L * c;
+                long wo = row + 8L * L * c;
+                IntVector v0 = IntVector.fromMemorySegment(I, w, wo, LE);
+                IntVector v1 = IntVector.fromMemorySegment(I, w, wo + 4L * L, LE);
+                // a half whose exponent field is all ones (Inf / NaN) carries out of the field when its lowest
+                // bit is added (into bit 15 or 31, which the mask cleared): a test and a rarely taken branch,
+                // no vector carried across iterations (a running max of the exponents made C2 box it)
+                if (v0.and(F16_EXP2).add(F16_EXP2_ONE).or(v1.and(F16_EXP2).add(F16_EXP2_ONE)).and(F16_CARRY)
+                        .compare(VectorOperators.NE, 0).anyTrue()) {
+                    special = true;
+                }
+                // half h at the top of an int: (h << 16) >> 3 (arithmetic) puts exponent and mantissa where an
+                // F32's go, minus a 112 bias, with copies of the sign in bits 28-30 that the mask clears
+                FloatVector e0 = v0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats();
+                FloatVector o0 = v0.lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats();
+                FloatVector e1 = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats();
+                FloatVector o1 = v1.lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats();
+                a0 = e0.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, o), a0);
+                a1 = o0.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, o + 1 * L), a1);
+                a2 = e1.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, o + 2 * L), a2);
+                a3 = o1.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, o + 3 * L), a3);
+            }
+            out[outOff + r] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
         }
-        int vecEnd = steps * 4 * L;
-        if (expMax.reduceLanes(VectorOperators.MAX) == 0x7C00) {
-            return dotF16Exact(w, row, xeo, k);
+        if (special) {
+            for (int j = 0; j < rows; j++) {
+                out[outOff + j] = exactF16(w, start + j * rowBytes, xeo, 0, k);
+            }
+        } else if (steps * 4 * L < k) {
+            for (int j = 0; j < rows; j++) {
+                out[outOff + j] += exactF16(w, start + j * rowBytes, xeo, steps * 4 * L, k);
+            }
         }
-        float s = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
-        return s + dotF16Tail(w, row, xeo, vecEnd, k);
     }
 
-    private static float dotF16Tail(MemorySegment w, long row, float[] xeo, int from, int k) {
+    /** Elements {@code from .. k} of an F16 row with the exact scalar conversion (the even/odd layout per 2L-chunk, then natural order). */
+    private static float exactF16(MemorySegment w, long row, float[] xeo, int from, int k) {
         float s = 0;
         int i = from;
         for (; i + 2 * L <= k; i += 2 * L) {
@@ -181,108 +285,163 @@ final class GemvKernels {
         return s;
     }
 
-    private static float dotF16Exact(MemorySegment w, long row, float[] xeo, int k) {
-        return dotF16Tail(w, row, xeo, 0, k);
-    }
-
     // ------------------------------------------------------------------ Q8_0
 
-    /** Q8_0 row: per block, 4 x (8 int8 -> int -> float) FMAs into a block sum, then scaled by d. */
-    static float dotQ8(MemorySegment w, long row, float[] x, int k) {
-        int nb = k / 32;
-        FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
-        int pairs = nb / 2;
-        for (int p = 0; p < pairs; p++) {
-            long o = p * 68L;
-            int xb = p * 64;
-            FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, row + o)));
-            FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, row + o + 34)));
-            FloatVector t = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 2, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb));
-            FloatVector u = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 10, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
-            FloatVector t2 = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 36, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 32));
-            FloatVector u2 = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 44, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 40));
-            t = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 18, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
-            u = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 26, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), u);
-            t2 = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 52, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 48), t2);
-            u2 = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 60, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 56), u2);
-            a0 = t.fma(d0, a0);
-            a1 = u.fma(d0, a1);
-            a2 = t2.fma(d1, a2);
-            a3 = u2.fma(d1, a3);
+    /** Q8_0 rows, two blocks per step: int8 widened to float, FMAs into a block sum, scaled by the block's d. */
+    static void rowsQ8(MemorySegment w, long start, long rowBytes, int rows, float[] x, int k, float[] out, int outOff) {
+        if (WIDE) {
+            rowsQ8Wide(w, start, rowBytes, rows, x, k, out, outOff);
+        } else {
+            rowsQ8Narrow(w, start, rowBytes, rows, x, k, out, outOff);
         }
-        float tail = (nb & 1) != 0 ? lastBlockQ8(w, row, x, nb - 1) : 0f;
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD) + tail;
     }
 
+    /** 512-bit form: each half block (16 int8) widened to 16 floats with one conversion. */
+    private static void rowsQ8Wide(MemorySegment w, long start, long rowBytes, int rows, float[] x, int k, float[] out, int outOff) {
+        int nb = k / 32;
+        int steps = nb / 2;
+        for (int r = 0; r < rows; r++) {
+            long row = start + r * rowBytes;
+            FloatVector a0 = FloatVector.zero(F16L), a1 = FloatVector.zero(F16L);
+            for (int p = 0; p < steps; p++) {
+                long o = row + 68L * p;
+                int xo = 64 * p;
+                FloatVector t = ((FloatVector) ByteVector.fromMemorySegment(B16, w, o + 2, LE).convertShape(VectorOperators.B2F, F16L, 0))
+                        .mul(FloatVector.fromArray(F16L, x, xo));
+                FloatVector u = ((FloatVector) ByteVector.fromMemorySegment(B16, w, o + 36, LE).convertShape(VectorOperators.B2F, F16L, 0))
+                        .mul(FloatVector.fromArray(F16L, x, xo + 32));
+                t = ((FloatVector) ByteVector.fromMemorySegment(B16, w, o + 18, LE).convertShape(VectorOperators.B2F, F16L, 0))
+                        .fma(FloatVector.fromArray(F16L, x, xo + 16), t);
+                u = ((FloatVector) ByteVector.fromMemorySegment(B16, w, o + 52, LE).convertShape(VectorOperators.B2F, F16L, 0))
+                        .fma(FloatVector.fromArray(F16L, x, xo + 48), u);
+                a0 = t.fma(FloatVector.broadcast(F16L, Float.float16ToFloat(w.get(SH, o))), a0);
+                a1 = u.fma(FloatVector.broadcast(F16L, Float.float16ToFloat(w.get(SH, o + 34))), a1);
+            }
+            out[outOff + r] = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        }
+        if ((nb & 1) != 0) {
+            for (int j = 0; j < rows; j++) {
+                out[outOff + j] += lastBlockQ8(w, start + j * rowBytes, x, nb - 1);
+            }
+        }
+    }
+
+    /** 256-bit form: 4 x (8 int8 -> 8 floats) per block. */
+    private static void rowsQ8Narrow(MemorySegment w, long start, long rowBytes, int rows, float[] x, int k, float[] out, int outOff) {
+        int nb = k / 32;
+        int steps = nb / 2;
+        for (int r = 0; r < rows; r++) {
+            long row = start + r * rowBytes;
+            FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
+            for (int p = 0; p < steps; p++) {
+                long o = row + 68L * p;
+                int xo = 64 * p;
+                FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, o)));
+                FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, o + 34)));
+                FloatVector t = q8Part(w, o + 2).mul(FloatVector.fromArray(F8, x, xo));
+                FloatVector u = q8Part(w, o + 10).mul(FloatVector.fromArray(F8, x, xo + 8));
+                FloatVector t2 = q8Part(w, o + 36).mul(FloatVector.fromArray(F8, x, xo + 32));
+                FloatVector u2 = q8Part(w, o + 44).mul(FloatVector.fromArray(F8, x, xo + 40));
+                t = q8Part(w, o + 18).fma(FloatVector.fromArray(F8, x, xo + 16), t);
+                u = q8Part(w, o + 26).fma(FloatVector.fromArray(F8, x, xo + 24), u);
+                t2 = q8Part(w, o + 52).fma(FloatVector.fromArray(F8, x, xo + 48), t2);
+                u2 = q8Part(w, o + 60).fma(FloatVector.fromArray(F8, x, xo + 56), u2);
+                a0 = t.fma(d0, a0);
+                a1 = u.fma(d0, a1);
+                a2 = t2.fma(d1, a2);
+                a3 = u2.fma(d1, a3);
+            }
+            out[outOff + r] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        }
+        if ((nb & 1) != 0) {
+            for (int j = 0; j < rows; j++) {
+                out[outOff + j] += lastBlockQ8(w, start + j * rowBytes, x, nb - 1);
+            }
+        }
+    }
+
+    /** 8 int8 quants at byte {@code at} as 8 floats. */
+    private static FloatVector q8Part(MemorySegment w, long at) {
+        return (FloatVector) ByteVector.fromMemorySegment(B8, w, at, LE).convertShape(VectorOperators.B2F, F8, 0);
+    }
+
+    /** Block {@code b} of the Q8_0 row at {@code row} (the odd last block of a row). */
     private static float lastBlockQ8(MemorySegment w, long row, float[] x, int b) {
-        FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8);
-            long o = b * 34L;
-            int xb = b * 32;
-            FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, row + o)));
-            FloatVector t = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 2, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb));
-            FloatVector u = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 10, LE).convertShape(VectorOperators.B2F, F8, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
-            t = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 18, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
-            u = ((FloatVector) ByteVector.fromMemorySegment(B8, w, row + o + 26, LE).convertShape(VectorOperators.B2F, F8, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), u);
-            a0 = t.fma(d0, a0);
-            a1 = u.fma(d0, a1);
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        long o = row + b * 34L;
+        int xo = b * 32;
+        FloatVector t = q8Part(w, o + 2).mul(FloatVector.fromArray(F8, x, xo));
+        FloatVector u = q8Part(w, o + 10).mul(FloatVector.fromArray(F8, x, xo + 8));
+        t = q8Part(w, o + 18).fma(FloatVector.fromArray(F8, x, xo + 16), t);
+        u = q8Part(w, o + 26).fma(FloatVector.fromArray(F8, x, xo + 24), u);
+        return t.add(u).reduceLanes(VectorOperators.ADD) * Float.float16ToFloat(w.get(SH, o));
     }
-
 
     // ------------------------------------------------------------------ Q4_0
 
     /**
-     * Q4_0 row. Byte j of a block holds element j (low nibble) and j + 16 (high nibble), so bytes
-     * 0-7 zero-extended to 8 ints give elements 0-7 ({@code & 0xF}) and 16-23 ({@code >>> 4}).
-     * {@code sum x (q - 8) = sum x q - 8 sum x}: {@code negSums[b] = -(sum of block b of x)} is
-     * precomputed and broadcast as the addend of the block's first FMA; every one of the 8 lanes
-     * carries it, so the final lane reduction adds {@code -8 d sum}. The loop thus has no scalar
-     * work and no subtraction (scalar accumulators here cost registers and made C2 spill).
+     * Q4_0 rows, two blocks per step. Byte j of a block holds element j (low nibble) and j + 16
+     * (high nibble), so bytes 0-7 zero-extended to 8 ints give elements 0-7 ({@code & 0xF}) and
+     * 16-23 ({@code >>> 4}). {@code sum x (q - 8) = sum x q - 8 sum x}: {@code negSums[b] = -(sum of
+     * block b of x)} is precomputed and broadcast as the addend of the block's first FMA; every one
+     * of the 8 lanes carries it, so the final lane reduction adds {@code -8 d sum}. The loop thus has
+     * no scalar work and no subtraction (scalar accumulators here cost registers and made C2 spill).
      */
-    static float dotQ4(MemorySegment w, long row, float[] x, float[] negSums, int k) {
+    static void rowsQ4(MemorySegment w, long start, long rowBytes, int rows, float[] x, float[] negSums, int k, float[] out, int outOff) {
         int nb = k / 32;
-        FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
-        int pairs = nb / 2;
-        for (int p = 0; p < pairs; p++) {
-            long o = p * 36L;
-            int xb = p * 64;
-            int b = 2 * p;
-            IntVector v = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-            IntVector u = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 10, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-            FloatVector t = ((FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb), FloatVector.broadcast(F8, negSums[b]));
-            FloatVector s = ((FloatVector) u.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
-            t = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
-            s = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), s);
-            FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, row + o)));
-            a0 = t.fma(d0, a0);
-            a1 = s.fma(d0, a1);
-            IntVector v2 = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 20, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-            IntVector u2 = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 28, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-            FloatVector t2 = ((FloatVector) v2.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 32), FloatVector.broadcast(F8, negSums[b + 1]));
-            FloatVector s2 = ((FloatVector) u2.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xb + 40));
-            t2 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 48), t2);
-            s2 = ((FloatVector) u2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 56), s2);
-            FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, row + o + 18)));
-            a2 = t2.fma(d1, a2);
-            a3 = s2.fma(d1, a3);
+        int steps = nb / 2;
+        for (int r = 0; r < rows; r++) {
+            long row = start + r * rowBytes;
+            FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
+            for (int p = 0; p < steps; p++) {
+                long o = row + 36L * p;
+                int xo = 64 * p;
+                int b = 2 * p;
+                IntVector v = q4Bytes(w, o + 2);
+                IntVector u = q4Bytes(w, o + 10);
+                FloatVector t = ((FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F8, x, xo), FloatVector.broadcast(F8, negSums[b]));
+                FloatVector s = ((FloatVector) u.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xo + 8));
+                t = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xo + 16), t);
+                s = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xo + 24), s);
+                FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, o)));
+                a0 = t.fma(d0, a0);
+                a1 = s.fma(d0, a1);
+                IntVector v2 = q4Bytes(w, o + 20);
+                IntVector u2 = q4Bytes(w, o + 28);
+                FloatVector t2 = ((FloatVector) v2.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F8, x, xo + 32), FloatVector.broadcast(F8, negSums[b + 1]));
+                FloatVector s2 = ((FloatVector) u2.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xo + 40));
+                t2 = ((FloatVector) v2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xo + 48), t2);
+                s2 = ((FloatVector) u2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xo + 56), s2);
+                FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, o + 18)));
+                a2 = t2.fma(d1, a2);
+                a3 = s2.fma(d1, a3);
+            }
+            out[outOff + r] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
         }
-        float tail = (nb & 1) != 0 ? lastBlockQ4(w, row, x, negSums, nb - 1) : 0f;
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD) + tail;
+        if ((nb & 1) != 0) {
+            for (int j = 0; j < rows; j++) {
+                out[outOff + j] += lastBlockQ4(w, start + j * rowBytes, x, negSums, nb - 1);
+            }
+        }
     }
 
-    /** The odd last block of a Q4_0 row (kept out of the main loop's method so that it stays small enough to inline fully). */
+    /** 8 bytes of nibbles at {@code at}, zero-extended to 8 ints. */
+    private static IntVector q4Bytes(MemorySegment w, long at) {
+        return (IntVector) ByteVector.fromMemorySegment(B8, w, at, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
+    }
+
+    /** Block {@code b} of the Q4_0 row at {@code row} (the odd last block of a row). */
     private static float lastBlockQ4(MemorySegment w, long row, float[] x, float[] negSums, int b) {
-        long o = b * 18L;
-        int xb = b * 32;
-        IntVector v = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 2, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-        IntVector u = (IntVector) ByteVector.fromMemorySegment(B8, w, row + o + 10, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
-        FloatVector t = ((FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb), FloatVector.broadcast(F8, negSums[b]));
-        FloatVector s = ((FloatVector) u.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xb + 8));
-        t = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 16), t);
-        s = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xb + 24), s);
-        return t.add(s).reduceLanes(VectorOperators.ADD) * Float.float16ToFloat(w.get(SH, row + o));
+        long o = row + b * 18L;
+        int xo = b * 32;
+        IntVector v = q4Bytes(w, o + 2);
+        IntVector u = q4Bytes(w, o + 10);
+        FloatVector t = ((FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0))
+                .fma(FloatVector.fromArray(F8, x, xo), FloatVector.broadcast(F8, negSums[b]));
+        FloatVector s = ((FloatVector) u.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xo + 8));
+        t = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xo + 16), t);
+        s = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xo + 24), s);
+        return t.add(s).reduceLanes(VectorOperators.ADD) * Float.float16ToFloat(w.get(SH, o));
     }
-
-
-
 }

@@ -1,5 +1,6 @@
 package mgm.runtime.cpu;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -8,9 +9,10 @@ import mgm.runtime.DType;
 
 /**
  * {@code out[m, :] = x[m, :] · Wᵀ (+ bias)} for a few activation rows (decode shape). Weight rows
- * are split across threads in chunks; each chunk streams its rows once and computes every
- * activation row against them while they are cache-hot. Activation rows are prepared once per call
- * (in the caller) into preallocated arrays in the layout each dtype's kernel reads.
+ * are split across threads in chunks of contiguous rows; each chunk is streamed by one flat kernel
+ * loop per activation row (the second and later rows re-read it from L2). Activation rows are
+ * prepared once per call (in the caller) into preallocated buffers in the layout each dtype's
+ * kernel reads.
  */
 final class GemvTask extends RangeTask {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -23,9 +25,13 @@ final class GemvTask extends RangeTask {
      */
     static final int MAX_ROWS = 8;
 
+    /** Prepared activation rows (see {@link GemvKernels#prepare}), grown when a longer K arrives; off-heap copies for the kernels that read them there. */
     private final float[][] xPrepared = new float[MAX_ROWS][];
+    private final MemorySegment[] xOffHeap = new MemorySegment[MAX_ROWS];
     private final float[][] blockSums = new float[MAX_ROWS][];
     private float[] xRow = new float[0];
+    /** Per-worker dot products of one chunk, written to out (with the bias) when the chunk is done. */
+    private float[][] results = new float[0][];
 
     private MemorySegment w;
     private DType wType;
@@ -38,8 +44,10 @@ final class GemvTask extends RangeTask {
     private int k;
     private long wb, bb, ob;
 
-    /** Sets up the call and prepares the activation rows; returns the chunk count. */
-    /** Segments are whole storages; xb / wb / bb / ob are the byte offsets of the first element. */
+    /**
+     * Sets up the call and prepares the activation rows; returns the chunk count. Segments are whole
+     * storages; xb / wb / bb / ob are the byte offsets of the first element.
+     */
     int set(MemorySegment x, long xb, long xRowStride, int m, int k, MemorySegment w, long wb, DType wType, long rowBytes, int n,
             MemorySegment bias, long bb, MemorySegment out, long ob, long outRowStride, long outColStride, int threads) {
         this.wb = wb;
@@ -57,6 +65,7 @@ final class GemvTask extends RangeTask {
         if (xRow.length < k) {
             xRow = new float[k];
         }
+        boolean offHeap = GemvKernels.readsOffHeap(wType);
         for (int r = 0; r < m; r++) {
             if (xPrepared[r] == null || xPrepared[r].length < k) {
                 xPrepared[r] = new float[k];
@@ -64,12 +73,24 @@ final class GemvTask extends RangeTask {
             }
             MemorySegment.copy(x, FL, xb + 4L * r * xRowStride, xRow, 0, k);
             GemvKernels.prepare(wType, xRow, k, xPrepared[r], blockSums[r]);
+            if (offHeap) {
+                if (xOffHeap[r] == null || xOffHeap[r].byteSize() < 4L * k) {
+                    xOffHeap[r] = Arena.ofAuto().allocate(4L * k, 64);
+                }
+                MemorySegment.copy(xPrepared[r], 0, xOffHeap[r], FL, 0, k);
+            }
         }
-        // Chunks of ~64 KB of weights: small enough to balance two cores, large enough to amortise the claim;
-        // never below 32 KB, so that a small matrix stays on the calling thread (waking a worker costs more).
+        // Chunks of contiguous rows, each streamed by one flat kernel loop: large enough to keep the
+        // stream long (the hardware prefetchers restart at every jump), small enough (<= 256 KB) that
+        // with several activation rows the chunk is re-read from L2, and a few per thread so that a
+        // core slowed by another process takes fewer. Never below 32 KB, so that a small matrix stays
+        // on the calling thread (waking a worker costs more).
         long perRow = Math.max(1, rowBytes);
         long rowsPerChunk = Math.max(Math.max(1, (32 * 1024) / perRow),
-                Math.min((n + 2L * threads - 1) / (2L * threads), (64 * 1024) / perRow));
+                Math.min((n + 2L * threads - 1) / (2L * threads), (256 * 1024) / perRow));
+        if (results.length < threads || results[0].length < rowsPerChunk) {
+            results = new float[threads][(int) rowsPerChunk];
+        }
         return split(n, Math.max(1, rowsPerChunk));
     }
 
@@ -81,20 +102,23 @@ final class GemvTask extends RangeTask {
 
     @Override
     void range(long from, long to, int worker) {
-        for (long j = from; j < to; j++) {
-            long row = wb + j * rowBytes;
-            float b = bias == null ? 0f : bias.get(FL, bb + 4L * j);
-            for (int r = 0; r < m; r++) {
-                float[] xp = xPrepared[r];
-                float s = switch (wType) {
-                    case F32 -> GemvKernels.dotF32(w, row, xp, k);
-                    case BF16 -> GemvKernels.dotBf16(w, row, xp, k);
-                    case F16 -> GemvKernels.dotF16(w, row, xp, k);
-                    case Q8_0 -> GemvKernels.dotQ8(w, row, xp, k);
-                    case Q4_0 -> GemvKernels.dotQ4(w, row, xp, blockSums[r], k);
-                    default -> throw new IllegalStateException("matmul: weight dtype " + wType);
-                };
-                out.set(FL, ob + 4L * (r * outRowStride + j * outColStride), s + b);
+        float[] dots = results[worker];
+        int rows = (int) (to - from);
+        long first = wb + from * rowBytes;
+        for (int r = 0; r < m; r++) {
+            float[] xp = xPrepared[r];
+            switch (wType) {
+                case F32 -> GemvKernels.rowsF32(w, first, rowBytes, rows, xOffHeap[r], k, dots, 0);
+                case BF16 -> GemvKernels.rowsBf16(w, first, rowBytes, rows, xOffHeap[r], k, dots, 0);
+                case F16 -> GemvKernels.rowsF16(w, first, rowBytes, rows, xp, k, dots, 0);
+                case Q8_0 -> GemvKernels.rowsQ8(w, first, rowBytes, rows, xp, k, dots, 0);
+                case Q4_0 -> GemvKernels.rowsQ4(w, first, rowBytes, rows, xp, blockSums[r], k, dots, 0);
+                default -> throw new IllegalStateException("matmul: weight dtype " + wType);
+            }
+            long at = ob + 4L * (r * outRowStride + from * outColStride);
+            for (int j = 0; j < rows; j++) {
+                float b = bias == null ? 0f : bias.get(FL, bb + 4L * (from + j));
+                out.set(FL, at + 4L * j * outColStride, dots[j] + b);
             }
         }
     }
