@@ -162,7 +162,7 @@ public abstract class BackendConsistencySuite {
             f.setFloat(Float.NaN, 1, 40);
             f.setFloat(Float.NEGATIVE_INFINITY, 2, 95);
             Tensor w = converted(f, wt);
-            for (int m : new int[] {1, 7}) {
+            for (int m : new int[] {1, 7, 12}) { // GEMV and GEMM paths
                 Tensor x = random(r, m, 96);
                 Tensor want = Tensor.allocate(DType.F32, m, 4);
                 reference.matmul(x, w, null, want);

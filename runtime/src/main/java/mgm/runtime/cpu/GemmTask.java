@@ -54,6 +54,9 @@ final class GemmTask implements WorkerPool.Task {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final ValueLayout.OfShort SH = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final IntVector F16_EXP = IntVector.broadcast(I, 0x7C00);
+    private static final IntVector F16_TO_F32_MASK = IntVector.broadcast(I, 0x8FFFE000);
+    private static final FloatVector F16_SCALE = FloatVector.broadcast(F, 0x1p112f);
 
     private float[] packedA = new float[0];
     private final float[][] packB;
@@ -303,8 +306,23 @@ final class GemmTask implements WorkerPool.Task {
                 }
             }
             case F16 -> {
+                // in registers: the half's bits shifted and masked into an F32's place, scaled by 2^112
+                // (exact for normals and subnormals); a vector with an Inf / NaN half goes the scalar way.
+                // (The scalar loop for every element held F16 GEMMs at ~105 GFLOP/s against ~183 for BF16.)
                 long o = rowOff + 2L * pc;
-                for (int kk = 0; kk < kc; kk++) {
+                int kk = 0;
+                for (; kk + L <= kc; kk += L) {
+                    IntVector h = (IntVector) ShortVector.fromMemorySegment(S_HALF, seg, o + 2L * kk, LE).convertShape(VectorOperators.S2I, I, 0);
+                    if (h.and(F16_EXP).compare(VectorOperators.EQ, F16_EXP).anyTrue()) {
+                        for (int e = kk; e < kk + L; e++) {
+                            dst[e] = Float.float16ToFloat(seg.get(SH, o + 2L * e));
+                        }
+                    } else {
+                        h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats()
+                                .mul(F16_SCALE).intoArray(dst, kk);
+                    }
+                }
+                for (; kk < kc; kk++) {
                     dst[kk] = Float.float16ToFloat(seg.get(SH, o + 2L * kk));
                 }
             }
