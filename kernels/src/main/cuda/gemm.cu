@@ -201,21 +201,64 @@ __device__ __forceinline__ void load_b(const Problem& P, int n0, int k0, bool ve
 }
 
 // Stores B as bfloat16: exact for BF16 and quants; F16 as its exact two terms (b0, b0 + TILE).
+// A tile holding an Inf / NaN weight is marked (*nonfinite = tile), see gemm_wmma.
 template <int WDT>
-__device__ __forceinline__ void store_b(bf16* b0, float* dscale, const Staged& s) {
+__device__ __forceinline__ void store_b(bf16* b0, float* dscale, const Staged& s, int* nonfinite, int tile) {
     int at = (threadIdx.x >> 1) * LDS + (threadIdx.x & 1) * 16;
+    bool special = false;
 #pragma unroll
     for (int j = 0; j < 16; j++) {
         bf16 h = bf16_term(s.b[j]);  // BF16 weights and quants are exact; F16 ones need two terms
         b0[at + j] = h;
         if (WDT == DT_F16) b0[TILE + at + j] = bf16_term(bf16_rest(s.b[j], h));
+        special |= !isfinite(s.b[j]);
     }
+    if (special) *nonfinite = tile;
     if ((WDT == DT_Q8_0 || WDT == DT_Q4_0) && (threadIdx.x & 1) == 0) dscale[threadIdx.x >> 1] = s.d;
+}
+
+// Sets this thread's Inf / NaN weights of a stored B tile (first term) to zero.
+__device__ __forceinline__ void zero_nonfinite_b(bf16* b0) {
+    int at = (threadIdx.x >> 1) * LDS + (threadIdx.x & 1) * 16;
+#pragma unroll
+    for (int j = 0; j < 16; j++) {
+        if (!isfinite(__bfloat162float(b0[at + j]))) b0[at + j] = __float2bfloat16_rz(0.0f);
+    }
 }
 
 typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> Acc;
 typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> FragA;
 typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> FragB;
+
+// target += the products of activation terms [from, to) with the B tile (and, for F16, the
+// weights' second term with the activation's first two terms), over the tile's BK columns.
+template <int WDT>
+__device__ __forceinline__ void mma_terms(const bf16* a, const bf16* b, int from, int to, int wm, int wn, Acc (&target)[2][2]) {
+#pragma unroll
+    for (int ks = 0; ks < BK; ks += 16) {
+        FragB fb[2], fl[2];
+#pragma unroll
+        for (int j = 0; j < 2; j++) {
+            wmma::load_matrix_sync(fb[j], b + (wn * 32 + j * 16) * LDS + ks, LDS);
+            if (WDT == DT_F16) wmma::load_matrix_sync(fl[j], b + TILE + (wn * 32 + j * 16) * LDS + ks, LDS);
+        }
+#pragma unroll
+        for (int term = 0; term < XTERMS; term++) {
+            if (term < from || term >= to) continue;
+            FragA fa[2];
+#pragma unroll
+            for (int i = 0; i < 2; i++) wmma::load_matrix_sync(fa[i], a + term * TILE + (wm * 32 + i * 16) * LDS + ks, LDS);
+#pragma unroll
+            for (int i = 0; i < 2; i++) {
+#pragma unroll
+                for (int j = 0; j < 2; j++) {
+                    wmma::mma_sync(target[i][j], fa[i], fb[j], target[i][j]);
+                    if (WDT == DT_F16 && term < 2) wmma::mma_sync(target[i][j], fa[i], fl[j], target[i][j]);
+                }
+            }
+        }
+    }
+}
 
 template <bool CONV, int WDT>
 __device__ void gemm_wmma(const Problem& P, int exact) {
@@ -242,18 +285,20 @@ __device__ void gemm_wmma(const Problem& P, int exact) {
 #pragma unroll
         for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.0f);
     Acc cols;  // element e of this fragment lies in tile column (int) cols.x[e]
+    __shared__ int nonfinite[2];  // per B buffer: the index of the tile stored there if it holds an Inf / NaN weight
+    if (threadIdx.x == 0) nonfinite[0] = nonfinite[1] = -1;
     if (QUANT) {
         for (int e = threadIdx.x; e < 256; e += THREADS) colidx[e] = (float) (e % 16);
-        __syncthreads();
-        wmma::load_matrix_sync(cols, colidx, 16, wmma::mem_row_major);
     }
+    __syncthreads();
+    if (QUANT) wmma::load_matrix_sync(cols, colidx, 16, wmma::mem_row_major);
 
     int tiles_k = (P.K + BK - 1) / BK;
     Staged st;
     load_a<CONV>(P, row, 0, avec, st);
     load_b<WDT>(P, n0, 0, bvec, st);
     store_a(As, st, exact);
-    store_b<WDT>(Bs, dscale, st);
+    store_b<WDT>(Bs, dscale, st, &nonfinite[0], 0);
     __syncthreads();
 
     for (int t = 0; t < tiles_k; t++) {
@@ -272,29 +317,21 @@ __device__ void gemm_wmma(const Problem& P, int exact) {
 #pragma unroll
                 for (int j = 0; j < 2; j++) wmma::fill_fragment(part[i][j], 0.0f);
         }
-#pragma unroll
-        for (int ks = 0; ks < BK; ks += 16) {
-            FragB fb[2], fl[2];
-#pragma unroll
-            for (int j = 0; j < 2; j++) {
-                wmma::load_matrix_sync(fb[j], b + (wn * 32 + j * 16) * LDS + ks, LDS);
-                if (WDT == DT_F16) wmma::load_matrix_sync(fl[j], b + TILE + (wn * 32 + j * 16) * LDS + ks, LDS);
-            }
-#pragma unroll
-            for (int term = 0; term < XTERMS; term++) {
-                if (term >= xterms) break;
-                FragA fa[2];
-#pragma unroll
-                for (int i = 0; i < 2; i++) wmma::load_matrix_sync(fa[i], a + term * TILE + (wm * 32 + i * 16) * LDS + ks, LDS);
-#pragma unroll
-                for (int i = 0; i < 2; i++) {
-#pragma unroll
-                    for (int j = 0; j < 2; j++) {
-                        Acc& target = QUANT ? part[i][j] : acc[i][j];
-                        wmma::mma_sync(target, fa[i], fb[j], target);
-                        if (WDT == DT_F16 && term < 2) wmma::mma_sync(target, fa[i], fl[j], target);
-                    }
-                }
+        if (!QUANT && xterms > 1 && nonfinite[cur] == t) {
+            // A weight of this tile is Inf / NaN. The activation's second and third terms are often
+            // exactly zero, and 0 * Inf would turn the sum into NaN where x * Inf is +-Inf: multiply
+            // those terms by the tile with its non-finite weights set to zero (they carry nothing of a
+            // non-finite product anyway). A block-uniform branch: the flag is in shared memory.
+            mma_terms<WDT>(a, b, 0, 1, wm, wn, acc);
+            __syncthreads();
+            zero_nonfinite_b(Bs + cur * WTERMS * TILE);
+            __syncthreads();
+            mma_terms<WDT>(a, b, 1, xterms, wm, wn, acc);
+        } else {
+            if (QUANT) {
+                mma_terms<WDT>(a, b, 0, xterms, wm, wn, part);
+            } else {
+                mma_terms<WDT>(a, b, 0, xterms, wm, wn, acc);
             }
         }
         if (QUANT) {  // acc += d[column] * partial sums of this quant block
@@ -309,7 +346,7 @@ __device__ void gemm_wmma(const Problem& P, int exact) {
         }
         if (more) {
             store_a(As + (1 - cur) * XTERMS * TILE, st, exact);
-            store_b<WDT>(Bs + (1 - cur) * WTERMS * TILE, dscale + (1 - cur) * BN, st);
+            store_b<WDT>(Bs + (1 - cur) * WTERMS * TILE, dscale + (1 - cur) * BN, st, &nonfinite[1 - cur], t + 1);
         }
         __syncthreads();
     }
