@@ -69,6 +69,14 @@ public final class RooflineReport {
     static Row gemvRow(CpuBackend cpu, Bandwidth probe, DType dt, int k, int n, int rounds) throws InterruptedException {
         Random r = new Random(1);
         Tensor[] ws = Workloads.rotation(r, dt, n, k);
+        // in the backend's matmul layout, as a model loads them (K-tiled when rows are long)
+        for (int i = 0; i < ws.length; i++) {
+            Tensor p = cpu.prepareLinear(ws[i]);
+            if (p != ws[i]) {
+                ws[i].close();
+                ws[i] = p;
+            }
+        }
         try (Tensor x = Workloads.randomF32(r, 1, k); Tensor out = Tensor.allocate(DType.F32, 1, n)) {
             long bytes = dt.byteSize((long) n * k);
             int calls = (int) Math.max(ws.length, probe.bytes() / bytes);

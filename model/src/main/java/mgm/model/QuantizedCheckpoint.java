@@ -16,6 +16,7 @@ import mgm.loaders.Checkpoint;
 import mgm.loaders.safetensors.ShardedSafetensorsWriter;
 import mgm.runtime.Backend;
 import mgm.runtime.Tensor;
+import mgm.runtime.TiledWeights;
 
 /**
  * Saves a model loaded with {@code --load-8bit}/{@code --load-4bit} so that the quantisation
@@ -62,6 +63,12 @@ public final class QuantizedCheckpoint {
                 Tensor host = q.device().isHost() ? q : backend.toHost(q);
                 if (host != q) {
                     downloads.add(host);
+                }
+                if (TiledWeights.isTiled(host)) {
+                    // the CPU matmul layout: back to [N, K] rows for the file (a transient copy)
+                    Tensor plain = TiledWeights.untile(host);
+                    downloads.add(plain);
+                    host = plain;
                 }
                 tensors.put(name, host);
             }

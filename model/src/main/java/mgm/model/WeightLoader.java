@@ -82,7 +82,11 @@ public final class WeightLoader implements AutoCloseable {
         return toF32(raw(name, shape));
     }
 
-    /** A linear weight [out, in], in the load format (quantised when asked and the row length allows). */
+    /**
+     * A linear weight [out, in], in the load format (quantised when asked and the row length allows)
+     * and in the backend's matmul layout ({@link Backend#prepareLinear}: maybe K-tiled, so use it
+     * only as a matmul weight).
+     */
     public Tensor linear(String name, long out, long in) {
         Tensor t = linear(raw(name, out, in));
         if (t.dtype().isQuantized()) {
@@ -111,17 +115,29 @@ public final class WeightLoader implements AutoCloseable {
         return upload(t);
     }
 
-    /** Brings an already-fetched linear weight into the load format. */
+    /** Brings an already-fetched linear weight into the load format and the backend's matmul layout. */
     public Tensor linear(Tensor w) {
         requireWeightType("linear weight", w);
         DType q = format.dtype();
         if (q == null || w.dtype() == q || w.dim(-1) % q.blockSize() != 0) {
-            return upload(w);
+            return prepared(upload(w));
         }
         Tensor quantised = backend.allocate(q, w.shape());
         owned.add(quantised);
         convertChunked(w, quantised);
-        return quantised;
+        return prepared(quantised);
+    }
+
+    /** The backend's matmul layout of {@code t}; an intermediate of ours that it replaces is released at once. */
+    private Tensor prepared(Tensor t) {
+        Tensor p = backend.prepareLinear(t);
+        if (p != t) {
+            owned.add(p);
+            if (owned.remove(t)) {
+                t.close();
+            }
+        }
+        return p;
     }
 
     /** Registers a tensor derived from weights (e.g. a transposed copy) so that {@link #close()} releases it. */

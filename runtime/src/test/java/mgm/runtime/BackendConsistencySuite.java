@@ -130,6 +130,45 @@ public abstract class BackendConsistencySuite {
         }
     }
 
+    /**
+     * Weights in the backend's matmul layout ({@link Backend#prepareLinear}: K-tiled on the CPU
+     * backend when rows are long) against the reference on the plain weights: GEMV and GEMM
+     * shapes, 2-3 tiles, rows too long but not evenly divisible (left as they are), bias, strided
+     * output; and {@link TiledWeights#untile} gives the plain bytes back.
+     */
+    @Test
+    void matmulPreparedWeights() {
+        int[][] mnk = {{1, 48, 4096}, {3, 33, 5632}, {1, 17, 2880}, {2, 9, 4000}, {12, 40, 4096}, {64, 24, 5632}, {9, 16, 2880}};
+        int seed = 500;
+        for (DType wt : WEIGHTS) {
+            for (int[] s : mnk) {
+                int m = s[0], n = s[1], k = s[2];
+                Random r = new Random(seed++);
+                Tensor x = random(r, m, k);
+                Tensor wHost = weight(r, wt, n, k);
+                Tensor bias = seed % 2 == 0 ? random(r, n) : null;
+                Tensor want = Tensor.allocate(DType.F32, m, n);
+                reference.matmul(x, wHost, bias, want);
+                Tensor w = upload(wHost);
+                Tensor prepared = backend().prepareLinear(w);
+                if (prepared != w) {
+                    track(prepared);
+                }
+                Tensor outFull = out(m, n + 3);
+                Tensor got = outFull.slice(1, 1, 1 + n);
+                backend().matmul(upload(x), prepared, bias == null ? null : upload(bias), got);
+                double rtol = wt == DType.Q4_0 ? 4e-5 : 1e-5;
+                String what = "matmul prepared " + prepared.describe() + " M=" + m + " N=" + n + " K=" + k;
+                assertMatmulClose(what, x, wHost, want, read(got), rtol);
+                if (TiledWeights.isTiled(prepared)) {
+                    try (Tensor plain = TiledWeights.untile(host(prepared))) {
+                        assertArrayEquals(bytes(wHost), bytes(plain), what + ": untiled");
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void matmulF16InfinityInALongRun() {
         // one Inf among many rows: the F16 kernel recomputes the rows of a run that holds one exactly

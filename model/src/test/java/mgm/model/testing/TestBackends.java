@@ -19,7 +19,9 @@ import mgm.runtime.cpu.ReferenceBackend;
 public final class TestBackends {
     /**
      * The scalar reference, the CUDA kernels on the host emulator (when g++ built it, as the
-     * kernels module does in CI) and the fast CPU backend with 2 threads (CI has 2 cores).
+     * kernels module does in CI), the fast CPU backend with 2 threads (CI has 2 cores), and the
+     * same splitting every weight row into K tiles of 32 (the layout it gives rows longer than
+     * 2816, which the tiny models do not have).
      */
     private static final List<Backend> ALL = backends();
 
@@ -32,6 +34,7 @@ public final class TestBackends {
                 why -> System.out.println("model tests: not running the CUDA backend on the emulator: " + why),
                 () -> out.add(CudaBackends.emulated()));
         out.add(new CpuBackend(2));
+        out.add(new CpuBackend(2, 32, 32));
         return List.copyOf(out);
     }
 

@@ -87,6 +87,8 @@ final class GemmTask implements WorkerPool.Task {
     /** Row panels of A (the current row block) per chunk of the packing phase. */
     private int panelsPerPackChunk;
     private int mPad;
+    /** Add to C instead of overwriting it (the second and later K tiles of a tiled weight). */
+    private boolean accumulate;
 
     GemmTask(int threads) {
         packB = new float[threads][KC * NC_MAX];
@@ -96,12 +98,14 @@ final class GemmTask implements WorkerPool.Task {
     }
 
     /**
-     * {@code C = A · Bᵀ (+ bias)} on the pool. a: F32 rows of length k at float stride lda; b: n
-     * rows of k elements of bType, row pitch ldbBytes; c: F32 rows at float stride ldc. A taller
-     * than the packed-A budget runs in row blocks, each packed once and then multiplied.
+     * {@code C = A · Bᵀ (+ bias)} on the pool, or {@code C += A · Bᵀ (+ bias)} when
+     * {@code accumulate}. a: F32 rows of length k at float stride lda; b: n rows of k elements of
+     * bType, row pitch ldbBytes; c: F32 rows at float stride ldc. A taller than the packed-A budget
+     * runs in row blocks, each packed once and then multiplied.
      */
     void multiply(WorkerPool pool, MemorySegment a, long lda, MemorySegment b, DType bType, long ldbBytes,
-                  MemorySegment bias, MemorySegment c, long ldc, int m, int n, int k) {
+                  MemorySegment bias, MemorySegment c, long ldc, int m, int n, int k, boolean accumulate) {
+        this.accumulate = accumulate;
         int threads = pool.threads();
         int blockRows = Math.max(MR, (int) Math.min(m, PACKED_A_FLOATS / Math.max(1, k) / MR * MR));
         try {
@@ -207,7 +211,7 @@ final class GemmTask implements WorkerPool.Task {
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = Math.min(MC, m1 - ic);
                 // the slab's panels start at pc * mPad; panel ic / MR within it
-                macroKernel(pa, pc * mPad + ic * kc, pb, ic, mc, jc, ncb, kc, pc == 0, worker);
+                macroKernel(pa, pc * mPad + ic * kc, pb, ic, mc, jc, ncb, kc, pc == 0 && !accumulate, worker);
             }
         }
         if (bias != null) {

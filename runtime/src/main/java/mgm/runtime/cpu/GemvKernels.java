@@ -15,7 +15,8 @@ import mgm.runtime.DType;
 /**
  * Dot products of a run of weight rows with one activation row, per weight dtype: the inner loop
  * of the decode-shape matmul. The activation row was prepared once per matmul in the layout each
- * kernel wants (see {@link #prepare}); results go to {@code out[outOff + r]}.
+ * kernel wants (see {@link #prepare}); a kernel reads it from {@code xOff} on (the slice of a K tile,
+ * see {@link mgm.runtime.TiledWeights}); results go to {@code out[outOff + r]}.
  *
  * <p>F32 and BF16 (cheap per element, so memory-bound): one flat loop over all the rows of a run,
  * whose accumulators are reduced and reset when a row ends (a rarely taken branch). A loop per
@@ -106,11 +107,11 @@ final class GemvKernels {
     // ------------------------------------------------------------------ F32
 
     /** Rows of F32 weights: 4 vectors per step. */
-    static void rowsF32(MemorySegment w, long start, long rowBytes, int rows, MemorySegment x, int k, float[] out, int outOff) {
+    static void rowsF32(MemorySegment w, long start, long rowBytes, int rows, MemorySegment x, long xOff, int k, float[] out, int outOff) {
         int steps = k / (4 * L);
         if (steps == 0) {
             for (int r = 0; r < rows; r++) {
-                out[outOff + r] = tailF32(w, start + r * rowBytes, x, 0, k);
+                out[outOff + r] = tailF32(w, start + r * rowBytes, x, xOff, 0, k);
             }
             return;
         }
@@ -120,8 +121,8 @@ final class GemvKernels {
         int xi = 0;
         int r = outOff;
         for (int c = 0; c < total; c++) {
-            long o = 16L * L * xi;
-            long wo = rowBase + o;
+            long o = xOff + 16L * L * xi;
+            long wo = rowBase + 16L * L * xi;
             a0 = FloatVector.fromMemorySegment(F, w, wo, LE).fma(FloatVector.fromMemorySegment(F, x, o, LE), a0);
             a1 = FloatVector.fromMemorySegment(F, w, wo + 4L * L, LE).fma(FloatVector.fromMemorySegment(F, x, o + 4L * L, LE), a1);
             a2 = FloatVector.fromMemorySegment(F, w, wo + 8L * L, LE).fma(FloatVector.fromMemorySegment(F, x, o + 8L * L, LE), a2);
@@ -138,23 +139,23 @@ final class GemvKernels {
         }
         if (steps * 4 * L < k) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] += tailF32(w, start + j * rowBytes, x, steps * 4 * L, k);
+                out[outOff + j] += tailF32(w, start + j * rowBytes, x, xOff, steps * 4 * L, k);
             }
         }
     }
 
-    private static float tailF32(MemorySegment w, long row, MemorySegment x, int from, int k) {
+    private static float tailF32(MemorySegment w, long row, MemorySegment x, long xOff, int from, int k) {
         int i = from;
         float s = 0;
         if (i + L <= k) {
             FloatVector a = FloatVector.zero(F);
             for (; i + L <= k; i += L) {
-                a = FloatVector.fromMemorySegment(F, w, row + 4L * i, LE).fma(FloatVector.fromMemorySegment(F, x, 4L * i, LE), a);
+                a = FloatVector.fromMemorySegment(F, w, row + 4L * i, LE).fma(FloatVector.fromMemorySegment(F, x, xOff + 4L * i, LE), a);
             }
             s = a.reduceLanes(VectorOperators.ADD);
         }
         for (; i < k; i++) {
-            s += w.get(FL, row + 4L * i) * x.get(FL, 4L * i);
+            s += w.get(FL, row + 4L * i) * x.get(FL, xOff + 4L * i);
         }
         return s;
     }
@@ -162,11 +163,11 @@ final class GemvKernels {
     // ------------------------------------------------------------------ BF16
 
     /** BF16 is the top half of an F32: an int lane holding elements (2l, 2l+1) gives both with one shift / mask. */
-    static void rowsBf16(MemorySegment w, long start, long rowBytes, int rows, MemorySegment xeo, int k, float[] out, int outOff) {
+    static void rowsBf16(MemorySegment w, long start, long rowBytes, int rows, MemorySegment xeo, long xOff, int k, float[] out, int outOff) {
         int steps = k / (4 * L);
         if (steps == 0) {
             for (int r = 0; r < rows; r++) {
-                out[outOff + r] = tailBf16(w, start + r * rowBytes, xeo, 0, k);
+                out[outOff + r] = tailBf16(w, start + r * rowBytes, xeo, xOff, 0, k);
             }
             return;
         }
@@ -176,7 +177,7 @@ final class GemvKernels {
         int xi = 0;
         int r = outOff;
         for (int c = 0; c < total; c++) {
-            long o = 16L * L * xi;
+            long o = xOff + 16L * L * xi;
             long wo = rowBase + 8L * L * xi;
             IntVector v0 = IntVector.fromMemorySegment(I, w, wo, LE);
             IntVector v1 = IntVector.fromMemorySegment(I, w, wo + 4L * L, LE);
@@ -196,25 +197,25 @@ final class GemvKernels {
         }
         if (steps * 4 * L < k) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] += tailBf16(w, start + j * rowBytes, xeo, steps * 4 * L, k);
+                out[outOff + j] += tailBf16(w, start + j * rowBytes, xeo, xOff, steps * 4 * L, k);
             }
         }
     }
 
-    private static float tailBf16(MemorySegment w, long row, MemorySegment xeo, int from, int k) {
+    private static float tailBf16(MemorySegment w, long row, MemorySegment xeo, long xOff, int from, int k) {
         int i = from;
         float s = 0;
         if (i + 2 * L <= k) {
             FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
             for (; i + 2 * L <= k; i += 2 * L) {
                 IntVector v0 = IntVector.fromMemorySegment(I, w, row + 2L * i, LE);
-                a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, 4L * i, LE), a0);
-                a1 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, 4L * (i + L), LE), a1);
+                a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, xOff + 4L * i, LE), a0);
+                a1 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, xOff + 4L * (i + L), LE), a1);
             }
             s = a0.add(a1).reduceLanes(VectorOperators.ADD);
         }
         for (; i < k; i++) {
-            s += Float.intBitsToFloat((w.get(SH, row + 2L * i) & 0xFFFF) << 16) * xeo.get(FL, 4L * i);
+            s += Float.intBitsToFloat((w.get(SH, row + 2L * i) & 0xFFFF) << 16) * xeo.get(FL, xOff + 4L * i);
         }
         return s;
     }
@@ -227,14 +228,14 @@ final class GemvKernels {
      * (exponent 31) would come out finite, so each step tests for them and a run that has any is
      * recomputed row by row with the exact scalar path.
      */
-    static void rowsF16(MemorySegment w, long start, long rowBytes, int rows, float[] xeo, int k, float[] out, int outOff) {
+    static void rowsF16(MemorySegment w, long start, long rowBytes, int rows, float[] xeo, int xOff, int k, float[] out, int outOff) {
         int steps = k / (4 * L);
         boolean special = false;
         for (int r = 0; r < rows; r++) {
             long row = start + r * rowBytes;
             FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
             for (int c = 0; c < steps; c++) {
-                int o = 4 * L * c;
+                int o = xOff + 4 * L * c;
                 long wo = row + 8L * L * c;
                 IntVector v0 = IntVector.fromMemorySegment(I, w, wo, LE);
                 IntVector v1 = IntVector.fromMemorySegment(I, w, wo + 4L * L, LE);
@@ -260,27 +261,27 @@ final class GemvKernels {
         }
         if (special) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] = exactF16(w, start + j * rowBytes, xeo, 0, k);
+                out[outOff + j] = exactF16(w, start + j * rowBytes, xeo, xOff, 0, k);
             }
         } else if (steps * 4 * L < k) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] += exactF16(w, start + j * rowBytes, xeo, steps * 4 * L, k);
+                out[outOff + j] += exactF16(w, start + j * rowBytes, xeo, xOff, steps * 4 * L, k);
             }
         }
     }
 
     /** Elements {@code from .. k} of an F16 row with the exact scalar conversion (the even/odd layout per 2L-chunk, then natural order). */
-    private static float exactF16(MemorySegment w, long row, float[] xeo, int from, int k) {
+    private static float exactF16(MemorySegment w, long row, float[] xeo, int xOff, int from, int k) {
         float s = 0;
         int i = from;
         for (; i + 2 * L <= k; i += 2 * L) {
             for (int l = 0; l < L; l++) {
-                s += Float.float16ToFloat(w.get(SH, row + 2L * (i + 2 * l))) * xeo[i + l]
-                        + Float.float16ToFloat(w.get(SH, row + 2L * (i + 2 * l + 1))) * xeo[i + L + l];
+                s += Float.float16ToFloat(w.get(SH, row + 2L * (i + 2 * l))) * xeo[xOff + i + l]
+                        + Float.float16ToFloat(w.get(SH, row + 2L * (i + 2 * l + 1))) * xeo[xOff + i + L + l];
             }
         }
         for (; i < k; i++) {
-            s += Float.float16ToFloat(w.get(SH, row + 2L * i)) * xeo[i];
+            s += Float.float16ToFloat(w.get(SH, row + 2L * i)) * xeo[xOff + i];
         }
         return s;
     }
@@ -288,16 +289,16 @@ final class GemvKernels {
     // ------------------------------------------------------------------ Q8_0
 
     /** Q8_0 rows, two blocks per step: int8 widened to float, FMAs into a block sum, scaled by the block's d. */
-    static void rowsQ8(MemorySegment w, long start, long rowBytes, int rows, float[] x, int k, float[] out, int outOff) {
+    static void rowsQ8(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out, int outOff) {
         if (WIDE) {
-            rowsQ8Wide(w, start, rowBytes, rows, x, k, out, outOff);
+            rowsQ8Wide(w, start, rowBytes, rows, x, xOff, k, out, outOff);
         } else {
-            rowsQ8Narrow(w, start, rowBytes, rows, x, k, out, outOff);
+            rowsQ8Narrow(w, start, rowBytes, rows, x, xOff, k, out, outOff);
         }
     }
 
     /** 512-bit form: each half block (16 int8) widened to 16 floats with one conversion. */
-    private static void rowsQ8Wide(MemorySegment w, long start, long rowBytes, int rows, float[] x, int k, float[] out, int outOff) {
+    private static void rowsQ8Wide(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out, int outOff) {
         int nb = k / 32;
         int steps = nb / 2;
         for (int r = 0; r < rows; r++) {
@@ -305,7 +306,7 @@ final class GemvKernels {
             FloatVector a0 = FloatVector.zero(F16L), a1 = FloatVector.zero(F16L);
             for (int p = 0; p < steps; p++) {
                 long o = row + 68L * p;
-                int xo = 64 * p;
+                int xo = xOff + 64 * p;
                 FloatVector t = ((FloatVector) ByteVector.fromMemorySegment(B16, w, o + 2, LE).convertShape(VectorOperators.B2F, F16L, 0))
                         .mul(FloatVector.fromArray(F16L, x, xo));
                 FloatVector u = ((FloatVector) ByteVector.fromMemorySegment(B16, w, o + 36, LE).convertShape(VectorOperators.B2F, F16L, 0))
@@ -321,13 +322,13 @@ final class GemvKernels {
         }
         if ((nb & 1) != 0) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] += lastBlockQ8(w, start + j * rowBytes, x, nb - 1);
+                out[outOff + j] += lastBlockQ8(w, start + j * rowBytes, x, xOff, nb - 1);
             }
         }
     }
 
     /** 256-bit form: 4 x (8 int8 -> 8 floats) per block. */
-    private static void rowsQ8Narrow(MemorySegment w, long start, long rowBytes, int rows, float[] x, int k, float[] out, int outOff) {
+    private static void rowsQ8Narrow(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out, int outOff) {
         int nb = k / 32;
         int steps = nb / 2;
         for (int r = 0; r < rows; r++) {
@@ -335,7 +336,7 @@ final class GemvKernels {
             FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
             for (int p = 0; p < steps; p++) {
                 long o = row + 68L * p;
-                int xo = 64 * p;
+                int xo = xOff + 64 * p;
                 FloatVector d0 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, o)));
                 FloatVector d1 = FloatVector.broadcast(F8, Float.float16ToFloat(w.get(SH, o + 34)));
                 FloatVector t = q8Part(w, o + 2).mul(FloatVector.fromArray(F8, x, xo));
@@ -355,7 +356,7 @@ final class GemvKernels {
         }
         if ((nb & 1) != 0) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] += lastBlockQ8(w, start + j * rowBytes, x, nb - 1);
+                out[outOff + j] += lastBlockQ8(w, start + j * rowBytes, x, xOff, nb - 1);
             }
         }
     }
@@ -366,9 +367,9 @@ final class GemvKernels {
     }
 
     /** Block {@code b} of the Q8_0 row at {@code row} (the odd last block of a row). */
-    private static float lastBlockQ8(MemorySegment w, long row, float[] x, int b) {
+    private static float lastBlockQ8(MemorySegment w, long row, float[] x, int xOff, int b) {
         long o = row + b * 34L;
-        int xo = b * 32;
+        int xo = xOff + b * 32;
         FloatVector t = q8Part(w, o + 2).mul(FloatVector.fromArray(F8, x, xo));
         FloatVector u = q8Part(w, o + 10).mul(FloatVector.fromArray(F8, x, xo + 8));
         t = q8Part(w, o + 18).fma(FloatVector.fromArray(F8, x, xo + 16), t);
@@ -386,7 +387,7 @@ final class GemvKernels {
      * of the 8 lanes carries it, so the final lane reduction adds {@code -8 d sum}. The loop thus has
      * no scalar work and no subtraction (scalar accumulators here cost registers and made C2 spill).
      */
-    static void rowsQ4(MemorySegment w, long start, long rowBytes, int rows, float[] x, float[] negSums, int k, float[] out, int outOff) {
+    static void rowsQ4(MemorySegment w, long start, long rowBytes, int rows, float[] x, float[] negSums, int xOff, int k, float[] out, int outOff) {
         int nb = k / 32;
         int steps = nb / 2;
         for (int r = 0; r < rows; r++) {
@@ -394,8 +395,8 @@ final class GemvKernels {
             FloatVector a0 = FloatVector.zero(F8), a1 = FloatVector.zero(F8), a2 = FloatVector.zero(F8), a3 = FloatVector.zero(F8);
             for (int p = 0; p < steps; p++) {
                 long o = row + 36L * p;
-                int xo = 64 * p;
-                int b = 2 * p;
+                int xo = xOff + 64 * p;
+                int b = xOff / 32 + 2 * p;
                 IntVector v = q4Bytes(w, o + 2);
                 IntVector u = q4Bytes(w, o + 10);
                 FloatVector t = ((FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0))
@@ -421,7 +422,7 @@ final class GemvKernels {
         }
         if ((nb & 1) != 0) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] += lastBlockQ4(w, start + j * rowBytes, x, negSums, nb - 1);
+                out[outOff + j] += lastBlockQ4(w, start + j * rowBytes, x, negSums, xOff, nb - 1);
             }
         }
     }
@@ -432,13 +433,13 @@ final class GemvKernels {
     }
 
     /** Block {@code b} of the Q4_0 row at {@code row} (the odd last block of a row). */
-    private static float lastBlockQ4(MemorySegment w, long row, float[] x, float[] negSums, int b) {
+    private static float lastBlockQ4(MemorySegment w, long row, float[] x, float[] negSums, int xOff, int b) {
         long o = row + b * 18L;
-        int xo = b * 32;
+        int xo = xOff + b * 32;
         IntVector v = q4Bytes(w, o + 2);
         IntVector u = q4Bytes(w, o + 10);
         FloatVector t = ((FloatVector) v.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0))
-                .fma(FloatVector.fromArray(F8, x, xo), FloatVector.broadcast(F8, negSums[b]));
+                .fma(FloatVector.fromArray(F8, x, xo), FloatVector.broadcast(F8, negSums[xOff / 32 + b]));
         FloatVector s = ((FloatVector) u.and(LOW_NIBBLE).convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F8, x, xo + 8));
         t = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xo + 16), t);
         s = ((FloatVector) u.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F8, x, xo + 24), s);

@@ -32,6 +32,8 @@ final class GemvTask extends RangeTask {
     private float[] xRow = new float[0];
     /** Per-worker dot products of one chunk, written to out (with the bias) when the chunk is done. */
     private float[][] results = new float[0][];
+    /** Per-worker dot products of one K tile, added to results (K-tiled weights). */
+    private float[][] tileResults = new float[0][];
 
     private MemorySegment w;
     private DType wType;
@@ -42,14 +44,20 @@ final class GemvTask extends RangeTask {
     private long outColStride;
     private int m;
     private int k;
+    /** K tiles of the weight (1: plain [N, K]); tile t's rows start tileBytes * t after the first. */
+    private int tiles;
+    private long tileBytes;
     private long wb, bb, ob;
 
     /**
      * Sets up the call and prepares the activation rows; returns the chunk count. Segments are whole
-     * storages; xb / wb / bb / ob are the byte offsets of the first element.
+     * storages; xb / wb / bb / ob are the byte offsets of the first element. A K-tiled weight
+     * ({@link mgm.runtime.TiledWeights}) has {@code tiles} > 1 and {@code rowBytes} of a tile's row.
      */
-    int set(MemorySegment x, long xb, long xRowStride, int m, int k, MemorySegment w, long wb, DType wType, long rowBytes, int n,
-            MemorySegment bias, long bb, MemorySegment out, long ob, long outRowStride, long outColStride, int threads) {
+    int set(MemorySegment x, long xb, long xRowStride, int m, int k, MemorySegment w, long wb, DType wType, int tiles, long rowBytes,
+            int n, MemorySegment bias, long bb, MemorySegment out, long ob, long outRowStride, long outColStride, int threads) {
+        this.tiles = tiles;
+        this.tileBytes = rowBytes * n;
         this.wb = wb;
         this.bb = bb;
         this.ob = ob;
@@ -85,11 +93,12 @@ final class GemvTask extends RangeTask {
         // with several activation rows the chunk is re-read from L2, and a few per thread so that a
         // core slowed by another process takes fewer. Never below 32 KB, so that a small matrix stays
         // on the calling thread (waking a worker costs more).
-        long perRow = Math.max(1, rowBytes);
+        long perRow = Math.max(1, rowBytes * tiles);
         long rowsPerChunk = Math.max(Math.max(1, (32 * 1024) / perRow),
                 Math.min((n + 2L * threads - 1) / (2L * threads), (256 * 1024) / perRow));
         if (results.length < threads || results[0].length < rowsPerChunk) {
             results = new float[threads][(int) rowsPerChunk];
+            tileResults = new float[threads][(int) rowsPerChunk];
         }
         return split(n, Math.max(1, rowsPerChunk));
     }
@@ -103,17 +112,28 @@ final class GemvTask extends RangeTask {
     @Override
     void range(long from, long to, int worker) {
         float[] dots = results[worker];
+        float[] part = tileResults[worker];
         int rows = (int) (to - from);
-        long first = wb + from * rowBytes;
+        int tileK = k / tiles;
         for (int r = 0; r < m; r++) {
-            float[] xp = xPrepared[r];
-            switch (wType) {
-                case F32 -> GemvKernels.rowsF32(w, first, rowBytes, rows, xOffHeap[r], k, dots, 0);
-                case BF16 -> GemvKernels.rowsBf16(w, first, rowBytes, rows, xOffHeap[r], k, dots, 0);
-                case F16 -> GemvKernels.rowsF16(w, first, rowBytes, rows, xp, k, dots, 0);
-                case Q8_0 -> GemvKernels.rowsQ8(w, first, rowBytes, rows, xp, k, dots, 0);
-                case Q4_0 -> GemvKernels.rowsQ4(w, first, rowBytes, rows, xp, blockSums[r], k, dots, 0);
-                default -> throw new IllegalStateException("matmul: weight dtype " + wType);
+            for (int t = 0; t < tiles; t++) {
+                long first = wb + t * tileBytes + from * rowBytes;
+                float[] target = t == 0 ? dots : part;
+                int xOff = t * tileK;
+                float[] xp = xPrepared[r];
+                switch (wType) {
+                    case F32 -> GemvKernels.rowsF32(w, first, rowBytes, rows, xOffHeap[r], 4L * xOff, tileK, target, 0);
+                    case BF16 -> GemvKernels.rowsBf16(w, first, rowBytes, rows, xOffHeap[r], 4L * xOff, tileK, target, 0);
+                    case F16 -> GemvKernels.rowsF16(w, first, rowBytes, rows, xp, xOff, tileK, target, 0);
+                    case Q8_0 -> GemvKernels.rowsQ8(w, first, rowBytes, rows, xp, xOff, tileK, target, 0);
+                    case Q4_0 -> GemvKernels.rowsQ4(w, first, rowBytes, rows, xp, blockSums[r], xOff, tileK, target, 0);
+                    default -> throw new IllegalStateException("matmul: weight dtype " + wType);
+                }
+                if (t > 0) {
+                    for (int j = 0; j < rows; j++) {
+                        dots[j] += part[j];
+                    }
+                }
             }
             long at = ob + 4L * (r * outRowStride + from * outColStride);
             for (int j = 0; j < rows; j++) {

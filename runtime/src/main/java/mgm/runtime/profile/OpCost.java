@@ -73,7 +73,7 @@ public final class OpCost {
         s.start(OpKind.MATMUL, w.dtype());
         long m = x.dim(0);
         long k = x.dim(1);
-        long n = w.dim(0);
+        long n = out.dim(1); // not w.dim(0): a K-tiled weight is [T, N, K / T]
         s.dim(m);
         s.dim(k);
         s.dim(n);

@@ -71,6 +71,11 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public Tensor prepareLinear(Tensor w) {
+        return inner.prepareLinear(w);
+    }
+
+    @Override
     public Tensor toHost(Tensor t) {
         return inner.toHost(t);
     }

@@ -4,7 +4,7 @@ import mgm.runtime.Backend;
 import mgm.runtime.BackendConsistencySuite;
 import org.junit.jupiter.api.Nested;
 
-/** The fast CPU backend against the reference, with 2 threads (this machine's cores), 1 thread, and 3 (more threads than cores, uneven splits). */
+/** The fast CPU backend against the reference, with 2 threads (this machine's cores), 1 thread, 3 (more threads than cores, uneven splits), and tiny K tiles. */
 class CpuBackendConsistencyTest extends BackendConsistencySuite {
     @Override
     protected Backend candidate() {
@@ -24,6 +24,15 @@ class CpuBackendConsistencyTest extends BackendConsistencySuite {
         @Override
         protected Backend candidate() {
             return new CpuBackend(3);
+        }
+    }
+
+    /** Weight rows longer than 32 split into K tiles of 32 by prepareLinear: tiles with row tails, many tiles. */
+    @Nested
+    class SmallKTiles extends BackendConsistencySuite {
+        @Override
+        protected Backend candidate() {
+            return new CpuBackend(2, 32, 32);
         }
     }
 }
