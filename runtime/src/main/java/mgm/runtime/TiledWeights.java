@@ -65,11 +65,22 @@ public final class TiledWeights {
                     + " K tiles (a contiguous 2-D host weight whose rows divide into whole blocks)");
         }
         w.checkAlive("tile");
-        long n = w.dim(0);
-        long kt = w.dim(1) / tiles;
-        Tensor out = Tensor.allocate(w.dtype(), tiles, n, kt);
-        move(w.segment(), out.segment(), n, tiles, w.dtype().byteSize(kt), true);
+        Tensor out = Tensor.allocate(w.dtype(), tiles, w.dim(0), w.dim(1) / tiles);
+        tileRows(w, out, 0, w.dim(0));
         return out;
+    }
+
+    /**
+     * Copies rows {@code [from, to)} of a plain weight into their places in {@code tiled} (made
+     * with the shape {@code [T, N, K / T]}): lets a caller fill a tiled copy from several threads.
+     */
+    public static void tileRows(Tensor w, Tensor tiled, long from, long to) {
+        if (!isTiled(tiled) || tiled.dim(1) != w.dim(0) || tiled.dim(0) * tiled.dim(2) != w.dim(1) || tiled.dtype() != w.dtype()
+                || from < 0 || to > w.dim(0) || from > to) {
+            throw new IllegalArgumentException("tileRows: rows [" + from + ", " + to + ") of " + w.describe() + " do not fit " + tiled.describe());
+        }
+        long tileRowBytes = w.dtype().byteSize(tiled.dim(2));
+        move(w.segment(), tiled.segment(), w.dim(0), (int) tiled.dim(0), tileRowBytes, from, to, true);
     }
 
     /** A new host tensor (owned by the caller) with the plain {@code [N, K]} form of a tiled weight. */
@@ -79,15 +90,16 @@ public final class TiledWeights {
         }
         t.checkAlive("untile");
         Tensor out = Tensor.allocate(t.dtype(), plainShape(t));
-        move(out.segment(), t.segment(), t.dim(1), (int) t.dim(0), t.dtype().byteSize(t.dim(2)), false);
+        move(out.segment(), t.segment(), t.dim(1), (int) t.dim(0), t.dtype().byteSize(t.dim(2)), 0, t.dim(1), false);
         return out;
     }
 
-    /** Copies tile-row by tile-row between the plain rows and the tiles, in the direction asked. */
-    private static void move(MemorySegment plain, MemorySegment tiled, long n, int tiles, long tileRowBytes, boolean toTiled) {
+    /** Copies rows [from, to), tile-row by tile-row, between the plain rows and the tiles, in the direction asked. */
+    private static void move(MemorySegment plain, MemorySegment tiled, long n, int tiles, long tileRowBytes, long from, long to,
+                             boolean toTiled) {
         long rowBytes = tiles * tileRowBytes;
         for (int t = 0; t < tiles; t++) {
-            for (long r = 0; r < n; r++) {
+            for (long r = from; r < to; r++) {
                 long p = r * rowBytes + t * tileRowBytes;
                 long q = (t * n + r) * tileRowBytes;
                 if (toTiled) {

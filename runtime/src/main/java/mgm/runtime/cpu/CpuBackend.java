@@ -281,7 +281,7 @@ public final class CpuBackend implements Backend {
      * memory-mapped weight stops being zero copy. Other weights: {@code w} itself.
      */
     @Override
-    public Tensor prepareLinear(Tensor w) {
+    public synchronized Tensor prepareLinear(Tensor w) {
         OpChecks.notNull("prepareLinear", "w", w);
         Checks.on("prepareLinear", w);
         int tiles = w.rank() == 2 ? TiledWeights.tilesFor(w.dim(1), maxTile, tileQuantum) : 1;
@@ -289,7 +289,21 @@ public final class CpuBackend implements Backend {
                 || (w.dim(1) / tiles) % w.dtype().blockSize() != 0) {
             return w;
         }
-        return TiledWeights.tile(w, tiles);
+        Tensor tiled = Tensor.allocate(w.dtype(), tiles, w.dim(0), w.dim(1) / tiles);
+        // on all threads: a memory-mapped weight is read (and faulted in) as it is copied
+        RangeTask copy = new RangeTask() {
+            @Override
+            void range(long from, long to, int worker) {
+                TiledWeights.tileRows(w, tiled, from, to);
+            }
+        };
+        try {
+            pool.run(copy, copy.split(w.dim(0), RangeTask.grainFor(w.dim(0), threads, 16)));
+        } catch (RuntimeException | Error e) {
+            tiled.close();
+            throw e;
+        }
+        return tiled;
     }
 
     private void gemm(MemorySegment a, long lda, MemorySegment b, DType bType, long ldbBytes, MemorySegment bias,
