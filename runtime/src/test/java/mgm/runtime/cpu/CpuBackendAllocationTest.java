@@ -7,6 +7,7 @@ import java.util.Random;
 
 import mgm.runtime.DType;
 import mgm.runtime.Tensor;
+import mgm.runtime.TiledWeights;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,11 +33,17 @@ class CpuBackendAllocationTest {
              Tensor k = Tensor.allocate(DType.F16, 64, 2, 128);
              Tensor v = Tensor.allocate(DType.F16, 64, 2, 128);
              Tensor att = Tensor.allocate(DType.F32, 1, 8, 128);
-             Tensor inv = rand(r, 64)) {
+             Tensor inv = rand(r, 64);
+             Tensor xLong = rand(r, 1, 4096);
+             Tensor wLong = Tensor.allocate(DType.Q8_0, 256, 4096);
+             Tensor wTiled = cpu.prepareLinear(wLong); // K tiles: rows longer than 2816
+             Tensor outLong = Tensor.allocate(DType.F32, 1, 256)) {
+            assertTrue(TiledWeights.isTiled(wTiled), "a 4096-long row is K-tiled");
             Runnable step = () -> {
                 cpu.rmsNorm(x, norm, 1e-5f, 0f, x);
                 cpu.matmul(x, w, null, out);
                 cpu.matmul(x, wb, null, out);
+                cpu.matmul(xLong, wTiled, null, outLong);
                 cpu.mul(out, norm512, out);
                 cpu.rope(q, 40, inv, q);
                 cpu.attention(q, k, v, 0.1f, true, 40, att);
