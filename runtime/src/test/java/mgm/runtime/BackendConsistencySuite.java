@@ -142,29 +142,7 @@ public abstract class BackendConsistencySuite {
         int seed = 500;
         for (DType wt : WEIGHTS) {
             for (int[] s : mnk) {
-                int m = s[0], n = s[1], k = s[2];
-                Random r = new Random(seed++);
-                Tensor x = random(r, m, k);
-                Tensor wHost = weight(r, wt, n, k);
-                Tensor bias = seed % 2 == 0 ? random(r, n) : null;
-                Tensor want = Tensor.allocate(DType.F32, m, n);
-                reference.matmul(x, wHost, bias, want);
-                Tensor w = upload(wHost);
-                Tensor prepared = backend().prepareLinear(w);
-                if (prepared != w) {
-                    track(prepared);
-                }
-                Tensor outFull = out(m, n + 3);
-                Tensor got = outFull.slice(1, 1, 1 + n);
-                backend().matmul(upload(x), prepared, bias == null ? null : upload(bias), got);
-                double rtol = wt == DType.Q4_0 ? 4e-5 : 1e-5;
-                String what = "matmul prepared " + prepared.describe() + " M=" + m + " N=" + n + " K=" + k;
-                assertMatmulClose(what, x, wHost, want, read(got), rtol);
-                if (TiledWeights.isTiled(prepared)) {
-                    try (Tensor plain = TiledWeights.untile(host(prepared))) {
-                        assertArrayEquals(bytes(wHost), bytes(plain), what + ": untiled");
-                    }
-                }
+                checkMatmul(wt, s[0], s[1], s[2], seed++, false, true, seed % 2 == 0, true);
             }
         }
     }
@@ -237,6 +215,12 @@ public abstract class BackendConsistencySuite {
     }
 
     private void checkMatmul(DType wt, int m, int n, int k, long seed, boolean slicedX, boolean slicedOut, boolean withBias) {
+        checkMatmul(wt, m, n, k, seed, slicedX, slicedOut, withBias, false);
+    }
+
+    /** With {@code prepare}, the weight goes through the backend's prepareLinear first (and a K-tiled one must untile to the same bytes). */
+    private void checkMatmul(DType wt, int m, int n, int k, long seed, boolean slicedX, boolean slicedOut, boolean withBias,
+                             boolean prepare) {
         Random r = new Random(seed);
         Tensor xFull = random(r, m, slicedX ? k + 32 : k);
         Tensor xHost = slicedX ? xFull.slice(1, 16, 16 + k) : xFull;
@@ -247,6 +231,18 @@ public abstract class BackendConsistencySuite {
 
         Tensor x = slicedX ? upload(xFull).slice(1, 16, 16 + k) : upload(xHost);
         Tensor w = upload(wHost);
+        if (prepare) {
+            Tensor p = backend().prepareLinear(w);
+            if (p != w) {
+                track(p);
+                if (TiledWeights.isTiled(p)) {
+                    try (Tensor plain = TiledWeights.untile(host(p))) {
+                        assertArrayEquals(bytes(wHost), bytes(plain), "prepared " + p.describe() + ": untiled");
+                    }
+                }
+            }
+            w = p;
+        }
         Tensor b = bias == null ? null : upload(bias);
         Tensor got;
         Tensor outFull = null;
@@ -258,7 +254,7 @@ public abstract class BackendConsistencySuite {
         }
         backend().matmul(x, w, b, got);
         double rtol = wt == DType.Q4_0 ? 4e-5 : 1e-5;
-        assertMatmulClose("matmul " + wt + " M=" + m + " N=" + n + " K=" + k + (slicedX ? " x sliced" : "")
+        assertMatmulClose("matmul " + w.describe() + " M=" + m + " N=" + n + " K=" + k + (slicedX ? " x sliced" : "")
                 + (slicedOut ? " out sliced" : ""), xHost, wHost, want, read(got), rtol);
     }
 
