@@ -16,7 +16,7 @@ import mgm.runtime.DType;
  * Dot products of a run of weight rows with one activation row, per weight dtype: the inner loop
  * of the decode-shape matmul. The activation row was prepared once per matmul in the layout each
  * kernel wants (see {@link #prepare}); a kernel reads it from {@code xOff} on (the slice of a K tile,
- * see {@link mgm.runtime.TiledWeights}); results go to {@code out[outOff + r]}.
+ * see {@link mgm.runtime.TiledWeights}); results go to {@code out[r]}.
  *
  * <p>F32 and BF16 (cheap per element, so memory-bound): one flat loop over all the rows of a run,
  * whose accumulators are reduced and reset when a row ends (a rarely taken branch). A loop per
@@ -107,11 +107,11 @@ final class GemvKernels {
     // ------------------------------------------------------------------ F32
 
     /** Rows of F32 weights: 4 vectors per step. */
-    static void rowsF32(MemorySegment w, long start, long rowBytes, int rows, MemorySegment x, long xOff, int k, float[] out, int outOff) {
+    static void rowsF32(MemorySegment w, long start, long rowBytes, int rows, MemorySegment x, long xOff, int k, float[] out) {
         int steps = k / (4 * L);
         if (steps == 0) {
             for (int r = 0; r < rows; r++) {
-                out[outOff + r] = tailF32(w, start + r * rowBytes, x, xOff, 0, k);
+                out[r] = tailF32(w, start + r * rowBytes, x, xOff, 0, k);
             }
             return;
         }
@@ -119,7 +119,7 @@ final class GemvKernels {
         int total = steps * rows;
         long rowBase = start;
         int xi = 0;
-        int r = outOff;
+        int r = 0;
         for (int c = 0; c < total; c++) {
             long o = xOff + 16L * L * xi;
             long wo = rowBase + 16L * L * xi;
@@ -139,7 +139,7 @@ final class GemvKernels {
         }
         if (steps * 4 * L < k) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] += tailF32(w, start + j * rowBytes, x, xOff, steps * 4 * L, k);
+                out[j] += tailF32(w, start + j * rowBytes, x, xOff, steps * 4 * L, k);
             }
         }
     }
@@ -163,11 +163,11 @@ final class GemvKernels {
     // ------------------------------------------------------------------ BF16
 
     /** BF16 is the top half of an F32: an int lane holding elements (2l, 2l+1) gives both with one shift / mask. */
-    static void rowsBf16(MemorySegment w, long start, long rowBytes, int rows, MemorySegment xeo, long xOff, int k, float[] out, int outOff) {
+    static void rowsBf16(MemorySegment w, long start, long rowBytes, int rows, MemorySegment xeo, long xOff, int k, float[] out) {
         int steps = k / (4 * L);
         if (steps == 0) {
             for (int r = 0; r < rows; r++) {
-                out[outOff + r] = tailBf16(w, start + r * rowBytes, xeo, xOff, 0, k);
+                out[r] = tailBf16(w, start + r * rowBytes, xeo, xOff, 0, k);
             }
             return;
         }
@@ -175,7 +175,7 @@ final class GemvKernels {
         int total = steps * rows;
         long rowBase = start;
         int xi = 0;
-        int r = outOff;
+        int r = 0;
         for (int c = 0; c < total; c++) {
             long o = xOff + 16L * L * xi;
             long wo = rowBase + 8L * L * xi;
@@ -197,7 +197,7 @@ final class GemvKernels {
         }
         if (steps * 4 * L < k) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] += tailBf16(w, start + j * rowBytes, xeo, xOff, steps * 4 * L, k);
+                out[j] += tailBf16(w, start + j * rowBytes, xeo, xOff, steps * 4 * L, k);
             }
         }
     }
@@ -228,7 +228,7 @@ final class GemvKernels {
      * (exponent 31) would come out finite, so each step tests for them and a run that has any is
      * recomputed row by row with the exact scalar path.
      */
-    static void rowsF16(MemorySegment w, long start, long rowBytes, int rows, float[] xeo, int xOff, int k, float[] out, int outOff) {
+    static void rowsF16(MemorySegment w, long start, long rowBytes, int rows, float[] xeo, int xOff, int k, float[] out) {
         int steps = k / (4 * L);
         boolean special = false;
         for (int r = 0; r < rows; r++) {
@@ -257,15 +257,15 @@ final class GemvKernels {
                 a2 = e1.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, o + 2 * L), a2);
                 a3 = o1.mul(F16_SCALE).fma(FloatVector.fromArray(F, xeo, o + 3 * L), a3);
             }
-            out[outOff + r] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+            out[r] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
         }
         if (special) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] = exactF16(w, start + j * rowBytes, xeo, xOff, 0, k);
+                out[j] = exactF16(w, start + j * rowBytes, xeo, xOff, 0, k);
             }
         } else if (steps * 4 * L < k) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] += exactF16(w, start + j * rowBytes, xeo, xOff, steps * 4 * L, k);
+                out[j] += exactF16(w, start + j * rowBytes, xeo, xOff, steps * 4 * L, k);
             }
         }
     }
@@ -289,16 +289,16 @@ final class GemvKernels {
     // ------------------------------------------------------------------ Q8_0
 
     /** Q8_0 rows, two blocks per step: int8 widened to float, FMAs into a block sum, scaled by the block's d. */
-    static void rowsQ8(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out, int outOff) {
+    static void rowsQ8(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out) {
         if (WIDE) {
-            rowsQ8Wide(w, start, rowBytes, rows, x, xOff, k, out, outOff);
+            rowsQ8Wide(w, start, rowBytes, rows, x, xOff, k, out);
         } else {
-            rowsQ8Narrow(w, start, rowBytes, rows, x, xOff, k, out, outOff);
+            rowsQ8Narrow(w, start, rowBytes, rows, x, xOff, k, out);
         }
     }
 
     /** 512-bit form: each half block (16 int8) widened to 16 floats with one conversion. */
-    private static void rowsQ8Wide(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out, int outOff) {
+    private static void rowsQ8Wide(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out) {
         int nb = k / 32;
         int steps = nb / 2;
         for (int r = 0; r < rows; r++) {
@@ -318,17 +318,17 @@ final class GemvKernels {
                 a0 = t.fma(FloatVector.broadcast(F16L, Float.float16ToFloat(w.get(SH, o))), a0);
                 a1 = u.fma(FloatVector.broadcast(F16L, Float.float16ToFloat(w.get(SH, o + 34))), a1);
             }
-            out[outOff + r] = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            out[r] = a0.add(a1).reduceLanes(VectorOperators.ADD);
         }
         if ((nb & 1) != 0) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] += lastBlockQ8(w, start + j * rowBytes, x, xOff, nb - 1);
+                out[j] += lastBlockQ8(w, start + j * rowBytes, x, xOff, nb - 1);
             }
         }
     }
 
     /** 256-bit form: 4 x (8 int8 -> 8 floats) per block. */
-    private static void rowsQ8Narrow(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out, int outOff) {
+    private static void rowsQ8Narrow(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out) {
         int nb = k / 32;
         int steps = nb / 2;
         for (int r = 0; r < rows; r++) {
@@ -352,11 +352,11 @@ final class GemvKernels {
                 a2 = t2.fma(d1, a2);
                 a3 = u2.fma(d1, a3);
             }
-            out[outOff + r] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+            out[r] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
         }
         if ((nb & 1) != 0) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] += lastBlockQ8(w, start + j * rowBytes, x, xOff, nb - 1);
+                out[j] += lastBlockQ8(w, start + j * rowBytes, x, xOff, nb - 1);
             }
         }
     }
@@ -387,7 +387,7 @@ final class GemvKernels {
      * of the 8 lanes carries it, so the final lane reduction adds {@code -8 d sum}. The loop thus has
      * no scalar work and no subtraction (scalar accumulators here cost registers and made C2 spill).
      */
-    static void rowsQ4(MemorySegment w, long start, long rowBytes, int rows, float[] x, float[] negSums, int xOff, int k, float[] out, int outOff) {
+    static void rowsQ4(MemorySegment w, long start, long rowBytes, int rows, float[] x, float[] negSums, int xOff, int k, float[] out) {
         int nb = k / 32;
         int steps = nb / 2;
         for (int r = 0; r < rows; r++) {
@@ -418,11 +418,11 @@ final class GemvKernels {
                 a2 = t2.fma(d1, a2);
                 a3 = s2.fma(d1, a3);
             }
-            out[outOff + r] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+            out[r] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
         }
         if ((nb & 1) != 0) {
             for (int j = 0; j < rows; j++) {
-                out[outOff + j] += lastBlockQ4(w, start + j * rowBytes, x, negSums, xOff, nb - 1);
+                out[j] += lastBlockQ4(w, start + j * rowBytes, x, negSums, xOff, nb - 1);
             }
         }
     }

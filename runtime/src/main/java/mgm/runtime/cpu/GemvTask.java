@@ -9,8 +9,8 @@ import mgm.runtime.DType;
 
 /**
  * {@code out[m, :] = x[m, :] · Wᵀ (+ bias)} for a few activation rows (decode shape). Weight rows
- * are split across threads in chunks of contiguous rows; each chunk is streamed by one flat kernel
- * loop per activation row (the second and later rows re-read it from L2). Activation rows are
+ * are split across threads in chunks of contiguous rows; each chunk is streamed once per activation
+ * row and K tile (the second and later activation rows re-read it from L2). Activation rows are
  * prepared once per call (in the caller) into preallocated buffers in the layout each dtype's
  * kernel reads.
  */
@@ -122,11 +122,11 @@ final class GemvTask extends RangeTask {
                 int xOff = t * tileK;
                 float[] xp = xPrepared[r];
                 switch (wType) {
-                    case F32 -> GemvKernels.rowsF32(w, first, rowBytes, rows, xOffHeap[r], 4L * xOff, tileK, target, 0);
-                    case BF16 -> GemvKernels.rowsBf16(w, first, rowBytes, rows, xOffHeap[r], 4L * xOff, tileK, target, 0);
-                    case F16 -> GemvKernels.rowsF16(w, first, rowBytes, rows, xp, xOff, tileK, target, 0);
-                    case Q8_0 -> GemvKernels.rowsQ8(w, first, rowBytes, rows, xp, xOff, tileK, target, 0);
-                    case Q4_0 -> GemvKernels.rowsQ4(w, first, rowBytes, rows, xp, blockSums[r], xOff, tileK, target, 0);
+                    case F32 -> GemvKernels.rowsF32(w, first, rowBytes, rows, xOffHeap[r], 4L * xOff, tileK, target);
+                    case BF16 -> GemvKernels.rowsBf16(w, first, rowBytes, rows, xOffHeap[r], 4L * xOff, tileK, target);
+                    case F16 -> GemvKernels.rowsF16(w, first, rowBytes, rows, xp, xOff, tileK, target);
+                    case Q8_0 -> GemvKernels.rowsQ8(w, first, rowBytes, rows, xp, xOff, tileK, target);
+                    case Q4_0 -> GemvKernels.rowsQ4(w, first, rowBytes, rows, xp, blockSums[r], xOff, tileK, target);
                     default -> throw new IllegalStateException("matmul: weight dtype " + wType);
                 }
                 if (t > 0) {
