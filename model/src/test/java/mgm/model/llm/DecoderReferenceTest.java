@@ -41,7 +41,10 @@ class DecoderReferenceTest {
      * Q8_0/Q4_0: the reference runs on the GGML quantise-dequantise round trip of the same weights,
      * so a correct quantiser leaves only F32 rounding: the F32 bound applies. A wrong quantiser
      * (rounding, scale, nibble order) moves logits by the quantisation error itself, 1e-3 to 1e-1
-     * relative here (asserted below to be far above the bound, so the test can tell).
+     * relative here (asserted below to be far above the bound, so the test can tell). The prompt's
+     * logits come from prefill (GEMM-shape matmuls, except Mixtral's experts, which see few rows);
+     * the last positions are also decoded one token at a time, so the decode-shape (GEMV) kernels of
+     * the quantised formats are held to the same bound.
      */
     static final double QUANT_TOLERANCE = 1e-4;
     /** BF16 weights: the bound (see {@link #bf16WeightsMatchReference}). */
@@ -119,6 +122,9 @@ class DecoderReferenceTest {
                 System.out.printf("%s %s %s logits: max|diff|/max|logit| = %.2e (quantisation itself: %.2e)%n", model,
                         backend.name(), format, rel, quantisationEffect);
                 assertTrue(rel <= QUANT_TOLERANCE, model + " " + format + ": relative logit difference " + rel);
+                double decodeRel = Compare.relative(decodedLogits(d, ids, 4), java.util.Arrays.copyOfRange(want, ids.length - 4, ids.length));
+                System.out.printf("%s %s %s last 4 positions decoded one by one: %.2e%n", model, backend.name(), format, decodeRel);
+                assertTrue(decodeRel <= QUANT_TOLERANCE, model + " " + format + ": relative logit difference in decode steps " + decodeRel);
             }
         }
     }
@@ -177,6 +183,18 @@ class DecoderReferenceTest {
 
     static Stream<String> tokenizerCases() {
         return Stream.concat(F32_MODELS.stream(), BF16_MODELS.stream());
+    }
+
+    /** Logits of the last {@code n} positions of {@code ids}, each from a decode step (the GEMV path) after a prefill of the rest. */
+    static float[][] decodedLogits(LoadedDecoder d, int[] ids, int n) {
+        float[][] out = new float[n][];
+        try (KvCache cache = d.decoder().newCache(ids.length, DType.F32)) {
+            d.decoder().prefill(cache, java.util.Arrays.copyOf(ids, ids.length - n), null);
+            for (int i = 0; i < n; i++) {
+                out[i] = TestBackends.read(d.decoder().backend(), d.decoder().decode(cache, ids[ids.length - n + i]));
+            }
+        }
+        return out;
     }
 
     static int[] greedy(LoadedDecoder d, int[] ids, int n) {
