@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 import mgm.loaders.Checkpoint;
 import mgm.loaders.safetensors.ShardedSafetensorsWriter;
 import mgm.runtime.Backend;
+import mgm.runtime.DType;
 import mgm.runtime.Tensor;
 import mgm.runtime.TiledWeights;
 
@@ -64,9 +65,9 @@ public final class QuantizedCheckpoint {
                 if (host != q) {
                     downloads.add(host);
                 }
-                if (TiledWeights.isTiled(host)) {
-                    // the CPU matmul layout: back to [N, K] rows for the file (a transient copy)
-                    Tensor plain = TiledWeights.untile(host);
+                if (TiledWeights.isTiled(host) || host.dtype() == DType.Q4_0_R32) {
+                    // the CPU matmul layout: back to GGML [N, K] rows for the file (a transient copy)
+                    Tensor plain = TiledWeights.plainCopy(host);
                     downloads.add(plain);
                     host = plain;
                 }

@@ -94,6 +94,30 @@ public final class TiledWeights {
         return out;
     }
 
+    /**
+     * A new host tensor (owned by the caller): the plain {@code [N, K]} form, in a file dtype, of
+     * any linear weight {@code Backend.prepareLinear} may return (K-tiled, Q4_0 row-interleaved,
+     * both, or neither: then a copy).
+     */
+    public static Tensor plainCopy(Tensor w) {
+        w.checkAlive("plainCopy");
+        if (w.dtype() == DType.Q4_0_R32) {
+            Tensor ggml = InterleavedQ4.deinterleave(w);
+            if (!isTiled(ggml)) {
+                return ggml;
+            }
+            try (ggml) {
+                return untile(ggml);
+            }
+        }
+        if (isTiled(w)) {
+            return untile(w);
+        }
+        Tensor copy = Tensor.allocate(w.dtype(), w.shape());
+        MemorySegment.copy(w.segment(), w.byteOffset(), copy.segment(), 0, w.dtype().byteSize(w.numel()));
+        return copy;
+    }
+
     /** Copies rows [from, to), tile-row by tile-row, between the plain rows and the tiles, in the direction asked. */
     private static void move(MemorySegment plain, MemorySegment tiled, long n, int tiles, long tileRowBytes, long from, long to,
                              boolean toTiled) {

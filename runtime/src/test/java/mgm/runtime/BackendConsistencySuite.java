@@ -30,7 +30,7 @@ import org.junit.jupiter.api.TestInstance;
  *   <li>matmul / conv2d, every weight dtype: {@code scale = (|x| · |w|ᵀ)} of that element (the sum of
  *       absolute products, i.e. the natural bound of a reordered float sum), rtol 1e-5 for F32 / F16 /
  *       BF16 / Q8_0 weights (weights convert exactly; only the summation order differs from the
- *       double-precision reference: ≈ sqrt(K) · 2^-24 relative for K ≤ 4096), 4e-5 for Q4_0 (the
+ *       double-precision reference: ≈ sqrt(K) · 2^-24 relative for K ≤ 4096), 4e-5 for Q4_0 (either layout; the
  *       kernel computes {@code Σx·q − 8·Σx}, whose terms are up to 3× larger than {@code Σ|x·(q−8)|}).</li>
  *   <li>depthwise conv: same form, rtol 1e-5.</li>
  *   <li>rmsNorm / layerNorm / softmax / attention: rtol 1e-5 relative to |want|, atol 1e-6 (F32
@@ -132,13 +132,16 @@ public abstract class BackendConsistencySuite {
 
     /**
      * Weights in the backend's matmul layout ({@link Backend#prepareLinear}: K-tiled on the CPU
-     * backend when rows are long) against the reference on the plain weights: GEMV and GEMM
-     * shapes, 2-3 tiles, rows too long but not evenly divisible (left as they are), bias, strided
-     * output; and {@link TiledWeights#untile} gives the plain bytes back.
+     * backend when rows are long, Q4_0 interleaved by 32 rows on 512-bit machines) against the
+     * reference on the plain weights: GEMV and GEMM shapes, 2-3 tiles, rows too long but not
+     * evenly divisible (left as they are), row counts that are and are not multiples of 32, an odd
+     * block count, several row chunks, bias, strided output; and {@link TiledWeights#plainCopy}
+     * gives the plain bytes back.
      */
     @Test
     void matmulPreparedWeights() {
-        int[][] mnk = {{1, 48, 4096}, {3, 33, 5632}, {1, 17, 2880}, {2, 9, 4000}, {12, 40, 4096}, {64, 24, 5632}, {9, 16, 2880}};
+        int[][] mnk = {{1, 48, 4096}, {3, 33, 5632}, {1, 17, 2880}, {2, 9, 4000}, {12, 40, 4096}, {64, 24, 5632}, {9, 16, 2880},
+            {1, 64, 4096}, {3, 96, 5632}, {5, 32, 96}, {1, 256, 2048}, {16, 64, 2880}, {8, 128, 160}};
         int seed = 500;
         for (DType wt : WEIGHTS) {
             for (int[] s : mnk) {
@@ -201,6 +204,37 @@ public abstract class BackendConsistencySuite {
         }
     }
 
+    /**
+     * Prepared Q4_0 weights (interleaved on 512-bit machines) with activation rows the fast kernel
+     * leaves to its exact-semantics form (Inf, NaN, elements beyond 2^100) give the reference's
+     * Inf / NaN and F32 accuracy; so do rows of tiny values (1e-35 scale, no absolute slack).
+     */
+    @Test
+    void matmulPreparedQ4SpecialActivations() {
+        Random r = new Random(10);
+        Tensor w = weight(r, DType.Q4_0, 64, 128);
+        Tensor p = backend().prepareLinear(upload(w));
+        track(p);
+        float[] special = {Float.POSITIVE_INFINITY, Float.NaN, Float.NEGATIVE_INFINITY, 1e33f, 1e-35f};
+        for (float v : special) {
+            Tensor x = random(r, 2, 128);
+            if (Float.isFinite(v)) {
+                for (int e = 0; e < 128; e++) {
+                    x.setFloat(x.getFloat(0, e) * v, 0, e);
+                }
+            } else {
+                x.setFloat(v, 0, 77);
+            }
+            Tensor want = Tensor.allocate(DType.F32, 2, 64);
+            reference.matmul(x, w, null, want);
+            Tensor got = out(2, 64);
+            backend().matmul(upload(x), p, null, got);
+            float[] atol = new float[2 * 64];
+            java.util.Arrays.fill(atol, 64, 128, 1e-6f);  // row 0: relative only (its scale is 1e-35 / 1e33); row 1: ordinary
+            assertMatmulClose("prepared " + p.describe() + " matmul, x row scaled by / holding " + v, x, w, want, read(got), 4e-5, atol);
+        }
+    }
+
     @Test
     void matmulTransposedActivation() {
         Random r = new Random(7);
@@ -235,9 +269,9 @@ public abstract class BackendConsistencySuite {
             Tensor p = backend().prepareLinear(w);
             if (p != w) {
                 track(p);
-                if (TiledWeights.isTiled(p)) {
-                    try (Tensor plain = TiledWeights.untile(host(p))) {
-                        assertArrayEquals(bytes(wHost), bytes(plain), "prepared " + p.describe() + ": untiled");
+                if (TiledWeights.isTiled(p) || p.dtype() == DType.Q4_0_R32) {
+                    try (Tensor plain = TiledWeights.plainCopy(host(p))) {
+                        assertArrayEquals(bytes(wHost), bytes(plain), "prepared " + p.describe() + ": plain form");
                     }
                 }
             }
@@ -260,11 +294,18 @@ public abstract class BackendConsistencySuite {
 
     /** |got - want| <= rtol * (|x|·|w|ᵀ + |bias|) + 1e-6, element by element. */
     private void assertMatmulClose(String what, Tensor x, Tensor w, Tensor want, float[] got, double rtol) {
+        float[] atol = new float[(int) (x.dim(0) * w.dim(0))];
+        java.util.Arrays.fill(atol, 1e-6f);
+        assertMatmulClose(what, x, w, want, got, rtol, atol);
+    }
+
+    /** |got - want| <= rtol * (|x|·|w|ᵀ + |bias|) + atol, element by element. */
+    private void assertMatmulClose(String what, Tensor x, Tensor w, Tensor want, float[] got, double rtol, float[] atol) {
         Tensor scale = Tensor.allocate(DType.F32, x.dim(0), w.dim(0));
         Tensor xa = abs(x);
         Tensor wa = abs(dequantized(w));
         reference.matmul(xa, wa, null, scale);
-        assertClose(what, want.toFloatArray(), got, scale.toFloatArray(), rtol, 1e-6);
+        assertClose(what, want.toFloatArray(), got, scale.toFloatArray(), rtol, atol);
     }
 
     // ================================================================== copy / conversion / embedding

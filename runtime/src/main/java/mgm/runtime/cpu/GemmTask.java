@@ -275,6 +275,10 @@ final class GemmTask implements WorkerPool.Task {
     }
 
     private void packB(float[] pb, int jc, int ncb, int pc, int kc, int worker) {
+        if (bType == DType.Q4_0_R32) {
+            packInterleavedQ4(pb, jc, ncb, pc, kc);
+            return;
+        }
         float[] row = dequant[worker];
         for (int j = 0; j < ncb + (NR - ncb % NR) % NR; j++) {
             int panel = j / NR;
@@ -289,6 +293,32 @@ final class GemmTask implements WorkerPool.Task {
             readRow(rowOff, pc, kc, row);
             for (int kk = 0; kk < kc; kk++) {
                 pb[base + kk * NR] = row[kk];
+            }
+        }
+    }
+
+    /**
+     * packB for Q4_0_R32 weights ({@link mgm.runtime.InterleavedQ4}; only made where NR = 32): a
+     * panel is one 32-row group, and each quant vector gives, per nibble, one element of all 32
+     * rows, i.e. one packed panel row. {@code d * (q - 8)} as in the scalar dequantisation.
+     */
+    private void packInterleavedQ4(float[] pb, int jc, int ncb, int pc, int kc) {
+        for (int j = 0; j < ncb; j += NR) {
+            long group = (jc + j) * ldbBytes;
+            int base = (j / NR) * kc * NR;
+            for (int blk = pc / 32; blk < (pc + kc) / 32; blk++) {
+                long o = group + (long) blk * mgm.runtime.InterleavedQ4.BLOCK_BYTES;
+                IntVector h = IntVector.fromMemorySegment(GemvKernels.I16L, b, o, LE);
+                FloatVector dLow = GemvKernels.lowScales(h), dHigh = GemvKernels.highScales(h);
+                int e = blk * 32 - pc;
+                for (int q = 0; q < 16; q++) {
+                    IntVector v = GemvKernels.quantBytes(b, o + 64 + 32L * q).reinterpretAsInts();
+                    int at = base + (e + q) * NR;
+                    GemvKernels.nibbleAsFloat(v, 0).mul(dLow).intoArray(pb, at);
+                    GemvKernels.nibbleAsFloat(v, 16).mul(dHigh).intoArray(pb, at + 16);
+                    GemvKernels.nibbleAsFloat(v, 4).mul(dLow).intoArray(pb, at + 16 * NR);
+                    GemvKernels.nibbleAsFloat(v, 20).mul(dHigh).intoArray(pb, at + 16 * NR + 16);
+                }
             }
         }
     }

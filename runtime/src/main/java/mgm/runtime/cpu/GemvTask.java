@@ -29,6 +29,8 @@ final class GemvTask extends RangeTask {
     private final float[][] xPrepared = new float[MAX_ROWS][];
     private final MemorySegment[] xOffHeap = new MemorySegment[MAX_ROWS];
     private final float[][] blockSums = new float[MAX_ROWS][];
+    /** Q4_0_R32: whether each activation row may take the fast kernel (else the one with the reference's Inf / NaN semantics). */
+    private final boolean[] xOrdinary = new boolean[MAX_ROWS];
     private float[] xRow = new float[0];
     /** Per-worker dot products of one chunk, written to out (with the bias) when the chunk is done. */
     private float[][] results = new float[0][];
@@ -81,6 +83,9 @@ final class GemvTask extends RangeTask {
             }
             MemorySegment.copy(x, FL, xb + 4L * r * xRowStride, xRow, 0, k);
             GemvKernels.prepare(wType, xRow, k, xPrepared[r], blockSums[r]);
+            if (wType == DType.Q4_0_R32) {
+                xOrdinary[r] = GemvKernels.q4RowIsOrdinary(xRow, k);
+            }
             if (offHeap) {
                 if (xOffHeap[r] == null || xOffHeap[r].byteSize() < 4L * k) {
                     xOffHeap[r] = Arena.ofAuto().allocate(4L * k, 64);
@@ -96,6 +101,9 @@ final class GemvTask extends RangeTask {
         long perRow = Math.max(1, rowBytes * tiles);
         long rowsPerChunk = Math.max(Math.max(1, (32 * 1024) / perRow),
                 Math.min((n + 2L * threads - 1) / (2L * threads), (256 * 1024) / perRow));
+        if (wType == DType.Q4_0_R32) {
+            rowsPerChunk = (rowsPerChunk + 31) / 32 * 32;  // whole 32-row groups
+        }
         if (results.length < threads || results[0].length < rowsPerChunk) {
             results = new float[threads][(int) rowsPerChunk];
             tileResults = new float[threads][(int) rowsPerChunk];
@@ -127,6 +135,13 @@ final class GemvTask extends RangeTask {
                     case F16 -> GemvKernels.rowsF16(w, first, rowBytes, rows, xp, xOff, tileK, target);
                     case Q8_0 -> GemvKernels.rowsQ8(w, first, rowBytes, rows, xp, xOff, tileK, target);
                     case Q4_0 -> GemvKernels.rowsQ4(w, first, rowBytes, rows, xp, blockSums[r], xOff, tileK, target);
+                    case Q4_0_R32 -> {
+                        if (xOrdinary[r]) {
+                            GemvKernels.groupsQ4(w, first, rows / 32, xp, blockSums[r], xOff, tileK, target);
+                        } else {
+                            GemvKernels.groupsQ4Float(w, first, rows / 32, xp, xOff, tileK, target);
+                        }
+                    }
                     default -> throw new IllegalStateException("matmul: weight dtype " + wType);
                 }
                 if (t > 0) {

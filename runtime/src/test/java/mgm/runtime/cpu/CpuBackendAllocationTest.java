@@ -37,13 +37,16 @@ class CpuBackendAllocationTest {
              Tensor xLong = rand(r, 1, 4096);
              Tensor wLong = Tensor.allocate(DType.Q8_0, 256, 4096);
              Tensor wTiled = cpu.prepareLinear(wLong); // K tiles: rows longer than 2816
-             Tensor outLong = Tensor.allocate(DType.F32, 1, 256)) {
+             Tensor outLong = Tensor.allocate(DType.F32, 1, 256);
+             Tensor wQ4Plain = Tensor.allocate(DType.Q4_0, 512, 1024);
+             Tensor wQ4 = cpu.prepareLinear(wQ4Plain)) { // interleaved on 512-bit machines (else wQ4Plain itself)
             assertTrue(TiledWeights.isTiled(wTiled), "a 4096-long row is K-tiled");
             Runnable step = () -> {
                 cpu.rmsNorm(x, norm, 1e-5f, 0f, x);
                 cpu.matmul(x, w, null, out);
                 cpu.matmul(x, wb, null, out);
                 cpu.matmul(xLong, wTiled, null, outLong);
+                cpu.matmul(x, wQ4, null, out);
                 cpu.mul(out, norm512, out);
                 cpu.rope(q, 40, inv, q);
                 cpu.attention(q, k, v, 0.1f, true, 40, att);
