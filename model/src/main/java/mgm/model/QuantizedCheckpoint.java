@@ -15,7 +15,7 @@ import java.util.stream.Stream;
 import mgm.loaders.Checkpoint;
 import mgm.loaders.safetensors.ShardedSafetensorsWriter;
 import mgm.runtime.Backend;
-import mgm.runtime.DType;
+import mgm.runtime.InterleavedQuant;
 import mgm.runtime.Tensor;
 import mgm.runtime.TiledWeights;
 
@@ -65,7 +65,7 @@ public final class QuantizedCheckpoint {
                 if (host != q) {
                     downloads.add(host);
                 }
-                if (TiledWeights.isTiled(host) || host.dtype() == DType.Q4_0_R32) {
+                if (TiledWeights.isTiled(host) || InterleavedQuant.isInterleaved(host.dtype())) {
                     // the CPU matmul layout: back to GGML [N, K] rows for the file (a transient copy)
                     Tensor plain = TiledWeights.plainCopy(host);
                     downloads.add(plain);

@@ -19,19 +19,21 @@ public enum DType {
     Q8_0(34, 32),
     /** 32 4-bit quants + fp16 scale: value = d * (q - 8); byte j holds element j (low nibble) and j+16 (high). */
     Q4_0(18, 32),
-    /**
-     * Q4_0 with every 32 consecutive rows interleaved: the CPU backend's decode matmul layout for
-     * Q4_0 weights ({@link InterleavedQ4}), made at load and never stored in files. The same bytes
-     * per block as Q4_0; only {@code matmul} on the CPU backend reads it.
-     */
-    Q4_0_R32(18, 32),
     F64(8, 1),
     I64(8, 1),
     I16(2, 1),
     U8(1, 1),
     BOOL(1, 1),
     F8_E4M3(1, 1),
-    F8_E5M2(1, 1);
+    F8_E5M2(1, 1),
+    /**
+     * Q8_0 with every 32 consecutive rows interleaved: the CPU backend's matmul layout for Q8_0
+     * weights ({@link InterleavedQuant}), made at load and never stored in files. The same bytes
+     * per block as Q8_0; only {@code matmul} on the CPU backend reads it.
+     */
+    Q8_0_R32(34, 32),
+    /** Q4_0 with every 32 consecutive rows interleaved, like {@link #Q8_0_R32}. */
+    Q4_0_R32(18, 32);
 
     private final int blockBytes;
     private final int blockSize;

@@ -453,9 +453,9 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalStateException("read: tensor " + describe() + " is not in host memory");
         }
         MemorySegment seg = storage.segment();
-        if (dtype == DType.Q4_0_R32) {
-            throw new IllegalStateException("read: tensor " + describe() + " is the CPU matmul layout of Q4_0; "
-                    + "InterleavedQ4.deinterleave gives the readable Q4_0 form");
+        if (InterleavedQuant.isInterleaved(dtype)) {
+            throw new IllegalStateException("read: tensor " + describe() + " is a CPU matmul layout; "
+                    + "InterleavedQuant.deinterleave gives the readable GGML form");
         }
         if (dtype.isQuantized()) {
             long row = e / dtype.blockSize() * dtype.blockSize();

@@ -96,13 +96,13 @@ public final class TiledWeights {
 
     /**
      * A new host tensor (owned by the caller): the plain {@code [N, K]} form, in a file dtype, of
-     * any linear weight {@code Backend.prepareLinear} may return (K-tiled, Q4_0 row-interleaved,
+     * any linear weight {@code Backend.prepareLinear} may return (K-tiled, Q8_0 / Q4_0 row-interleaved,
      * both, or neither: then a copy).
      */
     public static Tensor plainCopy(Tensor w) {
         w.checkAlive("plainCopy");
-        if (w.dtype() == DType.Q4_0_R32) {
-            Tensor ggml = InterleavedQ4.deinterleave(w);
+        if (InterleavedQuant.isInterleaved(w.dtype())) {
+            Tensor ggml = InterleavedQuant.deinterleave(w);
             if (!isTiled(ggml)) {
                 return ggml;
             }

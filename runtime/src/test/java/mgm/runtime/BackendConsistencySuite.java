@@ -269,7 +269,7 @@ public abstract class BackendConsistencySuite {
             Tensor p = backend().prepareLinear(w);
             if (p != w) {
                 track(p);
-                if (TiledWeights.isTiled(p) || p.dtype() == DType.Q4_0_R32) {
+                if (TiledWeights.isTiled(p) || InterleavedQuant.isInterleaved(p.dtype())) {
                     try (Tensor plain = TiledWeights.plainCopy(host(p))) {
                         assertArrayEquals(bytes(wHost), bytes(plain), "prepared " + p.describe() + ": plain form");
                     }

@@ -35,7 +35,7 @@ final class SafetensorsDTypes {
     static String name(DType t) {
         return switch (t) {
             case Q8_0, Q4_0 -> "U8";
-            case Q4_0_R32 -> throw notStorable(t);
+            case Q8_0_R32, Q4_0_R32 -> throw notStorable(t);
             default -> t.name();
         };
     }
@@ -59,12 +59,12 @@ final class SafetensorsDTypes {
             case F32 -> 15;
             case F64 -> 17;
             case I64 -> 18;
-            case Q4_0_R32 -> throw notStorable(t);
+            case Q8_0_R32, Q4_0_R32 -> throw notStorable(t);
         };
     }
 
     private static IllegalArgumentException notStorable(DType t) {
         return new IllegalArgumentException(t + " is the CPU backend's in-memory matmul layout, not a file format: "
-                + "TiledWeights.plainCopy gives the Q4_0 form to write");
+                + "TiledWeights.plainCopy gives the GGML form to write");
     }
 }

@@ -9,7 +9,7 @@ import mgm.runtime.Activation;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
 import mgm.runtime.Device;
-import mgm.runtime.InterleavedQ4;
+import mgm.runtime.InterleavedQuant;
 import mgm.runtime.OpChecks;
 import mgm.runtime.Tensor;
 import mgm.runtime.TiledWeights;
@@ -214,8 +214,8 @@ public final class CpuBackend implements Backend {
         if (w.rank() != 2 && !(TiledWeights.isTiled(w) && w.dim(0) > 0 && w.dim(2) % w.dtype().blockSize() == 0)) {
             throw Checks.fail(op, "w " + w.describe() + " must be [N, K] (or the K-tiled [T, N, K / T] of prepareLinear)");
         }
-        if (!(w.dtype().isWeightType() || w.dtype() == DType.Q4_0_R32 && w.dim(-2) % InterleavedQ4.GROUP == 0)) {
-            throw Checks.fail(op, "weight " + w.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0 (or the Q4_0_R32 of prepareLinear)");
+        if (!(w.dtype().isWeightType() || InterleavedQuant.isInterleaved(w.dtype()) && w.dim(-2) % InterleavedQuant.GROUP == 0)) {
+            throw Checks.fail(op, "weight " + w.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0 (or the interleaved Q8_0_R32 / Q4_0_R32 of prepareLinear)");
         }
         OpChecks.contiguous(op, "w", w);
         long m = x.dim(0);
@@ -241,7 +241,7 @@ public final class CpuBackend implements Backend {
         boolean fast = (x.stride(1) == 1 || k == 1) && (bias == null || bias.stride(0) == 1 || n == 1)
                 && k <= Integer.MAX_VALUE && n <= Integer.MAX_VALUE && m <= Integer.MAX_VALUE && k > 0;
         if (!fast) {
-            if (tiles > 1 || w.dtype() == DType.Q4_0_R32) {
+            if (tiles > 1 || InterleavedQuant.isInterleaved(w.dtype())) {
                 try (Tensor whole = TiledWeights.plainCopy(w)) {
                     reference.matmul(x, whole, bias, out);
                 }
@@ -279,8 +279,8 @@ public final class CpuBackend implements Backend {
      * Weights whose rows are longer than {@link TiledWeights#MAX_TILE} elements are split into K
      * tiles ({@link TiledWeights}): the decode matmul then keeps its activation slice in L1 beside
      * the weight stream (BF16 / Q8_0 rows of 5632: +34% / +50% read rate). On machines with
-     * 512-bit vectors Q4_0 weights with a multiple of 32 rows (and finite scales) are then
-     * interleaved by 32 rows ({@link InterleavedQ4}: decode reads them ~2x faster). Either is a
+     * 512-bit vectors Q8_0 / Q4_0 weights with a multiple of 32 rows (and finite scales) are then
+     * interleaved by 32 rows ({@link InterleavedQuant}: Q4_0 decode reads them ~2x faster). Either is a
      * copy, so a memory-mapped weight stops being zero copy. Other weights: {@code w} itself.
      */
     @Override
@@ -288,17 +288,17 @@ public final class CpuBackend implements Backend {
         OpChecks.notNull("prepareLinear", "w", w);
         Checks.on("prepareLinear", w);
         Tensor tiled = tile(w);
-        if (!(GemvKernels.WIDE && InterleavedQ4.canInterleave(tiled))) {
+        if (!(GemvKernels.WIDE && InterleavedQuant.canInterleave(tiled))) {
             return tiled;
         }
-        Tensor interleaved = Tensor.allocate(DType.Q4_0_R32, tiled.shape());
+        Tensor interleaved = Tensor.allocate(InterleavedQuant.interleaved(tiled.dtype()), tiled.shape());
         RangeTask copy = new RangeTask() {
             @Override
             void range(long from, long to, int worker) {
-                InterleavedQ4.interleaveGroups(tiled, interleaved, from, to);
+                InterleavedQuant.interleaveGroups(tiled, interleaved, from, to);
             }
         };
-        long groups = InterleavedQ4.groups(tiled);
+        long groups = InterleavedQuant.groups(tiled);
         try {
             pool.run(copy, copy.split(groups, RangeTask.grainFor(groups, threads, 1)));
         } catch (RuntimeException | Error e) {

@@ -279,6 +279,10 @@ final class GemmTask implements WorkerPool.Task {
             packInterleavedQ4(pb, jc, ncb, pc, kc);
             return;
         }
+        if (bType == DType.Q8_0_R32) {
+            packInterleavedQ8(pb, jc, ncb, pc, kc);
+            return;
+        }
         float[] row = dequant[worker];
         for (int j = 0; j < ncb + (NR - ncb % NR) % NR; j++) {
             int panel = j / NR;
@@ -298,7 +302,7 @@ final class GemmTask implements WorkerPool.Task {
     }
 
     /**
-     * packB for Q4_0_R32 weights ({@link mgm.runtime.InterleavedQ4}; only made where NR = 32): a
+     * packB for Q4_0_R32 weights ({@link mgm.runtime.InterleavedQuant}; only made where NR = 32): a
      * panel is one 32-row group, and each quant vector gives, per nibble, one element of all 32
      * rows, i.e. one packed panel row. {@code d * (q - 8)} as in the scalar dequantisation.
      */
@@ -307,7 +311,7 @@ final class GemmTask implements WorkerPool.Task {
             long group = (jc + j) * ldbBytes;
             int base = (j / NR) * kc * NR;
             for (int blk = pc / 32; blk < (pc + kc) / 32; blk++) {
-                long o = group + (long) blk * mgm.runtime.InterleavedQ4.BLOCK_BYTES;
+                long o = group + (long) blk * mgm.runtime.InterleavedQuant.blockBytes(DType.Q4_0);
                 IntVector h = IntVector.fromMemorySegment(GemvKernels.I16L, b, o, LE);
                 FloatVector dLow = GemvKernels.lowScales(h), dHigh = GemvKernels.highScales(h);
                 int e = blk * 32 - pc;
@@ -318,6 +322,26 @@ final class GemmTask implements WorkerPool.Task {
                     GemvKernels.nibbleAsFloat(v, 16).mul(dHigh).intoArray(pb, at + 16);
                     GemvKernels.nibbleAsFloat(v, 4).mul(dLow).intoArray(pb, at + 16 * NR);
                     GemvKernels.nibbleAsFloat(v, 20).mul(dHigh).intoArray(pb, at + 16 * NR + 16);
+                }
+            }
+        }
+    }
+
+    /** packB for Q8_0_R32 weights, as {@link #packInterleavedQ4}: element j of the 32 rows is one panel row, {@code d * q}. */
+    private void packInterleavedQ8(float[] pb, int jc, int ncb, int pc, int kc) {
+        int blockBytes = mgm.runtime.InterleavedQuant.blockBytes(DType.Q8_0);
+        for (int j = 0; j < ncb; j += NR) {
+            long group = (jc + j) * ldbBytes;
+            int base = (j / NR) * kc * NR;
+            for (int blk = pc / 32; blk < (pc + kc) / 32; blk++) {
+                long o = group + (long) blk * blockBytes;
+                IntVector h = IntVector.fromMemorySegment(GemvKernels.I16L, b, o, LE);
+                FloatVector dLow = GemvKernels.lowScales(h), dHigh = GemvKernels.highScales(h);
+                int e = blk * 32 - pc;
+                for (int q = 0; q < 32; q++) {
+                    int at = base + (e + q) * NR;
+                    GemvKernels.q8Lanes(b, o + 64 + 32L * q).mul(dLow).intoArray(pb, at);
+                    GemvKernels.q8Lanes(b, o + 80 + 32L * q).mul(dHigh).intoArray(pb, at + 16);
                 }
             }
         }

@@ -41,8 +41,9 @@ import mgm.runtime.DType;
  * and allocate nothing. Float formats use the preferred species (any width). Q8_0 uses 512-bit
  * vectors where the machine has them (16 int8 widened per instruction instead of 8: +20% per
  * core), else 256-bit; Q4_0 uses 256-bit vectors (one 32-element block = 4 x 8 lanes). On 512-bit
- * machines Q4_0 weights arrive interleaved by 32 rows ({@link mgm.runtime.InterleavedQ4}) and
- * {@link #groupsQ4} computes 32 rows per vector: 8 -> 13 GB/s per core.
+ * machines Q4_0 weights arrive interleaved by 32 rows ({@link mgm.runtime.InterleavedQuant}) and
+ * {@link #groupsQ4} computes 32 rows per vector: 8 -> 13 GB/s per core; Q8_0 likewise
+ * ({@link #groupsQ8}).
  */
 final class GemvKernels {
     private GemvKernels() {}
@@ -67,11 +68,15 @@ final class GemvKernels {
     private static final IntVector F16_CARRY = IntVector.broadcast(I, 0x80008000);
     private static final IntVector F16_TO_F32_MASK = IntVector.broadcast(I, 0x8FFFE000);
     private static final FloatVector F16_SCALE = FloatVector.broadcast(F, 0x1p112f);
-    // Q4_0_R32 (512-bit only)
+    // Q8_0_R32 / Q4_0_R32 (512-bit only)
     static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
     static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     static final VectorSpecies<Integer> I16L = IntVector.SPECIES_512;
     private static final FloatVector SIXTEENTH = FloatVector.broadcast(F16L, 0.0625f);
+    private static final FloatVector TWO_TO_112 = FloatVector.broadcast(F16L, 0x1p112f);
+    /** Bytes of one block of a 32-row group (see {@link mgm.runtime.InterleavedQuant}). */
+    private static final int Q8_GROUP_BLOCK = mgm.runtime.InterleavedQuant.blockBytes(DType.Q8_0);
+    private static final int Q4_GROUP_BLOCK = mgm.runtime.InterleavedQuant.blockBytes(DType.Q4_0);
     private static final IntVector R32_HALF_TO_FLOAT = IntVector.broadcast(I16L, 0x8FFFE000);
     private static final IntVector NIBBLE32 = IntVector.broadcast(I16L, 0xF);
 
@@ -456,10 +461,53 @@ final class GemvKernels {
         return t.add(s).reduceLanes(VectorOperators.ADD) * Float.float16ToFloat(w.get(SH, o));
     }
 
+    // ------------------------------------------------------------------ Q8_0_R32
+
+    /**
+     * Q8_0_R32 groups of 32 rows ({@link mgm.runtime.InterleavedQuant}) against a float activation
+     * row: {@code out[32 g + i]} for groups g in [0, groups). Per block, element j of rows 0-15 and
+     * of rows 16-31 are two 16-byte loads, each widened to 16 floats by one conversion and FMA'd
+     * with the broadcast {@code x[j]}; the block sums are scaled by the 32 rows' scales at its end
+     * ({@code d * sum x q}, as {@link #rowsQ8}).
+     */
+    static void groupsQ8(MemorySegment w, long start, int groups, float[] x, int xOff, int k, float[] out) {
+        int nb = k / 32;
+        long groupBytes = (long) nb * Q8_GROUP_BLOCK;
+        for (int g = 0; g < groups; g++) {
+            long base = start + g * groupBytes;
+            // the group's sums live in out, not in registers across the block loop: in some programs C2
+            // boxed such loop-carried vectors once per block (seen as 160 bytes allocated per block)
+            java.util.Arrays.fill(out, 32 * g, 32 * g + 32, 0f);
+            for (int b = 0; b < nb; b++) {
+                long o = base + (long) b * Q8_GROUP_BLOCK;
+                int xo = xOff + 32 * b;
+                FloatVector s0 = FloatVector.zero(F16L), s1 = s0, p0 = s0, p1 = s0;
+                for (int j = 0; j < 32; j += 2) {
+                    FloatVector xa = FloatVector.broadcast(F16L, x[xo + j]), xb = FloatVector.broadcast(F16L, x[xo + j + 1]);
+                    s0 = ((FloatVector) ByteVector.fromMemorySegment(B16, w, o + 64 + 32L * j, LE).convertShape(VectorOperators.B2F, F16L, 0)).fma(xa, s0);
+                    s1 = ((FloatVector) ByteVector.fromMemorySegment(B16, w, o + 80 + 32L * j, LE).convertShape(VectorOperators.B2F, F16L, 0)).fma(xa, s1);
+                    p0 = ((FloatVector) ByteVector.fromMemorySegment(B16, w, o + 96 + 32L * j, LE).convertShape(VectorOperators.B2F, F16L, 0)).fma(xb, p0);
+                    p1 = ((FloatVector) ByteVector.fromMemorySegment(B16, w, o + 112 + 32L * j, LE).convertShape(VectorOperators.B2F, F16L, 0)).fma(xb, p1);
+                }
+                // the 32 rows' scales (see lowScales / highScales; written out here: a helper left out of line boxes its vectors)
+                IntVector h = IntVector.fromMemorySegment(I16L, w, o, LE);
+                FloatVector d0 = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_112);
+                FloatVector d1 = h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_112);
+                s0.add(p0).fma(d0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
+                s1.add(p1).fma(d1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
+            }
+        }
+    }
+
+    /** 16 int8 quants (16 rows' element) at {@code at} as 16 floats. */
+    static FloatVector q8Lanes(MemorySegment w, long at) {
+        return (FloatVector) ByteVector.fromMemorySegment(B16, w, at, LE).convertShape(VectorOperators.B2F, F16L, 0);
+    }
+
     // ------------------------------------------------------------------ Q4_0_R32
 
     /**
-     * Q4_0_R32 groups of 32 rows ({@link mgm.runtime.InterleavedQ4}) against a float activation
+     * Q4_0_R32 groups of 32 rows ({@link mgm.runtime.InterleavedQuant}) against a float activation
      * row: {@code out[32 g + i]} for groups g in [0, groups). F32 arithmetic throughout (the
      * default form). Per block, as in {@link #rowsQ4}, {@code sum x (q - 8) = sum x q - 8 sum x}:
      * the accumulators start at {@code 8 negSums[b]}. A quant vector read as 32-bit lanes holds row
@@ -472,12 +520,14 @@ final class GemvKernels {
     static void groupsQ4(MemorySegment w, long start, int groups, float[] x, float[] negSums, int xOff, int k, float[] out) {
         int nb = k / 32;
         int b0 = xOff / 32;
-        long groupBytes = (long) nb * mgm.runtime.InterleavedQ4.BLOCK_BYTES;
+        long groupBytes = (long) nb * Q4_GROUP_BLOCK;
         for (int g = 0; g < groups; g++) {
             long base = start + g * groupBytes;
-            FloatVector f0 = FloatVector.zero(F16L), f1 = FloatVector.zero(F16L);
+            // the group's sums live in out, not in registers across the block loop: in some programs C2
+            // boxed such loop-carried vectors once per block (seen as 160 bytes allocated per block)
+            java.util.Arrays.fill(out, 32 * g, 32 * g + 32, 0f);
             for (int b = 0; b < nb; b++) {
-                long o = base + (long) b * mgm.runtime.InterleavedQ4.BLOCK_BYTES;
+                long o = base + (long) b * Q4_GROUP_BLOCK;
                 int xo = xOff + 32 * b;
                 FloatVector s0 = FloatVector.broadcast(F16L, 8f * negSums[b0 + b]), s1 = s0;
                 FloatVector t0 = FloatVector.zero(F16L), t1 = t0;
@@ -491,12 +541,13 @@ final class GemvKernels {
                     s1 = ((FloatVector) u.and(0xF).convert(VectorOperators.I2F, 0)).fma(xa, s1);
                     t1 = ((FloatVector) u.and(0xF0).convert(VectorOperators.I2F, 0)).fma(xc, t1);
                 }
+                // the 32 rows' scales (see lowScales / highScales; written out here: a helper left out of line boxes its vectors)
                 IntVector h = IntVector.fromMemorySegment(I16L, w, o, LE);
-                f0 = t0.fma(SIXTEENTH, s0).fma(lowScales(h), f0);
-                f1 = t1.fma(SIXTEENTH, s1).fma(highScales(h), f1);
+                FloatVector d0 = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_112);
+                FloatVector d1 = h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_112);
+                t0.fma(SIXTEENTH, s0).fma(d0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
+                t1.fma(SIXTEENTH, s1).fma(d1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
             }
-            f0.intoArray(out, 32 * g);
-            f1.intoArray(out, 32 * g + 16);
         }
     }
 
@@ -517,12 +568,14 @@ final class GemvKernels {
      */
     static void groupsQ4Float(MemorySegment w, long start, int groups, float[] x, int xOff, int k, float[] out) {
         int nb = k / 32;
-        long groupBytes = (long) nb * mgm.runtime.InterleavedQ4.BLOCK_BYTES;
+        long groupBytes = (long) nb * Q4_GROUP_BLOCK;
         for (int g = 0; g < groups; g++) {
             long base = start + g * groupBytes;
-            FloatVector f0 = FloatVector.zero(F16L), f1 = FloatVector.zero(F16L);
+            // the group's sums live in out, not in registers across the block loop: in some programs C2
+            // boxed such loop-carried vectors once per block (seen as 160 bytes allocated per block)
+            java.util.Arrays.fill(out, 32 * g, 32 * g + 32, 0f);
             for (int b = 0; b < nb; b++) {
-                long o = base + (long) b * mgm.runtime.InterleavedQ4.BLOCK_BYTES;
+                long o = base + (long) b * Q4_GROUP_BLOCK;
                 int xo = xOff + 32 * b;
                 FloatVector s0 = FloatVector.zero(F16L), s1 = FloatVector.zero(F16L);
                 for (int j = 0; j < 16; j++) {
@@ -534,11 +587,9 @@ final class GemvKernels {
                     s1 = nibbleAsFloat(v, 20).fma(xc, s1);
                 }
                 IntVector h = IntVector.fromMemorySegment(I16L, w, o, LE);
-                f0 = s0.fma(lowScales(h), f0);
-                f1 = s1.fma(highScales(h), f1);
+                s0.fma(lowScales(h), FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
+                s1.fma(highScales(h), FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
             }
-            f0.intoArray(out, 32 * g);
-            f1.intoArray(out, 32 * g + 16);
         }
     }
 

@@ -6,6 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import mgm.runtime.DType;
+import mgm.runtime.InterleavedQuant;
 
 /**
  * {@code out[m, :] = x[m, :] · Wᵀ (+ bias)} for a few activation rows (decode shape). Weight rows
@@ -101,7 +102,7 @@ final class GemvTask extends RangeTask {
         long perRow = Math.max(1, rowBytes * tiles);
         long rowsPerChunk = Math.max(Math.max(1, (32 * 1024) / perRow),
                 Math.min((n + 2L * threads - 1) / (2L * threads), (256 * 1024) / perRow));
-        if (wType == DType.Q4_0_R32) {
+        if (InterleavedQuant.isInterleaved(wType)) {
             rowsPerChunk = (rowsPerChunk + 31) / 32 * 32;  // whole 32-row groups
         }
         if (results.length < threads || results[0].length < rowsPerChunk) {
@@ -135,6 +136,7 @@ final class GemvTask extends RangeTask {
                     case F16 -> GemvKernels.rowsF16(w, first, rowBytes, rows, xp, xOff, tileK, target);
                     case Q8_0 -> GemvKernels.rowsQ8(w, first, rowBytes, rows, xp, xOff, tileK, target);
                     case Q4_0 -> GemvKernels.rowsQ4(w, first, rowBytes, rows, xp, blockSums[r], xOff, tileK, target);
+                    case Q8_0_R32 -> GemvKernels.groupsQ8(w, first, rows / 32, xp, xOff, tileK, target);
                     case Q4_0_R32 -> {
                         if (xOrdinary[r]) {
                             GemvKernels.groupsQ4(w, first, rows / 32, xp, blockSums[r], xOff, tileK, target);
