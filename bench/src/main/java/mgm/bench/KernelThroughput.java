@@ -63,10 +63,14 @@ public final class KernelThroughput {
         }
     }
 
-    /** M x K x N matmul with an N x K weight small enough to stay in the last-level cache. */
+    /**
+     * M x K x N matmul with an N x K weight small enough to stay in the last-level cache, in the
+     * layout a model loads ({@code prepareLinear}: Q8_0 / Q4_0 interleaved by 32 rows on 512-bit
+     * machines).
+     */
     static void gemv(CpuBackend cpu, DType dt, int m, int k, int n, int samples) {
         Random r = new Random(3);
-        try (Tensor w = Workloads.weight(r, dt, n, k); Tensor x = Workloads.randomF32(r, m, k);
+        try (Tensor stored = Workloads.weight(r, dt, n, k); Tensor w = cpu.prepareLinear(stored); Tensor x = Workloads.randomF32(r, m, k);
              Tensor out = Tensor.allocate(DType.F32, m, n)) {
             long best = Long.MAX_VALUE;
             for (int i = 0; i < samples; i++) {
@@ -75,7 +79,7 @@ public final class KernelThroughput {
                 best = Math.min(best, System.nanoTime() - t0);
             }
             double bytes = dt.byteSize((long) n * k);
-            System.out.printf(Locale.ROOT, "  GEMV %-5s M=%d %dx%d: %7.1f us  %6.1f GB/s of weights  %6.1f GFLOP/s%n", dt, m, k, n,
+            System.out.printf(Locale.ROOT, "  GEMV %-8s M=%d %dx%d: %7.1f us  %6.1f GB/s of weights  %6.1f GFLOP/s%n", w.dtype(), m, k, n,
                     best / 1e3, bytes / best, 2.0 * m * n * k / best);
         }
     }
