@@ -56,7 +56,7 @@ public final class ModelOptions {
     int context;
 
     @Option(names = "--profile",
-            description = "Print per-op timings, bytes, FLOPs and % of the machine's roofline per phase at the end.")
+            description = "Print per-op timings, bytes, FLOPs and %% of the machine's roofline per phase at the end.")
     boolean profile;
 
     @Option(names = "--trace", paramLabel = "FILE.json",
