@@ -125,6 +125,7 @@ public final class WeightLoader implements AutoCloseable {
         Tensor quantised = backend.allocate(q, w.shape());
         owned.add(quantised);
         convertChunked(w, quantised);
+        dropMappedPages(w);
         return prepared(quantised);
     }
 
@@ -140,11 +141,23 @@ public final class WeightLoader implements AutoCloseable {
             owned.add(p);
             if (owned.remove(t)) {
                 t.close();
-            } else if (t.device().isHost() && t.segment().isMapped()) {
-                t.segment().unload();
+            } else {
+                dropMappedPages(t);
             }
         }
         return p;
+    }
+
+    /**
+     * Drops the pages of a weight mapped from the checkpoint from this process once it has been
+     * copied or quantised (re-read from the file if touched again): otherwise the whole stored
+     * model stays resident beside its converted copy (a 7B BF16 model quantised to Q8_0 at load
+     * peaked at 20.3 GB resident).
+     */
+    private static void dropMappedPages(Tensor t) {
+        if (t.device().isHost() && t.segment().isMapped()) {
+            t.segment().unload();
+        }
     }
 
     /** Registers a tensor derived from weights (e.g. a transposed copy) so that {@link #close()} releases it. */
