@@ -119,10 +119,13 @@ public interface Backend extends AutoCloseable {
     default void copyRows(Tensor src, Tensor dst, long row) {
         OpChecks.notNull("copyRows", "src", src);
         OpChecks.notNull("copyRows", "dst", dst);
-        OpChecks.require(src.rank() == dst.rank() && src.rank() >= 1, "copyRows",
-                "src " + src.describe() + " and dst " + dst.describe() + " need the same rank");
-        OpChecks.require(row >= 0 && row + src.dim(0) <= dst.dim(0), "copyRows", "rows [" + row + ", "
-                + (row + src.dim(0)) + ") of src " + src.describe() + " do not fit in dst " + dst.describe());
+        if (!(src.rank() == dst.rank() && src.rank() >= 1)) {
+            throw new IllegalArgumentException("copyRows: src " + src.describe() + " and dst " + dst.describe() + " need the same rank");
+        }
+        if (!(row >= 0 && row + src.dim(0) <= dst.dim(0))) {
+            throw new IllegalArgumentException("copyRows: rows [" + row + ", " + (row + src.dim(0)) + ") of src " + src.describe()
+                    + " do not fit in dst " + dst.describe());
+        }
         copy(src, dst.slice(0, row, row + src.dim(0)));
     }
 

@@ -370,6 +370,17 @@ public abstract class BackendConsistencySuite {
         reference.copyRows(rows, cacheRef2, 4);
         backend().copyRows(upload(rows), cache2, 4);
         assertExact("copyRows", cacheRef2.toFloatArray(), read(cache2));
+        // a source view at an offset, same dtype and converting, and rows that do not fit
+        Tensor src3 = random(r, 5, 2, 8);
+        for (DType cacheType : new DType[] {DType.F32, DType.BF16}) {
+            Tensor cache3 = upload(Tensor.allocate(cacheType, 6, 2, 8));
+            Tensor cacheRef3 = Tensor.allocate(cacheType, 6, 2, 8);
+            reference.copyRows(src3.slice(0, 2, 4), cacheRef3, 1);
+            backend().copyRows(upload(src3).slice(0, 2, 4), cache3, 1);
+            assertExact("copyRows from a view into " + cacheType, cacheRef3.toFloatArray(), read(cache3));
+            Tensor tooMany = upload(src3);
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> backend().copyRows(tooMany, cache3, 2));
+        }
     }
 
     private void checkCopy(Tensor base, UnaryOperator<Tensor> view, DType to, String what) {
@@ -399,6 +410,19 @@ public abstract class BackendConsistencySuite {
             Tensor got = out(5, 64);
             backend().embedding(upload(table), upload(ids), got);
             assertExact("embedding " + wt, want.toFloatArray(), read(got));
+        }
+        // views at an offset: table rows 2..12 of a larger table, ids from the second on, out rows 1..5
+        for (DType wt : WEIGHTS) {
+            Tensor big = weight(r, wt, 14, 64);
+            Tensor table = big.slice(0, 2, 13);
+            Tensor ids = Tensor.ofInts(new int[] {9, 3, 0, 10, 3, 7}).slice(0, 1, 6);
+            Tensor want = Tensor.allocate(DType.F32, 5, 64);
+            reference.embedding(table, ids, want);
+            Tensor gotFull = out(7, 64);
+            backend().embedding(upload(big).slice(0, 2, 13), upload(Tensor.ofInts(new int[] {9, 3, 0, 10, 3, 7})).slice(0, 1, 6),
+                    gotFull.slice(0, 1, 6));
+            float[] g = read(gotFull);
+            assertExact("embedding " + wt + " views at an offset", want.toFloatArray(), java.util.Arrays.copyOfRange(g, 64, 6 * 64));
         }
     }
 

@@ -14,6 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
 import mgm.runtime.DType;
 import mgm.runtime.Numerics;
 import mgm.runtime.Quant;
+import mgm.runtime.Tensor;
 
 /**
  * Data movement with dtype conversion, parallel over rows: {@code copy} (contiguous runs, any
@@ -39,7 +40,7 @@ final class ConvertTask extends RangeTask {
     private final long[] shape = new long[MAX_RANK];
     private final long[] srcStride = new long[MAX_RANK];
     private final long[] dstStride = new long[MAX_RANK];
-    private long srcOffset, dstOffset, rowLength;
+    private long srcOffset, dstOffset, idsOffset, rowLength;
     private boolean gather;
 
     ConvertTask(int threads) {
@@ -47,36 +48,42 @@ final class ConvertTask extends RangeTask {
     }
 
     /** Strided (or contiguous) copy of a [..., rowLength] view; offsets and strides in elements. */
-    int setCopy(MemorySegment src, DType srcType, long srcOffset, long[] srcStrides, MemorySegment dst, DType dstType,
-                long dstOffset, long[] dstStrides, long[] dims, int threads) {
+    int setCopy(Tensor srcT, Tensor dstT, long dstOffset, int threads) {
         this.gather = false;
-        this.src = src;
-        this.dst = dst;
-        this.srcType = srcType;
-        this.dstType = dstType;
-        this.srcOffset = srcOffset;
+        this.src = srcT.storage().segment();
+        this.dst = dstT.storage().segment();
+        this.srcType = srcT.dtype();
+        this.dstType = dstT.dtype();
+        this.srcOffset = srcT.offset();
         this.dstOffset = dstOffset;
-        this.rank = dims.length;
+        this.rank = srcT.rank();
+        // dims and strides read one by one (Tensor.shape() / strides() return copies: a decode step allocates nothing)
+        long elements = 1;
         for (int d = 0; d < rank; d++) {
-            shape[d] = dims[d];
-            srcStride[d] = srcStrides[d];
-            dstStride[d] = dstStrides[d];
+            shape[d] = srcT.dim(d);
+            srcStride[d] = srcT.stride(d);
+            dstStride[d] = dstT.stride(d);
+            elements *= shape[d];
         }
-        rowLength = dims[rank - 1];
+        rowLength = shape[rank - 1];
         ensureBuffers((int) Math.min(rowLength, 1 << 16));
-        long rows = rowLength == 0 ? 0 : product(dims) / rowLength;
+        long rows = rowLength == 0 ? 0 : elements / rowLength;
         return split(rows, grainFor(rows, threads, Math.max(1, 8192 / Math.max(1, rowLength))));
     }
 
     /** Embedding gather: out[t, :] = table[ids[t], :]; the caller checked every id. */
-    int setGather(MemorySegment table, DType tableType, long tableRowElems, MemorySegment ids, MemorySegment out,
-                  long outRowStride, long tokens, long d, int threads) {
+    int setGather(Tensor table, Tensor idsT, Tensor out, long outRowStride, int threads) {
+        long tokens = idsT.dim(0);
+        long d = table.dim(1);
+        long tableRowElems = d;
         this.gather = true;
-        this.src = table;
-        this.srcType = tableType;
-        this.dst = out;
+        // whole storages and element offsets (Tensor.segment() slices: a decode step allocates nothing)
+        this.src = table.storage().segment();
+        this.srcType = table.dtype();
+        this.dst = out.storage().segment();
         this.dstType = DType.F32;
-        this.ids = ids;
+        this.ids = idsT.storage().segment();
+        this.idsOffset = idsT.offset();
         this.rank = 2;
         this.shape[0] = tokens;
         this.shape[1] = d;
@@ -84,8 +91,8 @@ final class ConvertTask extends RangeTask {
         this.srcStride[1] = 1;
         this.dstStride[0] = outRowStride;
         this.dstStride[1] = 1;
-        this.srcOffset = 0;
-        this.dstOffset = 0;
+        this.srcOffset = table.offset();
+        this.dstOffset = out.offset();
         this.rowLength = d;
         ensureBuffers((int) Math.min(d, 1 << 16));
         return split(tokens, grainFor(tokens, threads, 1));
@@ -110,7 +117,7 @@ final class ConvertTask extends RangeTask {
             long so = srcOffset;
             long dof = dstOffset;
             if (gather) {
-                so += ids.get(I32, 4L * r) * srcStride[0];
+                so += ids.get(I32, 4L * (idsOffset + r)) * srcStride[0];
                 dof += r * dstStride[0];
             } else {
                 long rem = r;

@@ -157,8 +157,29 @@ public final class CpuBackend implements Backend {
             reference.copy(src, dst);
             return;
         }
-        int n = convert.setCopy(src.storage().segment(), src.dtype(), src.offset(), src.strides(),
-                dst.storage().segment(), dst.dtype(), dst.offset(), dst.strides(), src.shape(), threads);
+        int n = convert.setCopy(src, dst, dst.offset(), threads);
+        runAndRelease(convert, n);
+    }
+
+    /** {@link Backend#copyRows} without the view: the destination rows are addressed by offset (a decode step's KV append allocates nothing). */
+    @Override
+    public synchronized void copyRows(Tensor src, Tensor dst, long row) {
+        String op = "copyRows";
+        OpChecks.notNull(op, "src", src);
+        OpChecks.notNull(op, "dst", dst);
+        Checks.on(op, src);
+        Checks.on(op, dst);
+        boolean rowsMatch = src.rank() == dst.rank() && src.rank() >= 1 && row >= 0 && row + src.dim(0) <= dst.dim(0);
+        for (int d = 1; rowsMatch && d < src.rank(); d++) {
+            rowsMatch = src.dim(d) == dst.dim(d);
+        }
+        boolean fast = rowsMatch && convertible(src.dtype()) && convertible(dst.dtype()) && !src.dtype().isQuantized()
+                && !dst.dtype().isQuantized() && src.rank() <= ConvertTask.MAX_RANK && src.numel() > 0 && src.storage() != dst.storage();
+        if (!fast) {
+            Backend.super.copyRows(src, dst, row);  // checks (clear errors), conversions, the rare cases
+            return;
+        }
+        int n = convert.setCopy(src, dst, dst.offset() + row * dst.stride(0), threads);
         runAndRelease(convert, n);
     }
 
@@ -192,8 +213,7 @@ public final class CpuBackend implements Backend {
             reference.embedding(table, ids, out);
             return;
         }
-        int n = convert.setGather(table.segment(), table.dtype(), table.dim(1), ids.segment(), out.segment(), outStride,
-                ids.dim(0), table.dim(1), threads);
+        int n = convert.setGather(table, ids, out, outStride, threads);
         runAndRelease(convert, n);
     }
 
@@ -220,10 +240,11 @@ public final class CpuBackend implements Backend {
         OpChecks.contiguous(op, "w", w);
         long m = x.dim(0);
         long k = x.dim(1);
-        long[] plain = TiledWeights.plainShape(w);
-        long n = plain[0];
-        int tiles = TiledWeights.isTiled(w) ? (int) w.dim(0) : 1;
-        if (!(plain[1] == k)) {
+        // (TiledWeights.plainShape without its array: a decode step allocates nothing)
+        boolean tiled = TiledWeights.isTiled(w);
+        long n = tiled ? w.dim(1) : w.dim(0);
+        int tiles = tiled ? (int) w.dim(0) : 1;
+        if (!((tiled ? w.dim(0) * w.dim(2) : w.dim(1)) == k)) {
             throw Checks.fail(op, "x " + x.describe() + " and w " + w.describe() + " disagree on K (x·wᵀ needs w [N, " + k + "])");
         }
         if (bias != null) {

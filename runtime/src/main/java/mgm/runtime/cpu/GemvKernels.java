@@ -159,15 +159,17 @@ final class GemvKernels {
         }
     }
 
+    /**
+     * Elements [from, k) of one F32 row: fewer than 4 whole vectors (the flat loop's step) and a
+     * scalar rest. Each vector is reduced on its own: a vector accumulated in a loop here was boxed
+     * by C2 (a decode step of a model with such short rows allocated ~4.6 KB).
+     */
     private static float tailF32(MemorySegment w, long row, MemorySegment x, long xOff, int from, int k) {
         int i = from;
         float s = 0;
-        if (i + L <= k) {
-            FloatVector a = FloatVector.zero(F);
-            for (; i + L <= k; i += L) {
-                a = FloatVector.fromMemorySegment(F, w, row + 4L * i, LE).fma(FloatVector.fromMemorySegment(F, x, xOff + 4L * i, LE), a);
-            }
-            s = a.reduceLanes(VectorOperators.ADD);
+        for (; i + L <= k; i += L) {
+            s += FloatVector.fromMemorySegment(F, w, row + 4L * i, LE).mul(FloatVector.fromMemorySegment(F, x, xOff + 4L * i, LE))
+                    .reduceLanes(VectorOperators.ADD);
         }
         for (; i < k; i++) {
             s += w.get(FL, row + 4L * i) * x.get(FL, xOff + 4L * i);

@@ -1,0 +1,67 @@
+package mgm.model.llm;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+
+import mgm.model.WeightFormat;
+import mgm.model.testing.TinyModels;
+import mgm.model.testing.TinyModels.LoadedDecoder;
+import mgm.runtime.DType;
+import mgm.runtime.cpu.CpuBackend;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * {@link Decoder#decode} promises to allocate nothing: checked in steady state on the CPU backend
+ * for every load format, in the same JVM as the other model tests (the Vector API kernels
+ * are compiled with whatever type profiles the rest of the program left, and C2 has boxed vectors
+ * in some such programs; this is where that would show).
+ */
+class DecodeAllocationTest {
+    /** Default tiling (the test backends' 32-element tiles make every row a short one). */
+    private static final CpuBackend BACKEND = new CpuBackend(2);
+
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void decodeStepsAllocateNothing(WeightFormat format) {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), BACKEND, format, 16);
+             KvCache cache = d.decoder().newCache(1024, DType.F32)) {
+            d.decoder().prefill(cache, new int[] {1, 30, 496}, null);
+            long best = Long.MAX_VALUE;
+            long[] ids = null;
+            int token = 100;
+            // steady state is what counts: the JIT compiles these small kernels only after many calls,
+            // and may still be compiling for a while on a busy machine, so measure windows of 50 steps
+            // until one is clean, rewinding the cache when it fills
+            for (int window = 0; window < 200 && best >= 4096; window++) {
+                if (cache.length() + 100 > cache.maxLength()) {
+                    cache.truncate(3);
+                }
+                for (int i = 0; i < 50; i++) {
+                    d.decoder().decode(cache, token++ % 500);
+                }
+                if (ids == null) {
+                    ids = Thread.getAllStackTraces().keySet().stream()
+                            .filter(t -> t.getName().startsWith("mgm-cpu-") || t == Thread.currentThread())
+                            .mapToLong(Thread::threadId).toArray();
+                }
+                long before = sum(mx.getThreadAllocatedBytes(ids));
+                for (int i = 0; i < 50; i++) {
+                    d.decoder().decode(cache, token++ % 500);
+                }
+                best = Math.min(best, (sum(mx.getThreadAllocatedBytes(ids)) - before) / 50);
+            }
+            assertTrue(best < 4096, format + ": a decode step allocated " + best + " bytes on the heap");
+        }
+    }
+
+    private static long sum(long[] v) {
+        long s = 0;
+        for (long x : v) {
+            s += Math.max(0, x);
+        }
+        return s;
+    }
+}
