@@ -9,9 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.Random;
 
-import mgm.runtime.cpu.ReferenceBackend;
 import org.junit.jupiter.api.Test;
 
 /** The 32-row interleaved Q8_0 / Q4_0 layouts: where every scale and quant byte lands, exact round trips, what they refuse. */
@@ -93,16 +91,7 @@ class InterleavedQuantTest {
     }
 
     private static Tensor quantised(DType t, int rows, int cols, long seed) {
-        Random r = new Random(seed);
-        float[] v = new float[rows * cols];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) r.nextGaussian();
-        }
-        Tensor q = Tensor.allocate(t, rows, cols);
-        try (Tensor f = Tensor.of(v, rows, cols)) {
-            new ReferenceBackend().copy(f, q);
-        }
-        return q;
+        return TiledWeightsTest.weight(t, rows, cols, seed);
     }
 
     private static byte[] bytes(Tensor t) {

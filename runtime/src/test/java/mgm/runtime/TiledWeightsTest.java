@@ -55,7 +55,8 @@ class TiledWeightsTest {
         }
     }
 
-    private static Tensor weight(DType t, int rows, int cols, long seed) {
+    /** A [rows, cols] weight of Gaussian values in dtype t (quantised types through the reference quantisers). */
+    static Tensor weight(DType t, int rows, int cols, long seed) {
         Random r = new Random(seed);
         float[] v = new float[rows * cols];
         for (int i = 0; i < v.length; i++) {

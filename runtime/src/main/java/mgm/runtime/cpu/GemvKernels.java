@@ -525,9 +525,7 @@ final class GemvKernels {
         long groupBytes = (long) nb * Q4_GROUP_BLOCK;
         for (int g = 0; g < groups; g++) {
             long base = start + g * groupBytes;
-            // the group's sums live in out, not in registers across the block loop: in some programs C2
-            // boxed such loop-carried vectors once per block (seen as 160 bytes allocated per block)
-            java.util.Arrays.fill(out, 32 * g, 32 * g + 32, 0f);
+            java.util.Arrays.fill(out, 32 * g, 32 * g + 32, 0f);  // the group's sums live in out (see groupsQ8)
             for (int b = 0; b < nb; b++) {
                 long o = base + (long) b * Q4_GROUP_BLOCK;
                 int xo = xOff + 32 * b;
@@ -573,9 +571,7 @@ final class GemvKernels {
         long groupBytes = (long) nb * Q4_GROUP_BLOCK;
         for (int g = 0; g < groups; g++) {
             long base = start + g * groupBytes;
-            // the group's sums live in out, not in registers across the block loop: in some programs C2
-            // boxed such loop-carried vectors once per block (seen as 160 bytes allocated per block)
-            java.util.Arrays.fill(out, 32 * g, 32 * g + 32, 0f);
+            java.util.Arrays.fill(out, 32 * g, 32 * g + 32, 0f);  // the group's sums live in out (see groupsQ8)
             for (int b = 0; b < nb; b++) {
                 long o = base + (long) b * Q4_GROUP_BLOCK;
                 int xo = xOff + 32 * b;
