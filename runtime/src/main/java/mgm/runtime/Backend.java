@@ -139,16 +139,17 @@ public interface Backend extends AutoCloseable {
      * weight dtype (contiguous), bias F32 {@code [N]} or null, out F32 {@code [M, N]}. Accumulates in F32.
      * M = 1 is the decode (GEMV) shape, larger M the prefill (GEMM) shape. A backend whose
      * {@link #prepareLinear} returns K-tiled weights ({@link TiledWeights}: {@code [T, N, K / T]})
-     * accepts those as w too.
+     * or row-interleaved ones ({@link InterleavedQuant}) accepts those as w too.
      */
     void matmul(Tensor x, Tensor w, Tensor bias, Tensor out);
 
     /**
      * This backend's form of a linear weight {@code [out, in]} for {@link #matmul}: the same values,
-     * possibly laid out differently (the CPU backend splits long rows into K tiles; see
-     * {@link TiledWeights}). Returns {@code w} itself when it keeps the weight as it is, otherwise a
-     * new tensor owned by the caller ({@code w} is unchanged and may then be closed). The result is
-     * meant for matmul; {@link TiledWeights#untile} gives the plain form back.
+     * possibly laid out differently (the CPU backend splits long rows into K tiles, see
+     * {@link TiledWeights}, and interleaves Q8_0 / Q4_0 rows by 32, see {@link InterleavedQuant}).
+     * Returns {@code w} itself when it keeps the weight as it is, otherwise a new tensor owned by the
+     * caller ({@code w} is unchanged and may then be closed). The result is meant for matmul;
+     * {@link TiledWeights#plainCopy} gives the plain form back.
      */
     default Tensor prepareLinear(Tensor w) {
         return w;
