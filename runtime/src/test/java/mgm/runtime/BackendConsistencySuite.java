@@ -205,9 +205,10 @@ public abstract class BackendConsistencySuite {
     }
 
     /**
-     * Prepared Q4_0 weights (interleaved on 512-bit machines) with activation rows the fast kernel
-     * leaves to its exact-semantics form (Inf, NaN, elements beyond 2^100) give the reference's
-     * Inf / NaN and F32 accuracy; so do rows of tiny values (1e-35 scale, no absolute slack).
+     * Prepared Q4_0 weights (interleaved on 512-bit machines, GGML blocks elsewhere) with activation
+     * rows the fast kernels leave to their exact-semantics forms (Inf, NaN, elements beyond 2^100)
+     * give the reference's Inf / NaN and F32 accuracy; so do rows of tiny values (1e-35 scale, no
+     * absolute slack). (Run with {@code -XX:UseAVX=2} this covers the GGML-layout kernel.)
      */
     @Test
     void matmulPreparedQ4SpecialActivations() {

@@ -444,6 +444,29 @@ final class GemvKernels {
         }
     }
 
+    /**
+     * Q4_0 rows computing {@code d * sum x (q - 8)} per block, as the reference does, so that
+     * non-finite activations give its Inf / NaN: the rare rows {@link #rowsQ4} does not take (see
+     * {@link #q4RowIsOrdinary}). Scalar: correctness, not speed.
+     */
+    static void rowsQ4Exact(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out) {
+        for (int r = 0; r < rows; r++) {
+            long row = start + r * rowBytes;
+            float sum = 0f;
+            for (int b = 0; b < k / 32; b++) {
+                long o = row + 18L * b;
+                int xo = xOff + 32 * b;
+                float s = 0f;
+                for (int j = 0; j < 16; j++) {
+                    int q = w.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
+                    s += ((q & 0xF) - 8) * x[xo + j] + ((q >>> 4) - 8) * x[xo + j + 16];
+                }
+                sum += s * Float.float16ToFloat(w.get(SH, o));
+            }
+            out[r] = sum;
+        }
+    }
+
     /** 8 bytes of nibbles at {@code at}, zero-extended to 8 ints. */
     private static IntVector q4Bytes(MemorySegment w, long at) {
         return (IntVector) ByteVector.fromMemorySegment(B8, w, at, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
@@ -551,7 +574,11 @@ final class GemvKernels {
         }
     }
 
-    /** Whether {@link #groupsQ4} may take activation row {@code x[0..k)}: every element finite and within +-2^100. */
+    /**
+     * Whether {@link #rowsQ4} / {@link #groupsQ4} may take activation row {@code x[0..k)}: every
+     * element finite and within +-2^100. Their {@code sum x q - 8 sum x} turns an infinite x into
+     * NaN where the reference has +-Inf; such rows take {@link #rowsQ4Exact} / {@link #groupsQ4Float}.
+     */
     static boolean q4RowIsOrdinary(float[] x, int k) {
         for (int i = 0; i < k; i++) {
             if (!(Math.abs(x[i]) <= 0x1p100f)) {

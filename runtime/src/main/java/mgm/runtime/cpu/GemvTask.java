@@ -30,7 +30,7 @@ final class GemvTask extends RangeTask {
     private final float[][] xPrepared = new float[MAX_ROWS][];
     private final MemorySegment[] xOffHeap = new MemorySegment[MAX_ROWS];
     private final float[][] blockSums = new float[MAX_ROWS][];
-    /** Q4_0_R32: whether each activation row may take the fast kernel (else the one with the reference's Inf / NaN semantics). */
+    /** Q4_0 (either layout): whether each activation row may take the fast kernel (else the one with the reference's Inf / NaN semantics). */
     private final boolean[] xOrdinary = new boolean[MAX_ROWS];
     private float[] xRow = new float[0];
     /** Per-worker dot products of one chunk, written to out (with the bias) when the chunk is done. */
@@ -84,7 +84,7 @@ final class GemvTask extends RangeTask {
             }
             MemorySegment.copy(x, FL, xb + 4L * r * xRowStride, xRow, 0, k);
             GemvKernels.prepare(wType, xRow, k, xPrepared[r], blockSums[r]);
-            if (wType == DType.Q4_0_R32) {
+            if (wType == DType.Q4_0 || wType == DType.Q4_0_R32) {
                 xOrdinary[r] = GemvKernels.q4RowIsOrdinary(xRow, k);
             }
             if (offHeap) {
@@ -135,7 +135,13 @@ final class GemvTask extends RangeTask {
                     case BF16 -> GemvKernels.rowsBf16(w, first, rowBytes, rows, xOffHeap[r], 4L * xOff, tileK, target);
                     case F16 -> GemvKernels.rowsF16(w, first, rowBytes, rows, xp, xOff, tileK, target);
                     case Q8_0 -> GemvKernels.rowsQ8(w, first, rowBytes, rows, xp, xOff, tileK, target);
-                    case Q4_0 -> GemvKernels.rowsQ4(w, first, rowBytes, rows, xp, blockSums[r], xOff, tileK, target);
+                    case Q4_0 -> {
+                        if (xOrdinary[r]) {
+                            GemvKernels.rowsQ4(w, first, rowBytes, rows, xp, blockSums[r], xOff, tileK, target);
+                        } else {
+                            GemvKernels.rowsQ4Exact(w, first, rowBytes, rows, xp, xOff, tileK, target);
+                        }
+                    }
                     case Q8_0_R32 -> GemvKernels.groupsQ8(w, first, rows / 32, xp, xOff, tileK, target);
                     case Q4_0_R32 -> {
                         if (xOrdinary[r]) {
