@@ -276,7 +276,7 @@ public final class MgmModel implements AutoCloseable {
      * Saves the weights as loaded with --load-8bit/--load-4bit into a new model folder (quantised
      * tensors as Q8_0/Q4_0, the rest as stored, config and tokenizer files copied), so that later
      * loads skip the quantisation. Returns the files written. Weights kept in a device layout (on
-     * the GPU, or K-tiled on the CPU) are copied back to plain host tensors for the writing, so this
+     * the GPU, or K-tiled / row-interleaved on the CPU) are copied back to plain host tensors for the writing, so this
      * needs up to the quantised weights' size again in host memory while it runs.
      */
     public List<Path> saveQuantized(Path target) {

@@ -140,6 +140,15 @@ public final class CpuBackend implements Backend {
         };
     }
 
+    /** Whether the convert task copies {@code src} into {@code dst} (or into rows of it): a dtype pair it converts, rank, non-empty. */
+    private static boolean convertTaskTakes(Tensor src, Tensor dst) {
+        DType s = src.dtype(), d = dst.dtype();
+        boolean quant = s.isQuantized() || d.isQuantized();
+        return convertible(s) && convertible(d) && src.rank() > 0 && src.rank() <= ConvertTask.MAX_RANK && src.numel() > 0
+                && !(s.isQuantized() && d.isQuantized() && s != d)
+                && !(quant && s != DType.F32 && d != DType.F32 && s != d);
+    }
+
     @Override
     public synchronized void copy(Tensor src, Tensor dst) {
         String op = "copy";
@@ -148,12 +157,7 @@ public final class CpuBackend implements Backend {
         Checks.on(op, src);
         Checks.on(op, dst);
         OpChecks.sameShape(op, "src", src, "dst", dst);
-        boolean quant = src.dtype().isQuantized() || dst.dtype().isQuantized();
-        boolean ok = convertible(src.dtype()) && convertible(dst.dtype()) && src.rank() <= ConvertTask.MAX_RANK
-                && !(src.dtype().isQuantized() && dst.dtype().isQuantized() && src.dtype() != dst.dtype())
-                && !(quant && src.dtype() != DType.F32 && dst.dtype() != DType.F32 && src.dtype() != dst.dtype())
-                && !Layout.mayOverlap(src, dst) && src.rank() > 0 && src.numel() > 0;
-        if (!ok) {
+        if (!(convertTaskTakes(src, dst) && !Layout.mayOverlap(src, dst))) {
             reference.copy(src, dst);
             return;
         }
@@ -173,9 +177,7 @@ public final class CpuBackend implements Backend {
         for (int d = 1; rowsMatch && d < src.rank(); d++) {
             rowsMatch = src.dim(d) == dst.dim(d);
         }
-        boolean fast = rowsMatch && convertible(src.dtype()) && convertible(dst.dtype()) && !src.dtype().isQuantized()
-                && !dst.dtype().isQuantized() && src.rank() <= ConvertTask.MAX_RANK && src.numel() > 0 && src.storage() != dst.storage();
-        if (!fast) {
+        if (!(rowsMatch && convertTaskTakes(src, dst) && src.storage() != dst.storage())) {
             Backend.super.copyRows(src, dst, row);  // checks (clear errors), conversions, the rare cases
             return;
         }
@@ -312,25 +314,15 @@ public final class CpuBackend implements Backend {
         if (!(GemvKernels.WIDE && InterleavedQuant.canInterleave(tiled))) {
             return tiled;
         }
-        Tensor interleaved = Tensor.allocate(InterleavedQuant.interleaved(tiled.dtype()), tiled.shape());
-        RangeTask copy = new RangeTask() {
-            @Override
-            void range(long from, long to, int worker) {
-                InterleavedQuant.interleaveGroups(tiled, interleaved, from, to);
-            }
-        };
-        long groups = InterleavedQuant.groups(tiled);
         try {
-            pool.run(copy, copy.split(groups, RangeTask.grainFor(groups, threads, 1)));
-        } catch (RuntimeException | Error e) {
-            interleaved.close();
-            throw e;
+            Tensor interleaved = Tensor.allocate(InterleavedQuant.interleaved(tiled.dtype()), tiled.shape());
+            return fillInParallel(interleaved, InterleavedQuant.groups(tiled), 1,
+                    (from, to) -> InterleavedQuant.interleaveGroups(tiled, interleaved, from, to));
         } finally {
             if (tiled != w) {
                 tiled.close();
             }
         }
-        return interleaved;
     }
 
     /** {@code w} in K tiles when its rows are long (a new tensor), else {@code w} itself. */
@@ -341,20 +333,32 @@ public final class CpuBackend implements Backend {
             return w;
         }
         Tensor tiled = Tensor.allocate(w.dtype(), tiles, w.dim(0), w.dim(1) / tiles);
-        // on all threads: a memory-mapped weight is read (and faulted in) as it is copied
-        RangeTask copy = new RangeTask() {
+        return fillInParallel(tiled, w.dim(0), 16, (from, to) -> TiledWeights.tileRows(w, tiled, from, to));
+    }
+
+    /** Fills part {@code [from, to)} of a new weight layout. */
+    private interface LayoutPart {
+        void fill(long from, long to);
+    }
+
+    /**
+     * Runs {@code part} over {@code [0, total)} on all threads (a memory-mapped source is read, and
+     * faulted in, as it is copied) and returns {@code made}, which is closed if a part fails.
+     */
+    private Tensor fillInParallel(Tensor made, long total, long minGrain, LayoutPart part) {
+        RangeTask task = new RangeTask() {
             @Override
             void range(long from, long to, int worker) {
-                TiledWeights.tileRows(w, tiled, from, to);
+                part.fill(from, to);
             }
         };
         try {
-            pool.run(copy, copy.split(w.dim(0), RangeTask.grainFor(w.dim(0), threads, 16)));
+            pool.run(task, task.split(total, RangeTask.grainFor(total, threads, minGrain)));
         } catch (RuntimeException | Error e) {
-            tiled.close();
+            made.close();
             throw e;
         }
-        return tiled;
+        return made;
     }
 
     private void gemm(MemorySegment a, long lda, MemorySegment b, DType bType, long ldbBytes, MemorySegment bias,

@@ -307,11 +307,12 @@ final class GemmTask implements WorkerPool.Task {
      * rows, i.e. one packed panel row. {@code d * (q - 8)} as in the scalar dequantisation.
      */
     private void packInterleavedQ4(float[] pb, int jc, int ncb, int pc, int kc) {
+        int blockBytes = mgm.runtime.InterleavedQuant.blockBytes(DType.Q4_0);
         for (int j = 0; j < ncb; j += NR) {
             long group = (jc + j) * ldbBytes;
             int base = (j / NR) * kc * NR;
             for (int blk = pc / 32; blk < (pc + kc) / 32; blk++) {
-                long o = group + (long) blk * mgm.runtime.InterleavedQuant.blockBytes(DType.Q4_0);
+                long o = group + (long) blk * blockBytes;
                 IntVector h = IntVector.fromMemorySegment(GemvKernels.I16L, b, o, LE);
                 FloatVector dLow = GemvKernels.lowScales(h), dHigh = GemvKernels.highScales(h);
                 int e = blk * 32 - pc;
