@@ -540,6 +540,13 @@ public abstract class BackendConsistencySuite {
                 {19, 3, 3, 32, 19, 0, 1},     // causal MHA: pairs of consecutive tokens (n and n + 1 keys)
                 {23, 6, 2, 32, 30, 7, 1},     // group of 3: pairs across tokens, an odd row left over
                 {17, 2, 2, 96, 17, 0, 0},     // non-causal (vision)
+                // one query token against 128+ keys: the CPU backend's split over keys (items of keys,
+                // partial softmaxes merged); head dims with vector tails and below one vector
+                {1, 16, 4, 128, 640, 639, 1}, // TinyLlama decode at 640 tokens
+                {1, 8, 2, 64, 300, 200, 1},   // cache longer than the visible keys
+                {1, 4, 4, 80, 129, 128, 1},
+                {1, 6, 1, 24, 200, 0, 0},     // non-causal, MQA
+                {1, 2, 2, 7, 150, 149, 1},
         };
         Random r = new Random(41);
         for (int[] c : cases) {
@@ -555,6 +562,34 @@ public abstract class BackendConsistencySuite {
                 assertRel("attention " + kv + " " + java.util.Arrays.toString(c), want, read(got), 1e-5, 1e-6);
             }
         }
+    }
+
+    @Test
+    void attentionDecodeOnTinyF16Values() {
+        // F16 subnormals (|x| < 6.1e-5) in the cache: the vectorised widening must keep them exact
+        Random r = new Random(44);
+        for (DType kv : new DType[] {DType.F16, DType.BF16}) {
+            Tensor q = scaled(random(r, 1, 4, 64), 3e4f);
+            Tensor k = converted(scaled(random(r, 200, 2, 64), 2e-5f), kv);
+            Tensor v = converted(scaled(random(r, 200, 2, 64), 2e-5f), kv);
+            Tensor want = Tensor.allocate(DType.F32, 1, 4, 64);
+            reference.attention(q, k, v, 0.125f, true, 199, want);
+            Tensor got = out(1, 4, 64);
+            backend().attention(upload(q), upload(k), upload(v), 0.125f, true, 199, got);
+            assertRel("attention decode on tiny " + kv + " values", want, read(got), 1e-5, 1e-12);
+        }
+        // a NaN value in an F16 row (exponent 31: widened one by one) gives NaN in that dimension only
+        Tensor q = random(r, 1, 4, 64);
+        Tensor k = converted(random(r, 200, 2, 64), DType.F16);
+        Tensor vf = random(r, 200, 2, 64);
+        vf.setFloat(Float.NaN, 150, 1, 5);
+        Tensor v = converted(vf, DType.F16);
+        Tensor want = Tensor.allocate(DType.F32, 1, 4, 64);
+        reference.attention(q, k, v, 0.125f, true, 199, want);
+        assertEquals(true, Float.isNaN(want.getFloat(0, 3, 5)) && !Float.isNaN(want.getFloat(0, 3, 6)), "the reference's NaN");
+        Tensor got = out(1, 4, 64);
+        backend().attention(upload(q), upload(k), upload(v), 0.125f, true, 199, got);
+        assertRel("attention decode with a NaN in an F16 value row", want, read(got), 1e-5, 1e-6);
     }
 
     @Test

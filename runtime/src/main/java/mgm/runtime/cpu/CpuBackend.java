@@ -55,6 +55,7 @@ public final class CpuBackend implements Backend {
     private final PointwiseTasks.Activate activate;
     private final PointwiseTasks.Binary binary = new PointwiseTasks.Binary();
     private final AttentionTask attention;
+    private final DecodeAttentionTask decodeAttention;
     private final RopeTask rope;
     private final WindowAttentionTask window;
     private final SelectTask select;
@@ -89,6 +90,7 @@ public final class CpuBackend implements Backend {
         this.norm = new RowTasks.Norm(threads);
         this.activate = new PointwiseTasks.Activate(threads);
         this.attention = new AttentionTask(threads);
+        this.decodeAttention = new DecodeAttentionTask(threads);
         this.rope = new RopeTask(threads);
         this.window = new WindowAttentionTask(threads);
         this.select = new SelectTask(threads);
@@ -538,6 +540,15 @@ public final class CpuBackend implements Backend {
         if (q.numel() == 0) {
             return;
         }
+        int visible = causal ? (int) Math.min(k.dim(0), queryStart + 1L) : (int) k.dim(0);
+        if (q.dim(0) == 1 && visible >= DecodeAttentionTask.MIN_KEYS) {
+            int items = decodeAttention.set(seg(q), q.byteOffset(), q.stride(1), seg(k), k.byteOffset(), k.stride(0), k.stride(1),
+                    k.dtype(), seg(v), v.byteOffset(), v.stride(0), v.stride(1), v.dtype(), (int) q.dim(1), (int) k.dim(1),
+                    (int) q.dim(2), visible, scale, threads);
+            runAndRelease(decodeAttention, items);
+            decodeAttention.merge(seg(out), out.byteOffset(), out.stride(1));
+            return;
+        }
         int chunks = attention.set(seg(q), q.byteOffset(), q.stride(0), q.stride(1), seg(k), k.byteOffset(), k.stride(0),
                 k.stride(1), k.dtype(), seg(v), v.byteOffset(), v.stride(0), v.stride(1), v.dtype(), seg(out), out.byteOffset(),
                 out.stride(0), out.stride(1),
@@ -914,6 +925,8 @@ public final class CpuBackend implements Backend {
             } else if (task instanceof PointwiseTasks.Binary t) {
                 t.release();
             } else if (task instanceof AttentionTask t) {
+                t.release();
+            } else if (task instanceof DecodeAttentionTask t) {
                 t.release();
             } else if (task instanceof RopeTask t) {
                 t.release();

@@ -33,6 +33,8 @@ class CpuBackendAllocationTest {
              Tensor k = Tensor.allocate(DType.F16, 64, 2, 128);
              Tensor v = Tensor.allocate(DType.F16, 64, 2, 128);
              Tensor att = Tensor.allocate(DType.F32, 1, 8, 128);
+             Tensor kLong = Tensor.allocate(DType.F16, 300, 2, 128); // 201 visible keys: the split over keys
+             Tensor vLong = Tensor.allocate(DType.F32, 300, 2, 128);
              Tensor inv = rand(r, 64);
              Tensor xLong = rand(r, 1, 4096);
              Tensor wLong = Tensor.allocate(DType.Q8_0, 256, 4096);
@@ -50,6 +52,7 @@ class CpuBackendAllocationTest {
                 cpu.mul(out, norm512, out);
                 cpu.rope(q, 40, inv, q);
                 cpu.attention(q, k, v, 0.1f, true, 40, att);
+                cpu.attention(q, kLong, vLong, 0.1f, true, 200, att);
                 cpu.add(x, x, x);
             };
             long[] ids = null;
