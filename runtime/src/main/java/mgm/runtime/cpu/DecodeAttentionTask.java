@@ -135,11 +135,15 @@ final class DecodeAttentionTask extends RangeTask {
         float[][] sc = scores[worker];
         MemorySegment buf = rowBuf[worker];
         // where key row j0 + jj starts: base + jj * rowStride, its heads headStride apart (bytes, F32)
-        MemorySegment seg = kType == DType.F32 ? k : widenRows(k, kType, kb, kS, kH, j0, n, buf);
+        MemorySegment seg = kType == DType.F32 ? k : buf;
         long base = kType == DType.F32 ? kb + 4L * j0 * kS : 0;
-        long rowStride = kType == DType.F32 ? 4L * kS : 4L * hkv * dh;
+        long rowStride = kType == DType.F32 ? 4L * kS : 0;
         long headStride = kType == DType.F32 ? 4L * kH : 4L * dh;
         for (int jj = 0; jj < n; jj++) {
+            if (kType != DType.F32) {
+                // one key row at a time, used while in L1 (the whole item first: 8% slower on F16)
+                widenRows(k, kType, kb, kS, kH, j0 + jj, 1, buf);
+            }
             long row = base + jj * rowStride;
             for (int h = 0; h < hq; h++) {
                 sc[h][jj] = scale * dot(h * dh, seg, row + (h / group) * headStride);
