@@ -5,10 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import mgm.runtime.DType;
@@ -22,8 +19,9 @@ import mgm.runtime.DType;
  * all keys (no accumulator round trip through memory per key).
  *
  * <p>K/V rows in F32 are read in place (values packed together when an item has several query
- * rows); BF16 / F16 rows are converted once per item into a per-thread off-heap buffer and shared
- * by the item's tokens and heads.
+ * rows); BF16 / F16 rows are converted once per item ({@link HalfRows}, vectorised) into a
+ * per-thread off-heap buffer and shared by the item's tokens and heads. One token against 128+
+ * keys goes to {@link DecodeAttentionTask} instead.
  *
  * <p>When an item has several query rows per key (prefill, or a GQA group), its keys are first
  * transposed to {@code [dh][keys]}: a query's scores are then a broadcast of each query element
@@ -32,12 +30,9 @@ import mgm.runtime.DType;
  */
 final class AttentionTask extends RangeTask {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Short> S_HALF = ShortVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(F.length() * 16));
     static final int L = F.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
-    static final ValueLayout.OfShort SH = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     /** Query tokens per work item: they share the converted K / V rows. */
     static final int TOKEN_BLOCK = 16;
     /** Accumulator vectors of the value sum kept in registers per pass over the keys. */
@@ -504,22 +499,7 @@ final class AttentionTask extends RangeTask {
     /** Rows 0 .. rows-1 (head at element offset headElem) of a BF16 / F16 cache into dst as F32, dh per row. */
     private void convertRows(MemorySegment seg, DType type, long base, long rowStride, long headElem, int rows, MemorySegment dst) {
         for (int j = 0; j < rows; j++) {
-            long o = base + 2L * (j * rowStride + headElem);
-            long d = 4L * j * dh;
-            int i = 0;
-            if (type == DType.BF16) {
-                for (; i + L <= dh; i += L) {
-                    ((IntVector) ShortVector.fromMemorySegment(S_HALF, seg, o + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(dst, d + 4L * i, LE);
-                }
-                for (; i < dh; i++) {
-                    dst.set(FL, d + 4L * i, Float.intBitsToFloat((seg.get(SH, o + 2L * i) & 0xFFFF) << 16));
-                }
-            } else {
-                for (; i < dh; i++) {
-                    dst.set(FL, d + 4L * i, Float.float16ToFloat(seg.get(SH, o + 2L * i)));
-                }
-            }
+            HalfRows.widen(seg, type, base + 2L * (j * rowStride + headElem), dh, dst, 4L * j * dh);
         }
     }
 }

@@ -6,10 +6,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import mgm.runtime.DType;
@@ -26,19 +23,13 @@ import mgm.runtime.DType;
  */
 final class DecodeAttentionTask extends RangeTask {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Short> S_HALF = ShortVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(F.length() * 16));
     static final int L = F.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
-    static final ValueLayout.OfShort SH = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     /** Fewer visible keys than this stay on {@link AttentionTask} (its split by heads suffices). */
     static final int MIN_KEYS = 128;
     /** Keys per work item at least (smaller items cost more in merging than they gain in balance). */
     static final int MIN_CHUNK = 32;
-    private static final IntVector F16_TO_F32_MASK = IntVector.broadcast(I, 0x8FFFE000);
-    private static final FloatVector F16_SCALE = FloatVector.broadcast(F, 0x1p112f);
-    private static final IntVector F16_EXPONENT = IntVector.broadcast(I, 0x7C00);
 
     /** Per thread: the item's scores, one padded row per query head. */
     private final float[][][] scores;
@@ -207,36 +198,10 @@ final class DecodeAttentionTask extends RangeTask {
                                     MemorySegment buf) {
         for (int jj = 0; jj < n; jj++) {
             for (int hk = 0; hk < hkv; hk++) {
-                widen(seg, type, base + 2L * ((j0 + jj) * rowStride + hk * headStride), buf, 4L * (jj * hkv + hk) * dh);
+                HalfRows.widen(seg, type, base + 2L * ((j0 + jj) * rowStride + hk * headStride), dh, buf, 4L * (jj * hkv + hk) * dh);
             }
         }
         return buf;
-    }
-
-    /** dh BF16 / F16 values at byte src of seg as F32 at byte dst of buf. */
-    private void widen(MemorySegment seg, DType type, long src, MemorySegment buf, long dst) {
-        int i = 0;
-        boolean special = false;
-        for (; i + L <= dh; i += L) {
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(S_HALF, seg, src + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
-            FloatVector f;
-            if (type == DType.BF16) {
-                f = h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            } else {
-                // the half's bits moved into an F32's place and scaled by 2^112: exact for normals and
-                // subnormals; Inf / NaN halves (exponent 31) are redone one by one below
-                special |= h.and(F16_EXPONENT).compare(VectorOperators.EQ, F16_EXPONENT).anyTrue();
-                f = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats()
-                        .mul(F16_SCALE);
-            }
-            f.intoMemorySegment(buf, dst + 4L * i, LE);
-        }
-        int from = special ? 0 : i;
-        for (i = from; i < dh; i++) {
-            short bits = seg.get(SH, src + 2L * i);
-            float x = type == DType.BF16 ? Float.intBitsToFloat((bits & 0xFFFF) << 16) : Float.float16ToFloat(bits);
-            buf.set(FL, dst + 4L * i, x);
-        }
     }
 
     /** query[qo .. qo + dh) · the F32 row at byte o of seg. */
