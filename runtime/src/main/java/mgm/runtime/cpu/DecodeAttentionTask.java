@@ -18,8 +18,8 @@ import mgm.runtime.DType;
  * heads made each thread read a 512-byte piece of every 2 KB row (a 640-key TinyLlama step ran at 8
  * GB/s instead of the memory's ~30). Each item keeps its heads' partial softmax (max, sum of
  * exponentials, unnormalised value sum); the caller's thread then merges them rescaled to the
- * global max (as flash-decoding does). BF16 / F16 rows are widened to F32 once per item (vectorised;
- * the prefill path's scalar F16 conversion made a 640-key F16 step 3x slower than F32).
+ * global max (as flash-decoding does). BF16 / F16 rows are widened to F32 with {@link HalfRows}:
+ * key rows one at a time (used while in L1), value rows once per item.
  */
 final class DecodeAttentionTask extends RangeTask {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
