@@ -75,16 +75,7 @@ class DecoderBehaviourTest {
         int split = 11;
         try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model(model), backend, WeightFormat.STORED, 64)) {
             float[][] whole = d.logits(ids);
-            float[][] stepwise = new float[ids.length][];
-            try (KvCache cache = d.decoder().newCache(ids.length, DType.F32)) {
-                float[][] head = d.prefillLogits(cache, java.util.Arrays.copyOf(ids, split));
-                System.arraycopy(head, 0, stepwise, 0, split);
-                for (int i = split; i < ids.length; i++) {
-                    stepwise[i] = TestBackends.read(backend, d.decoder().decode(cache, ids[i]));
-                }
-                assertEquals(ids.length, cache.length());
-            }
-            double rel = Compare.relative(stepwise, whole);
+            double rel = Compare.relative(prefillThenDecode(d, backend, ids, split), whole);
             assertTrue(rel <= SAME_COMPUTATION, model + ": prefill + decode differs from one prefill by " + rel);
         }
     }
@@ -106,21 +97,23 @@ class DecoderBehaviourTest {
         }
         int split = 120;
         try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model(model), backend, WeightFormat.STORED, 64)) {
-            float[][] whole;
-            try (KvCache cache = d.decoder().newCache(ids.length, DType.F32)) {
-                whole = d.prefillLogits(cache, ids);
-            }
-            float[][] stepwise = new float[ids.length][];
-            try (KvCache cache = d.decoder().newCache(ids.length, DType.F32)) {
-                float[][] head = d.prefillLogits(cache, java.util.Arrays.copyOf(ids, split));
-                System.arraycopy(head, 0, stepwise, 0, split);
-                for (int i = split; i < ids.length; i++) {
-                    stepwise[i] = TestBackends.read(backend, d.decoder().decode(cache, ids[i]));
-                }
-            }
-            double rel = Compare.relative(stepwise, whole);
+            double rel = Compare.relative(prefillThenDecode(d, backend, ids, split), d.logits(ids));
             assertTrue(rel <= SAME_COMPUTATION, model + ": 50 decode steps after 120 tokens differ from one prefill by " + rel);
         }
+    }
+
+    /** Logits of every position: ids[0 .. split) in one prefill, then one decode step per token (F32 cache). */
+    private static float[][] prefillThenDecode(LoadedDecoder d, Backend backend, int[] ids, int split) {
+        float[][] stepwise = new float[ids.length][];
+        try (KvCache cache = d.decoder().newCache(ids.length, DType.F32)) {
+            float[][] head = d.prefillLogits(cache, java.util.Arrays.copyOf(ids, split));
+            System.arraycopy(head, 0, stepwise, 0, split);
+            for (int i = split; i < ids.length; i++) {
+                stepwise[i] = TestBackends.read(backend, d.decoder().decode(cache, ids[i]));
+            }
+            assertEquals(ids.length, cache.length());
+        }
+        return stepwise;
     }
 
     @ParameterizedTest(name = "{0} on {1}", autoCloseArguments = false)

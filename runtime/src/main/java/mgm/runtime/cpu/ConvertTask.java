@@ -5,10 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import mgm.runtime.DType;
@@ -24,8 +21,6 @@ import mgm.runtime.Tensor;
  */
 final class ConvertTask extends RangeTask {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Short> S_HALF = ShortVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(F.length() * 16));
     static final int L = F.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
@@ -197,16 +192,16 @@ final class ConvertTask extends RangeTask {
         }
     }
 
-    /** F16 / BF16 / other source to F32, BF16 widened in registers. */
+    /** F16 / BF16 / other source to F32; F16 and BF16 widened in registers ({@link HalfRows}). */
     private void readToF32(long so, long dof, long n) {
-        long j = 0;
-        if (srcType == DType.BF16) {
-            for (; j + L <= n; j += L) {
-                IntVector w = (IntVector) ShortVector.fromMemorySegment(S_HALF, src, 2L * (so + j), LE).convertShape(VectorOperators.S2I, I, 0);
-                w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(dst, 4L * (dof + j), LE);
+        if (srcType == DType.BF16 || srcType == DType.F16) {
+            for (long done = 0; done < n; done += 1 << 20) {
+                int len = (int) Math.min(1 << 20, n - done);
+                HalfRows.widen(src, srcType, 2L * (so + done), len, dst, 4L * (dof + done));
             }
+            return;
         }
-        for (; j < n; j++) {
+        for (long j = 0; j < n; j++) {
             dst.set(FL, 4L * (dof + j), read(src, srcType, so + j));
         }
     }

@@ -40,6 +40,8 @@ final class DecodeAttentionTask extends RangeTask {
     private float[] partMax = new float[0];
     private float[] partSum = new float[0];
     private float[] partOut = new float[0];
+    /** While merging one head: each item's exp(max - global max). */
+    private float[] itemWeight = new float[0];
 
     private MemorySegment k, v;
     private long kb, vb, kS, kH, vS, vH;
@@ -74,8 +76,9 @@ final class DecodeAttentionTask extends RangeTask {
         this.dh = dh;
         this.keys = keys;
         this.scale = scale;
-        this.chunks = Math.max(1, Math.min(4 * threads, keys / MIN_CHUNK));
-        this.chunk = (keys + chunks - 1) / chunks;
+        // up to 4 items per thread of at least MIN_CHUNK keys; rounding the size up may leave fewer items
+        int wanted = Math.max(1, Math.min(4 * threads, keys / MIN_CHUNK));
+        this.chunk = (keys + wanted - 1) / wanted;
         this.chunks = (keys + chunk - 1) / chunk;
         if (query.length < hq * dh) {
             query = new float[hq * dh];
@@ -86,6 +89,9 @@ final class DecodeAttentionTask extends RangeTask {
         if (partMax.length < chunks * hq) {
             partMax = new float[chunks * hq];
             partSum = new float[chunks * hq];
+        }
+        if (itemWeight.length < chunks) {
+            itemWeight = new float[chunks];
         }
         if (partOut.length < chunks * hq * dh) {
             partOut = new float[chunks * hq * dh];
@@ -235,7 +241,8 @@ final class DecodeAttentionTask extends RangeTask {
             }
             float total = 0f;
             for (int c = 0; c < chunks; c++) {
-                total += partSum[c * hq + h] * (float) Math.exp(partMax[c * hq + h] - max);
+                itemWeight[c] = (float) Math.exp(partMax[c * hq + h] - max);
+                total += partSum[c * hq + h] * itemWeight[c];
             }
             float inv = 1f / total;
             long o = ob + 4L * h * oH;
@@ -243,15 +250,14 @@ final class DecodeAttentionTask extends RangeTask {
             for (; i + L <= dh; i += L) {
                 FloatVector acc = FloatVector.zero(F);
                 for (int c = 0; c < chunks; c++) {
-                    float wgt = (float) Math.exp(partMax[c * hq + h] - max);
-                    acc = FloatVector.fromArray(F, partOut, (c * hq + h) * dh + i).fma(FloatVector.broadcast(F, wgt), acc);
+                    acc = FloatVector.fromArray(F, partOut, (c * hq + h) * dh + i).fma(FloatVector.broadcast(F, itemWeight[c]), acc);
                 }
                 acc.mul(inv).intoMemorySegment(out, o + 4L * i, LE);
             }
             for (; i < dh; i++) {
                 float acc = 0f;
                 for (int c = 0; c < chunks; c++) {
-                    acc = Math.fma(partOut[(c * hq + h) * dh + i], (float) Math.exp(partMax[c * hq + h] - max), acc);
+                    acc = Math.fma(partOut[(c * hq + h) * dh + i], itemWeight[c], acc);
                 }
                 out.set(FL, o + 4L * i, acc * inv);
             }
