@@ -547,6 +547,8 @@ public abstract class BackendConsistencySuite {
                 {1, 4, 4, 80, 129, 128, 1},
                 {1, 6, 1, 24, 200, 0, 0},     // non-causal, MQA
                 {1, 2, 2, 7, 150, 149, 1},
+                {1, 10, 2, 48, 160, 159, 1},  // groups of 5: four heads per widened row, then one
+                {1, 3, 1, 40, 140, 139, 1},   // group of 3, two vectors and a scalar tail
         };
         Random r = new Random(41);
         for (int[] c : cases) {
@@ -566,10 +568,13 @@ public abstract class BackendConsistencySuite {
 
     @Test
     void attentionDecodeOnTinyF16Values() {
-        // F16 subnormals (|x| < 6.1e-5) in the cache: the vectorised widening must keep them exact
+        // F16 subnormals (|x| < 6.1e-5) in the cache: the vectorised widening must keep them exact,
+        // with queries below 2^15 (the CPU backend widens F16 rows unscaled and scales the query by
+        // 2^112) and with larger ones (its exact path)
         Random r = new Random(44);
+        for (float qScale : new float[] {3e3f, 3e4f})
         for (DType kv : new DType[] {DType.F16, DType.BF16}) {
-            Tensor q = scaled(random(r, 1, 4, 64), 3e4f);
+            Tensor q = scaled(random(r, 1, 4, 64), qScale);
             Tensor k = converted(scaled(random(r, 200, 2, 64), 2e-5f), kv);
             Tensor v = converted(scaled(random(r, 200, 2, 64), 2e-5f), kv);
             Tensor want = Tensor.allocate(DType.F32, 1, 4, 64);
@@ -590,6 +595,23 @@ public abstract class BackendConsistencySuite {
         Tensor got = out(1, 4, 64);
         backend().attention(upload(q), upload(k), upload(v), 0.125f, true, 199, got);
         assertRel("attention decode with a NaN in an F16 value row", want, read(got), 1e-5, 1e-6);
+        // an Inf / NaN in an F16 key row, met by a positive query element: that key's score is +Inf /
+        // NaN and the heads of its kv head NaN, as in the reference
+        for (int h = 0; h < 4; h++) {
+            q.setFloat(1f, 0, h, 9);
+        }
+        for (float special : new float[] {Float.POSITIVE_INFINITY, Float.NaN}) {
+            Tensor kf = random(r, 200, 2, 64);
+            kf.setFloat(special, 120, 0, 9);
+            Tensor k2 = converted(kf, DType.F16);
+            Tensor v2 = converted(random(r, 200, 2, 64), DType.F16);
+            Tensor want2 = Tensor.allocate(DType.F32, 1, 4, 64);
+            reference.attention(q, k2, v2, 0.125f, true, 199, want2);
+            assertEquals(true, Float.isNaN(want2.getFloat(0, 0, 0)), "the reference's NaN");
+            Tensor got2 = out(1, 4, 64);
+            backend().attention(upload(q), upload(k2), upload(v2), 0.125f, true, 199, got2);
+            assertRel("attention decode with " + special + " in an F16 key row", want2, read(got2), 1e-5, 1e-6);
+        }
     }
 
     @Test

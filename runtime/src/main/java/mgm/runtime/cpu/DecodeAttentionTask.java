@@ -18,8 +18,10 @@ import mgm.runtime.DType;
  * heads made each thread read a 512-byte piece of every 2 KB row (a 640-key TinyLlama step ran at 8
  * GB/s instead of the memory's ~30). Each item keeps its heads' partial softmax (max, sum of
  * exponentials, unnormalised value sum); the caller's thread then merges them rescaled to the
- * global max (as flash-decoding does). BF16 / F16 rows are widened to F32 with {@link HalfRows}:
- * key rows one at a time (used while in L1), value rows once per item.
+ * global max (as flash-decoding does). BF16 / F16 caches take {@link HalfRowKernels} (rows widened
+ * in registers once for up to four heads of a GQA group; 2x less work than widening into a buffer);
+ * an item whose F16 rows hold an Inf / NaN, or a query beyond 2^15, takes the exact path, which
+ * widens with {@link HalfRows}: key rows one at a time (used while in L1), value rows once per item.
  */
 final class DecodeAttentionTask extends RangeTask {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -36,6 +38,14 @@ final class DecodeAttentionTask extends RangeTask {
     /** Per thread: the item's key, then value rows widened to F32 (BF16 / F16 caches), off heap like the F32 cache rows. */
     private final MemorySegment[] rowBuf;
     private float[] query = new float[0];
+    /** The query in {@link HalfRowKernels}' order, times 2^112 for an F16 cache. */
+    private float[] queryArranged = new float[0];
+    /** Per thread: the HalfRowKernels' record of F16 exponents seen, one call's dot products, and a block of scratch. */
+    private final int[][] seen;
+    private final float[][] dots;
+    private final float[][] block;
+    /** Whether this call takes {@link #attendHalfChunk} (BF16 / F16 K and V, a query that survives the 2^112 scaling). */
+    private boolean halfRows;
     /** Per item and head: the score max, the sum of exp(score - max), and the value sum weighted by those exponentials. */
     private float[] partMax = new float[0];
     private float[] partSum = new float[0];
@@ -52,6 +62,9 @@ final class DecodeAttentionTask extends RangeTask {
     DecodeAttentionTask(int threads) {
         scores = new float[threads][0][];
         rowBuf = new MemorySegment[threads];
+        seen = new int[threads][HalfRowKernels.L];
+        dots = new float[threads][4];
+        block = new float[threads][HalfRowKernels.BLOCK];
     }
 
     /**
@@ -85,6 +98,22 @@ final class DecodeAttentionTask extends RangeTask {
         }
         for (int h = 0; h < hq; h++) {
             MemorySegment.copy(q, FL, qb + 4L * h * qH, query, h * dh, dh);
+        }
+        halfRows = kType != DType.F32 && vType != DType.F32;
+        if (halfRows) {
+            if (queryArranged.length < hq * dh) {
+                queryArranged = new float[hq * dh];
+            }
+            float factor = kType == DType.F16 ? HalfRowKernels.F16_SCALE : 1f;
+            for (int h = 0; h < hq; h++) {
+                HalfRowKernels.arrange(query, queryArranged, h * dh, dh, factor);
+            }
+            if (kType == DType.F16) {
+                for (int i = 0; i < hq * dh; i++) {
+                    // |q| < 2^15 keeps q * 2^112 finite; larger (rare) queries take the exact path
+                    halfRows &= !(Math.abs(query[i]) >= 0x1p15f);
+                }
+            }
         }
         if (partMax.length < chunks * hq) {
             partMax = new float[chunks * hq];
@@ -127,6 +156,9 @@ final class DecodeAttentionTask extends RangeTask {
      * 20-30% slower from memory, key by key for the value sums (accumulators in memory) 15-60%.
      */
     private void attendChunk(int c, int worker) {
+        if (halfRows && attendHalfChunk(c, worker)) {
+            return;
+        }
         int j0 = c * chunk;
         int n = Math.min(keys, j0 + chunk) - j0;
         float[][] sc = scores[worker];
@@ -161,6 +193,52 @@ final class DecodeAttentionTask extends RangeTask {
         for (int h = 0; h < hq; h++) {
             weightedSum(sc[h], n, seg, base + (h / group) * headStride, rowStride, (c * hq + h) * dh);
         }
+    }
+
+    /**
+     * {@link #attendChunk} for BF16 / F16 caches with {@link HalfRowKernels}: each row of a kv head is
+     * widened in registers once for up to four query heads of its group, nothing goes through a
+     * buffer. Returns false, leaving the item to the exact path, when an F16 row holds an Inf / NaN.
+     */
+    private boolean attendHalfChunk(int c, int worker) {
+        int j0 = c * chunk;
+        int n = Math.min(keys, j0 + chunk) - j0;
+        float[][] sc = scores[worker];
+        int[] saw = seen[worker];
+        float[] d = dots[worker];
+        java.util.Arrays.fill(saw, 0);
+        boolean kBf16 = kType == DType.BF16, vBf16 = vType == DType.BF16;
+        for (int jj = 0; jj < n; jj++) {
+            for (int hk = 0; hk < hkv; hk++) {
+                long o = kb + 2L * ((j0 + jj) * kS + hk * kH);
+                for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
+                    int nh = Math.min(4, (hk + 1) * group - h0);
+                    HalfRowKernels.dots(k, o, kBf16, query, queryArranged, h0 * dh, dh, nh, d, saw);
+                    for (int t = 0; t < nh; t++) {
+                        sc[h0 + t][jj] = scale * d[t];
+                    }
+                }
+            }
+        }
+        for (int h = 0; h < hq; h++) {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int jj = 0; jj < n; jj++) {
+                max = Math.max(max, sc[h][jj]);
+            }
+            partMax[c * hq + h] = max;
+            partSum[c * hq + h] = VecMath.expSum(sc[h], n, max);
+            if (!vBf16) {
+                VecMath.scale(sc[h], n, HalfRowKernels.F16_SCALE);  // the weights carry 2^112 (see HalfRowKernels)
+            }
+        }
+        for (int hk = 0; hk < hkv; hk++) {
+            long o = vb + 2L * (j0 * vS + hk * vH);
+            for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
+                int nh = Math.min(4, (hk + 1) * group - h0);
+                HalfRowKernels.weightedSums(sc, h0, nh, n, v, o, 2L * vS, vBf16, dh, partOut, (c * hq + h0) * dh, saw, block[worker]);
+            }
+        }
+        return kBf16 && vBf16 || !HalfRowKernels.sawSpecial(saw);
     }
 
     /** partOut[at .. at + dh) = sum over j &lt; n of p[j] * (the F32 row at byte o + j * stride of seg), 4 vectors at a time in registers. */

@@ -47,9 +47,13 @@ final class HalfRows {
             f.intoMemorySegment(buf, dst + 4L * i, LE);
         }
         for (i = special ? 0 : i; i < n; i++) {
-            short bits = seg.get(SH, src + 2L * i);
-            float x = type == DType.BF16 ? Float.intBitsToFloat((bits & 0xFFFF) << 16) : Float.float16ToFloat(bits);
-            buf.set(FL, dst + 4L * i, x);
+            buf.set(FL, dst + 4L * i, scalar(seg, src + 2L * i, type == DType.BF16));
         }
+    }
+
+    /** The BF16 / F16 value at byte src of seg, exactly. */
+    static float scalar(MemorySegment seg, long src, boolean bf16) {
+        short bits = seg.get(SH, src);
+        return bf16 ? Float.intBitsToFloat((bits & 0xFFFF) << 16) : Float.float16ToFloat(bits);
     }
 }

@@ -113,7 +113,7 @@ final class RowTasks {
             FloatVector acc = FloatVector.zero(F);
             int i = 0;
             for (; i + L <= d; i += L) {
-                acc = acc.add(FloatVector.fromMemorySegment(F, x, xo + 4L * i, LE));
+                acc = FloatVector.fromMemorySegment(F, x, xo + 4L * i, LE).add(acc);  // accumulator as argument (see VecMath.expSum)
             }
             float s = acc.reduceLanes(VectorOperators.ADD);
             for (; i < d; i++) {
@@ -139,7 +139,7 @@ final class RowTasks {
             FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
             int i = 0;
             for (; i + L <= d; i += L) {
-                mx = mx.max(FloatVector.fromArray(F, b, i));
+                mx = FloatVector.fromArray(F, b, i).max(mx);  // accumulator as argument (see VecMath.expSum)
             }
             float max = mx.reduceLanes(VectorOperators.MAX);
             for (; i < d; i++) {

@@ -87,7 +87,7 @@ final class VecMath {
             FloatVector eR2 = eR.mul(eR);
             FloatVector eQ = eR.fma(P0V, P1V).fma(eR2.mul(eR2), eR.fma(P2V, P3V).fma(eR2, eR.fma(P4V, P5V)));
             FloatVector eP = eQ.fma(eR2, eR).add(1f);
-            FloatVector e = eP.mul(eT.reinterpretAsInts().add(EXP_BIAS).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+            FloatVector e = eP.mul(EXP_BIAS_V.add(eT.reinterpretAsInts()).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
                     .blend(Float.POSITIVE_INFINITY, eHi).blend(0f, eLo);
             x.div(e.add(1f)).intoArray(a, i);
         }
@@ -107,7 +107,7 @@ final class VecMath {
             FloatVector eR2 = eR.mul(eR);
             FloatVector eQ = eR.fma(P0V, P1V).fma(eR2.mul(eR2), eR.fma(P2V, P3V).fma(eR2, eR.fma(P4V, P5V)));
             FloatVector eP = eQ.fma(eR2, eR).add(1f);
-            FloatVector e = eP.mul(eT.reinterpretAsInts().add(EXP_BIAS).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+            FloatVector e = eP.mul(EXP_BIAS_V.add(eT.reinterpretAsInts()).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
                     .blend(Float.POSITIVE_INFINITY, eHi).blend(0f, eLo);
             x.div(e.add(1f)).intoArray(a, i);
         }
@@ -135,7 +135,7 @@ final class VecMath {
             FloatVector eR2 = eR.mul(eR);
             FloatVector eQ = eR.fma(P0V, P1V).fma(eR2.mul(eR2), eR.fma(P2V, P3V).fma(eR2, eR.fma(P4V, P5V)));
             FloatVector eP = eQ.fma(eR2, eR).add(1f);
-            FloatVector e = eP.mul(eT.reinterpretAsInts().add(EXP_BIAS).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+            FloatVector e = eP.mul(EXP_BIAS_V.add(eT.reinterpretAsInts()).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
                     .blend(Float.POSITIVE_INFINITY, eHi).blend(0f, eLo);
             FloatVector c = t.mul(e); // erfc(|x|/√2)
             FloatVector factor = c.neg().add(2f).blend(c, x.compare(VectorOperators.LT, 0f)); // erfc(-x/√2)
@@ -164,10 +164,10 @@ final class VecMath {
             FloatVector eR2 = eR.mul(eR);
             FloatVector eQ = eR.fma(P0V, P1V).fma(eR2.mul(eR2), eR.fma(P2V, P3V).fma(eR2, eR.fma(P4V, P5V)));
             FloatVector eP = eQ.fma(eR2, eR).add(1f);
-            FloatVector e = eP.mul(eT.reinterpretAsInts().add(EXP_BIAS).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
+            FloatVector e = eP.mul(EXP_BIAS_V.add(eT.reinterpretAsInts()).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats())
                     .blend(Float.POSITIVE_INFINITY, eHi).blend(0f, eLo);
             e.intoArray(a, i);
-            acc = acc.add(e);
+            acc = e.add(acc);  // the accumulator as the argument: a loop-carried receiver is devirtualised from a shared profile and boxed where it is polluted
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
@@ -178,6 +178,12 @@ final class VecMath {
     private static final FloatVector ROUND_V = FloatVector.broadcast(F, 12582912f);
     /** From the bits of n + 1.5 * 2^23 to the biased exponent n + 127. */
     private static final int EXP_BIAS = 127 - Float.floatToRawIntBits(12582912f);
+    /**
+     * EXP_BIAS in every lane, the receiver of the add: a method called on a reinterpreted vector is
+     * bound through the JVM-wide call profile of IntVector.add, and where other vector sizes polluted
+     * it, C2 boxed the exp's vectors (seen as steady allocation in VecMath.expSum in some programs).
+     */
+    private static final IntVector EXP_BIAS_V = IntVector.broadcast(I, EXP_BIAS);
     private static final FloatVector P0V = FloatVector.broadcast(F, P0);
     private static final FloatVector P1V = FloatVector.broadcast(F, P1);
     private static final FloatVector P2V = FloatVector.broadcast(F, P2);
@@ -195,6 +201,13 @@ final class VecMath {
     private static final FloatVector E7 = FloatVector.broadcast(F, 1.48851587f);
     private static final FloatVector E8 = FloatVector.broadcast(F, -0.82215223f);
     private static final FloatVector E9 = FloatVector.broadcast(F, 0.17087277f);
+
+    /** a[0 .. n) *= s, in whole vectors (a has room for {@link #padded}(n)). */
+    static void scale(float[] a, int n, float s) {
+        for (int i = 0; i < n; i += L) {
+            FloatVector.fromArray(F, a, i).mul(s).intoArray(a, i);
+        }
+    }
 
     /** Room needed for n elements processed in whole vectors. */
     static int padded(int n) {

@@ -1,0 +1,211 @@
+package mgm.runtime.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Decode attention's two loops over a BF16 / F16 KV cache with the rows widened in registers, once
+ * for up to four query heads of a GQA group (instead of widened into a buffer and read back once per
+ * head). Used by {@link DecodeAttentionTask}.
+ *
+ * <p>A row is read 2L halves at a time as L 32-bit lanes, lane m holding elements 2m (low half) and
+ * 2m + 1 (high half); the even and odd elements are widened in place (as the BF16 GEMV does), so the
+ * other operand comes in the same even / odd order: {@link #arrange} for the query, even / odd
+ * accumulators for the value sums. F16 halves are widened <em>without</em> their 2^112 scale:
+ * {@code ((h << 16) >> 3) & 0x8FFFE000} is the F32 whose value is the half's times 2^-112, exactly
+ * (subnormal halves become F32 subnormals), and the other factor arrives pre-scaled by 2^112, so
+ * every product equals the reference's. Halves with exponent 31 (Inf / NaN) have no such form: the
+ * kernels OR {@code (h & 0x7C00) + 0x0400} of every half into {@code seen} (bit 15 of a 16-bit field
+ * is then set exactly by exponent 31) and the caller redoes the work exactly when
+ * {@link #sawSpecial} says so. BF16 widens exactly ({@code h << 16}) and needs neither. The last dh
+ * mod 2L elements of a row are widened one by one, exactly.
+ *
+ * <p>Every vector method in the loops is called on a fresh load, a broadcast or a constant: a method
+ * called on a loop-carried or reinterpreted vector is bound through a JVM-wide call profile, and
+ * where other vector sizes had polluted it C2 boxed the vectors (see VecMath.expSum).
+ */
+final class HalfRowKernels {
+    private HalfRowKernels() {}
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    /** Elements widened per load (two per 32-bit lane). */
+    static final int BLOCK = 2 * L;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final IntVector HIGH_HALF = IntVector.broadcast(I, 0xFFFF0000);
+    /** A half's sign, exponent and mantissa after {@code << 16, >> 3}, in an F32's places. */
+    private static final IntVector F16_BITS = IntVector.broadcast(I, 0x8FFFE000);
+    private static final IntVector F16_EXPONENTS = IntVector.broadcast(I, 0x7C007C00);
+    private static final IntVector F16_EXPONENT_ONES = IntVector.broadcast(I, 0x04000400);
+    /** 2^112: the factor the F16 kernels' other operand carries. */
+    static final float F16_SCALE = 0x1p112f;
+
+    /** Whether {@code seen} (L lanes, as left by the kernels) records an F16 Inf / NaN. */
+    static boolean sawSpecial(int[] seen) {
+        for (int i = 0; i < L; i++) {
+            if ((seen[i] & 0x80008000) != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * dst[at .. at + dh) = the dh elements of src from at, times factor, each whole block of 2L in
+     * the kernels' order (the L even elements, then the L odd ones); the rest as they are.
+     */
+    static void arrange(float[] src, float[] dst, int at, int dh, float factor) {
+        int i = 0;
+        for (; i + BLOCK <= dh; i += BLOCK) {
+            for (int m = 0; m < L; m++) {
+                dst[at + i + m] = src[at + i + 2 * m] * factor;
+                dst[at + i + L + m] = src[at + i + 2 * m + 1] * factor;
+            }
+        }
+        for (; i < dh; i++) {
+            dst[at + i] = src[at + i] * factor;
+        }
+    }
+
+    /**
+     * {@code dots[t] = q_t · row} for the nh (1..4) query rows t at {@code qo + t dh}, the row being
+     * dh BF16 / F16 halves at byte o of seg: whole blocks against {@code qa} (the query
+     * {@linkplain #arrange arranged}, times 2^112 for F16), the rest against {@code q}.
+     */
+    static void dots(MemorySegment seg, long o, boolean bf16, float[] q, float[] qa, int qo, int dh, int nh, float[] dots, int[] seen) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        IntVector special = IntVector.zero(I);
+        int i = 0;
+        for (; i + BLOCK <= dh; i += BLOCK) {
+            IntVector v = IntVector.fromMemorySegment(I, seg, o + 2L * i, LE);
+            FloatVector even, odd;
+            if (bf16) {
+                even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                odd = v.and(HIGH_HALF).reinterpretAsFloats();
+            } else {
+                special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
+                even = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                odd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+            }
+            int at = qo + i;
+            a0 = FloatVector.fromArray(F, qa, at + L).fma(odd, FloatVector.fromArray(F, qa, at).fma(even, a0));
+            if (nh > 1) {
+                at += dh;
+                a1 = FloatVector.fromArray(F, qa, at + L).fma(odd, FloatVector.fromArray(F, qa, at).fma(even, a1));
+                if (nh > 2) {
+                    at += dh;
+                    a2 = FloatVector.fromArray(F, qa, at + L).fma(odd, FloatVector.fromArray(F, qa, at).fma(even, a2));
+                    if (nh > 3) {
+                        at += dh;
+                        a3 = FloatVector.fromArray(F, qa, at + L).fma(odd, FloatVector.fromArray(F, qa, at).fma(even, a3));
+                    }
+                }
+            }
+        }
+        if (!bf16) {
+            IntVector.fromArray(I, seen, 0).or(special).intoArray(seen, 0);
+        }
+        dots[0] = a0.reduceLanes(VectorOperators.ADD);
+        if (nh > 1) {
+            dots[1] = a1.reduceLanes(VectorOperators.ADD);
+            if (nh > 2) {
+                dots[2] = a2.reduceLanes(VectorOperators.ADD);
+                if (nh > 3) {
+                    dots[3] = a3.reduceLanes(VectorOperators.ADD);
+                }
+            }
+        }
+        for (; i < dh; i++) {
+            float x = HalfRows.scalar(seg, o + 2L * i, bf16);
+            for (int t = 0; t < nh; t++) {
+                dots[t] += q[qo + t * dh + i] * x;
+            }
+        }
+    }
+
+    /**
+     * {@code out[at + t dh + i] = sum_j p[h0 + t][j] * row_j[i]} for the nh (1..4) heads h0 + t and the
+     * n rows of dh halves at byte {@code o + j stride} of seg. For F16 the weights p must carry the
+     * 2^112 factor (divided out again for the elements past the whole blocks). {@code block} is
+     * scratch of 2L floats.
+     */
+    static void weightedSums(float[][] p, int h0, int nh, int n, MemorySegment seg, long o, long stride, boolean bf16, int dh,
+                             float[] out, int at, int[] seen, float[] block) {
+        IntVector special = IntVector.zero(I);
+        int i = 0;
+        for (; i + BLOCK <= dh; i += BLOCK) {
+            FloatVector e0 = FloatVector.zero(F), d0 = e0, e1 = e0, d1 = e0, e2 = e0, d2 = e0, e3 = e0, d3 = e0;
+            long r = o + 2L * i;
+            for (int j = 0; j < n; j++, r += stride) {
+                IntVector v = IntVector.fromMemorySegment(I, seg, r, LE);
+                FloatVector even, odd;
+                if (bf16) {
+                    even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    odd = v.and(HIGH_HALF).reinterpretAsFloats();
+                } else {
+                    special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
+                    even = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                    odd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                }
+                FloatVector w = FloatVector.broadcast(F, p[h0][j]);
+                e0 = w.fma(even, e0);
+                d0 = w.fma(odd, d0);
+                if (nh > 1) {
+                    w = FloatVector.broadcast(F, p[h0 + 1][j]);
+                    e1 = w.fma(even, e1);
+                    d1 = w.fma(odd, d1);
+                    if (nh > 2) {
+                        w = FloatVector.broadcast(F, p[h0 + 2][j]);
+                        e2 = w.fma(even, e2);
+                        d2 = w.fma(odd, d2);
+                        if (nh > 3) {
+                            w = FloatVector.broadcast(F, p[h0 + 3][j]);
+                            e3 = w.fma(even, e3);
+                            d3 = w.fma(odd, d3);
+                        }
+                    }
+                }
+            }
+            interleave(e0, d0, block, out, at + i);
+            if (nh > 1) {
+                interleave(e1, d1, block, out, at + dh + i);
+                if (nh > 2) {
+                    interleave(e2, d2, block, out, at + 2 * dh + i);
+                    if (nh > 3) {
+                        interleave(e3, d3, block, out, at + 3 * dh + i);
+                    }
+                }
+            }
+        }
+        if (!bf16) {
+            IntVector.fromArray(I, seen, 0).or(special).intoArray(seen, 0);
+        }
+        float unscale = bf16 ? 1f : 1f / F16_SCALE;
+        for (; i < dh; i++) {
+            for (int t = 0; t < nh; t++) {
+                float a = 0f;
+                long r = o + 2L * i;
+                for (int j = 0; j < n; j++, r += stride) {
+                    a = Math.fma(p[h0 + t][j] * unscale, HalfRows.scalar(seg, r, bf16), a);
+                }
+                out[at + t * dh + i] = a;
+            }
+        }
+    }
+
+    /** out[at + 2m] = even[m], out[at + 2m + 1] = odd[m] (through block, 2L floats of scratch). */
+    private static void interleave(FloatVector even, FloatVector odd, float[] block, float[] out, int at) {
+        even.intoArray(block, 0);
+        odd.intoArray(block, L);
+        for (int m = 0; m < L; m++) {
+            out[at + 2 * m] = block[m];
+            out[at + 2 * m + 1] = block[L + m];
+        }
+    }
+}
