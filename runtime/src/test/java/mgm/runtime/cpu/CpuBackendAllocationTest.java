@@ -35,6 +35,7 @@ class CpuBackendAllocationTest {
              Tensor att = Tensor.allocate(DType.F32, 1, 8, 128);
              Tensor kLong = Tensor.allocate(DType.F16, 300, 2, 128); // 201 visible keys: the split over keys
              Tensor vLong = Tensor.allocate(DType.F32, 300, 2, 128);
+             Tensor vLongHalf = Tensor.allocate(DType.F16, 300, 2, 128); // F16 keys and values: rows widened in registers
              Tensor inv = rand(r, 64);
              Tensor xLong = rand(r, 1, 4096);
              Tensor wLong = Tensor.allocate(DType.Q8_0, 256, 4096);
@@ -53,6 +54,7 @@ class CpuBackendAllocationTest {
                 cpu.rope(q, 40, inv, q);
                 cpu.attention(q, k, v, 0.1f, true, 40, att);
                 cpu.attention(q, kLong, vLong, 0.1f, true, 200, att);
+                cpu.attention(q, kLong, vLongHalf, 0.1f, true, 200, att);
                 cpu.add(x, x, x);
             };
             long[] ids = null;
