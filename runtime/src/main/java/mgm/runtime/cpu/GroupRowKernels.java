@@ -9,9 +9,11 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Decode attention's two loops over a BF16 / F16 KV cache with the rows widened in registers, once
- * for up to four query heads of a GQA group (instead of widened into a buffer and read back once per
- * head). Used by {@link DecodeAttentionTask}.
+ * Decode attention's two loops (scores, value sums) with every cache row read once for up to four
+ * query heads of a GQA group, instead of once per head. Used by {@link DecodeAttentionTask}. F32
+ * rows ({@link #dotsF32}, {@link #weightedSumsF32}) are read as they are; BF16 / F16 rows
+ * ({@link #dots}, {@link #weightedSums}) are widened in registers (instead of into a buffer that is
+ * read back once per head).
  *
  * <p>A row is read 2L halves at a time as L 32-bit lanes, lane m holding elements 2m (low half) and
  * 2m + 1 (high half); the even and odd elements are widened in place (as the BF16 GEMV does), so the
@@ -29,8 +31,8 @@ import jdk.incubator.vector.VectorSpecies;
  * called on a loop-carried or reinterpreted vector is bound through a JVM-wide call profile, and
  * where other vector sizes had polluted it C2 boxed the vectors (see VecMath.expSum).
  */
-final class HalfRowKernels {
-    private HalfRowKernels() {}
+final class GroupRowKernels {
+    private GroupRowKernels() {}
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
@@ -38,6 +40,7 @@ final class HalfRowKernels {
     /** Elements widened per load (two per 32-bit lane). */
     static final int BLOCK = 2 * L;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final java.lang.foreign.ValueLayout.OfFloat FL = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final IntVector HIGH_HALF = IntVector.broadcast(I, 0xFFFF0000);
     /** A half's sign, exponent and mantissa after {@code << 16, >> 3}, in an F32's places. */
     private static final IntVector F16_BITS = IntVector.broadcast(I, 0x8FFFE000);
@@ -193,6 +196,96 @@ final class HalfRowKernels {
                 long r = o + 2L * i;
                 for (int j = 0; j < n; j++, r += stride) {
                     a = Math.fma(p[h0 + t][j] * unscale, HalfRows.scalar(seg, r, bf16), a);
+                }
+                out[at + t * dh + i] = a;
+            }
+        }
+    }
+
+    /** {@link #dots} for an F32 row at byte o of seg (query q in its plain order). */
+    static void dotsF32(MemorySegment seg, long o, float[] q, int qo, int dh, int nh, float[] dots) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= dh; i += L) {
+            FloatVector x = FloatVector.fromMemorySegment(F, seg, o + 4L * i, LE);
+            a0 = FloatVector.fromArray(F, q, qo + i).fma(x, a0);
+            if (nh > 1) {
+                a1 = FloatVector.fromArray(F, q, qo + dh + i).fma(x, a1);
+                if (nh > 2) {
+                    a2 = FloatVector.fromArray(F, q, qo + 2 * dh + i).fma(x, a2);
+                    if (nh > 3) {
+                        a3 = FloatVector.fromArray(F, q, qo + 3 * dh + i).fma(x, a3);
+                    }
+                }
+            }
+        }
+        dots[0] = a0.reduceLanes(VectorOperators.ADD);
+        if (nh > 1) {
+            dots[1] = a1.reduceLanes(VectorOperators.ADD);
+            if (nh > 2) {
+                dots[2] = a2.reduceLanes(VectorOperators.ADD);
+                if (nh > 3) {
+                    dots[3] = a3.reduceLanes(VectorOperators.ADD);
+                }
+            }
+        }
+        for (; i < dh; i++) {
+            float x = seg.get(FL, o + 4L * i);
+            for (int t = 0; t < nh; t++) {
+                dots[t] += q[qo + t * dh + i] * x;
+            }
+        }
+    }
+
+    /** {@link #weightedSums} for n F32 rows at byte {@code o + j stride} of seg (weights p as they are). */
+    static void weightedSumsF32(float[][] p, int h0, int nh, int n, MemorySegment seg, long o, long stride, int dh, float[] out, int at) {
+        int i = 0;
+        for (; i + 2 * L <= dh; i += 2 * L) {
+            FloatVector e0 = FloatVector.zero(F), d0 = e0, e1 = e0, d1 = e0, e2 = e0, d2 = e0, e3 = e0, d3 = e0;
+            long r = o + 4L * i;
+            for (int j = 0; j < n; j++, r += stride) {
+                FloatVector x = FloatVector.fromMemorySegment(F, seg, r, LE);
+                FloatVector y = FloatVector.fromMemorySegment(F, seg, r + 4L * L, LE);
+                FloatVector w = FloatVector.broadcast(F, p[h0][j]);
+                e0 = w.fma(x, e0);
+                d0 = w.fma(y, d0);
+                if (nh > 1) {
+                    w = FloatVector.broadcast(F, p[h0 + 1][j]);
+                    e1 = w.fma(x, e1);
+                    d1 = w.fma(y, d1);
+                    if (nh > 2) {
+                        w = FloatVector.broadcast(F, p[h0 + 2][j]);
+                        e2 = w.fma(x, e2);
+                        d2 = w.fma(y, d2);
+                        if (nh > 3) {
+                            w = FloatVector.broadcast(F, p[h0 + 3][j]);
+                            e3 = w.fma(x, e3);
+                            d3 = w.fma(y, d3);
+                        }
+                    }
+                }
+            }
+            e0.intoArray(out, at + i);
+            d0.intoArray(out, at + i + L);
+            if (nh > 1) {
+                e1.intoArray(out, at + dh + i);
+                d1.intoArray(out, at + dh + i + L);
+                if (nh > 2) {
+                    e2.intoArray(out, at + 2 * dh + i);
+                    d2.intoArray(out, at + 2 * dh + i + L);
+                    if (nh > 3) {
+                        e3.intoArray(out, at + 3 * dh + i);
+                        d3.intoArray(out, at + 3 * dh + i + L);
+                    }
+                }
+            }
+        }
+        for (; i < dh; i++) {
+            for (int t = 0; t < nh; t++) {
+                float a = 0f;
+                long r = o + 4L * i;
+                for (int j = 0; j < n; j++, r += stride) {
+                    a = Math.fma(p[h0 + t][j], seg.get(FL, r), a);
                 }
                 out[at + t * dh + i] = a;
             }
