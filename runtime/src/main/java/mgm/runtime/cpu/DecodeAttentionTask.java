@@ -191,14 +191,7 @@ final class DecodeAttentionTask extends RangeTask {
                 }
             }
         }
-        for (int h = 0; h < hq; h++) {
-            float max = Float.NEGATIVE_INFINITY;
-            for (int jj = 0; jj < n; jj++) {
-                max = Math.max(max, sc[h][jj]);
-            }
-            partMax[c * hq + h] = max;
-            partSum[c * hq + h] = VecMath.expSum(sc[h], n, max);
-        }
+        partialSoftmax(c, sc, n, 1f);
         if (vType == DType.F32) {
             sink = touchValueRows(j0, n);  // as in attendHalfChunk (BF16 / F16 rows stream in through widenRows)
         }
@@ -239,17 +232,7 @@ final class DecodeAttentionTask extends RangeTask {
                 }
             }
         }
-        for (int h = 0; h < hq; h++) {
-            float max = Float.NEGATIVE_INFINITY;
-            for (int jj = 0; jj < n; jj++) {
-                max = Math.max(max, sc[h][jj]);
-            }
-            partMax[c * hq + h] = max;
-            partSum[c * hq + h] = VecMath.expSum(sc[h], n, max);
-            if (!vBf16) {
-                VecMath.scale(sc[h], n, GroupRowKernels.F16_SCALE);  // the weights carry 2^112 (see GroupRowKernels)
-            }
-        }
+        partialSoftmax(c, sc, n, vBf16 ? 1f : GroupRowKernels.F16_SCALE);  // F16 rows: the weights carry 2^112
         sink = touchValueRows(j0, n);
         for (int hk = 0; hk < hkv; hk++) {
             long o = vb + 2L * (j0 * vS + hk * vH);
@@ -259,6 +242,25 @@ final class DecodeAttentionTask extends RangeTask {
             }
         }
         return kBf16 && vBf16 || !GroupRowKernels.sawSpecial(saw);
+    }
+
+    /**
+     * Item c's partial softmax of each head's n scores (rows of sc): the max and the sum of
+     * exp(score - max) into partMax / partSum, the exponentials (times weightFactor) left in sc as
+     * the weights of the value sums.
+     */
+    private void partialSoftmax(int c, float[][] sc, int n, float weightFactor) {
+        for (int h = 0; h < hq; h++) {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int jj = 0; jj < n; jj++) {
+                max = Math.max(max, sc[h][jj]);
+            }
+            partMax[c * hq + h] = max;
+            partSum[c * hq + h] = VecMath.expSum(sc[h], n, max);
+            if (weightFactor != 1f) {
+                VecMath.scale(sc[h], n, weightFactor);
+            }
+        }
     }
 
     /**

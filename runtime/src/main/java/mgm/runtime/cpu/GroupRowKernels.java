@@ -13,7 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  * query heads of a GQA group, instead of once per head. Used by {@link DecodeAttentionTask}. F32
  * rows ({@link #dotsF32}, {@link #weightedSumsF32}) are read as they are; BF16 / F16 rows
  * ({@link #dots}, {@link #weightedSums}) are widened in registers (instead of into a buffer that is
- * read back once per head).
+ * read back once per head). The two storage forms keep separate loops on purpose: one loop that
+ * branched on the storage type per row measured 5-10% slower on F32 rows, and the per-row work
+ * cannot move into a helper without its eight accumulators leaving registers.
  *
  * <p>A row is read 2L halves at a time as L 32-bit lanes, lane m holding elements 2m (low half) and
  * 2m + 1 (high half); the even and odd elements are widened in place (as the BF16 GEMV does), so the
