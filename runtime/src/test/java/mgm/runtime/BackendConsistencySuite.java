@@ -575,6 +575,11 @@ public abstract class BackendConsistencySuite {
         for (float qScale : new float[] {3e3f, 3e4f})
         for (DType kv : new DType[] {DType.F16, DType.BF16}) {
             Tensor q = scaled(random(r, 1, 4, 64), qScale);
+            float qMax = 0f;
+            for (float x : q.toFloatArray()) {
+                qMax = Math.max(qMax, Math.abs(x));
+            }
+            assertEquals(qScale > 1e4f, qMax >= 0x1p15f, "the query scale " + qScale + " picks the path it is meant to (max |q| " + qMax + ")");
             Tensor k = converted(scaled(random(r, 200, 2, 64), 2e-5f), kv);
             Tensor v = converted(scaled(random(r, 200, 2, 64), 2e-5f), kv);
             Tensor want = Tensor.allocate(DType.F32, 1, 4, 64);

@@ -1,6 +1,7 @@
 package mgm.runtime.cpu;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
@@ -42,7 +43,7 @@ final class GroupRowKernels {
     /** Elements widened per load (two per 32-bit lane). */
     static final int BLOCK = 2 * L;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final java.lang.foreign.ValueLayout.OfFloat FL = java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
     private static final IntVector HIGH_HALF = IntVector.broadcast(I, 0xFFFF0000);
     /** A half's sign, exponent and mantissa after {@code << 16, >> 3}, in an F32's places. */
     private static final IntVector F16_BITS = IntVector.broadcast(I, 0x8FFFE000);

@@ -41,8 +41,7 @@ final class HalfRows {
                 // the half's bits moved into an F32's place and scaled by 2^112: exact for normals and
                 // subnormals; Inf / NaN halves (exponent 31) are redone one by one below
                 special |= h.and(F16_EXPONENT).compare(VectorOperators.EQ, F16_EXPONENT).anyTrue();
-                f = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats()
-                        .mul(F16_SCALE);
+                f = F16_SCALE.mul(h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats());
             }
             f.intoMemorySegment(buf, dst + 4L * i, LE);
         }
