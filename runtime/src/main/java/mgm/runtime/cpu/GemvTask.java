@@ -28,9 +28,9 @@ final class GemvTask extends RangeTask {
     /**
      * Longest chunk (bytes of weights) for a single activation row. A thread's stream restarts at
      * every chunk (the prefetchers ramp up again), and 256 KB chunks cut a K-tiled down projection
-     * (2048 x 5632 BF16, 2 tiles) into 126 KB runs: it read at 70-73% of the rate of the untiled
-     * 5632 x 2048 projections in the same decode, 54-63% with chunks up to 4 MB (0.5 = as fast;
-     * `DecoderReport --dtypes BF16,Q4_0 --prompt 64 --breakdown`, 2 rounds); whole decode BF16 15.7 /
+     * (2048 x 5632 BF16, 2 tiles) into 126 KB runs: it read at 68-71% of the rate of the untiled
+     * 5632 x 2048 projections in the same decode, 79-93% with chunks up to 4 MB
+     * (`DecoderReport --dtypes BF16,Q4_0 --prompt 64 --breakdown`, 2 rounds); whole decode BF16 15.7 /
      * 18.4 / 16.8 -> 17.9 / 19.2 / 18.5 tok/s in alternating runs (quantised weights: no change).
      */
     static final long DECODE_CHUNK_BYTES = 4L << 20;
