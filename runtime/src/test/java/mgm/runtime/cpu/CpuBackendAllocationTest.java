@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.management.ManagementFactory;
 import java.util.Random;
 
+import mgm.runtime.Activation;
 import mgm.runtime.DType;
 import mgm.runtime.Tensor;
 import mgm.runtime.TiledWeights;
@@ -13,8 +14,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The decode-step ops allocate nothing on the Java heap once warm (on the caller and the pool
  * threads): tasks and scratch are preallocated, storages are passed with byte offsets instead of
- * slices. (The activation kernels are left out: C2 occasionally compiles their long exp loop with
- * boxed vectors, a JIT decision this code cannot force; see the CpuBackend notes.)
+ * slices. The activation kernels are in since their exp loop passes loop-carried vectors as
+ * arguments only (it had compiled with boxed vectors in some programs; see the README, "Reading
+ * C2's machine code").
  */
 class CpuBackendAllocationTest {
 
@@ -27,6 +29,8 @@ class CpuBackendAllocationTest {
              Tensor w = Tensor.allocate(DType.Q8_0, 512, 1024);
              Tensor wb = Tensor.allocate(DType.BF16, 512, 1024);
              Tensor out = Tensor.allocate(DType.F32, 1, 512);
+             Tensor out2 = Tensor.allocate(DType.F32, 1, 512);
+             Tensor token = Tensor.allocate(DType.I32, 1);
              Tensor norm = rand(r, 1024);
              Tensor norm512 = rand(r, 512);
              Tensor q = rand(r, 1, 8, 128);
@@ -56,6 +60,9 @@ class CpuBackendAllocationTest {
                 cpu.attention(q, kLong, vLong, 0.1f, true, 200, att);
                 cpu.attention(q, kLong, vLongHalf, 0.1f, true, 200, att);
                 cpu.add(x, x, x);
+                cpu.gatedActivation(Activation.SILU, out, out2, out2);
+                cpu.softmax(out, out2);
+                cpu.argmax(out2, token);
             };
             long[] ids = null;
             long best = Long.MAX_VALUE;
