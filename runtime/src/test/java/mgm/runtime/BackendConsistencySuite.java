@@ -238,6 +238,36 @@ public abstract class BackendConsistencySuite {
         }
     }
 
+    /**
+     * The largest activations the fast Q4_0 kernels take (every element 2^100, see
+     * {@code GemvKernels.q4RowIsOrdinary}) against quants of 15 (blocks of one 1 and 31 of -0.875,
+     * whose scale is -1/8): the fast kernels' scaled partial sums (up to {@code 16 * 15 * 2^120}
+     * in the interleaved kernel) must not overflow where the reference's sums stay finite.
+     */
+    @Test
+    void matmulPreparedQ4LargestOrdinaryActivations() {
+        int n = 64, k = 128;
+        float[] wv = new float[n * k];
+        for (int i = 0; i < wv.length; i++) {
+            wv[i] = i % 32 == 0 ? 1f : -0.875f;
+        }
+        Tensor w = converted(Tensor.of(wv, n, k), DType.Q4_0);
+        Tensor p = backend().prepareLinear(upload(w));
+        track(p);
+        Tensor x = random(new Random(11), 2, k);
+        for (int e = 0; e < k; e++) {
+            x.setFloat(0x1p100f, 0, e);
+        }
+        Tensor want = Tensor.allocate(DType.F32, 2, n);
+        reference.matmul(x, w, null, want);
+        for (int i = 0; i < 2 * n; i++) {
+            assertEquals(true, Float.isFinite(want.getFloat(i / n, i % n)), "the reference's sums are finite");
+        }
+        Tensor got = out(2, n);
+        backend().matmul(upload(x), p, null, got);
+        assertMatmulClose("prepared " + p.describe() + " matmul, x row of 2^100 against quants of 15", x, w, want, read(got), 4e-5);
+    }
+
     @Test
     void matmulTransposedActivation() {
         Random r = new Random(7);
