@@ -560,10 +560,10 @@ final class GemvKernels {
      * the layout: no widening shuffle (the previous one held one byte per row and needed a
      * byte-to-16-bit widening per 64 weights), no shift but for the top nibble, masks in registers
      * ({@code static final} vectors: {@code v.and(0xF)} re-broadcast its constant from memory at
-     * every use). 2.77 -> 2.55 -> 2.25 ns per 64 weights on one core, cache-resident; about +7%
-     * and +7% in GB/s on two threads from memory. (Two groups per pass sharing the broadcasts
-     * gained 5% in cache but nothing from memory, where the second stream costs what the saved
-     * broadcasts gain.)
+     * every use). One core, cache-resident, per 64 weights: 2.77 -> 2.55 ns for the masks, then
+     * -12% for the layout (3.21 -> 2.81 ns in slower minutes); two threads from memory, both
+     * together, +10-20% in GB/s. (Two groups per pass sharing the broadcasts gained 5% in cache but
+     * nothing from memory, where the second stream costs what the saved broadcasts gain.)
      */
     static void groupsQ4(MemorySegment w, long start, int groups, float[] x, float[] negSums, int xOff, int k, float[] out) {
         int nb = k / 32;
