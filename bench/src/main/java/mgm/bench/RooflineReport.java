@@ -48,7 +48,7 @@ public final class RooflineReport {
         try (Bandwidth probe = new Bandwidth(512L << 20, threads); CpuBackend cpu = new CpuBackend(threads)) {
             double bw = probe.measure(3);
             rows.add(new Row("stream read", "512 MiB", 0, bw, 0, "100% (roofline)"));
-            int[][] gemvShapes = {{4096, 4096}, {2048, 5632}};
+            int[][] gemvShapes = {{4096, 4096}, {2048, 5632}, {5632, 2048}};
             for (int[] s : only.equals("gemm") ? new int[0][] : gemvShapes) {
                 for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16, DType.Q8_0, DType.Q4_0}) {
                     rows.add(gemvRow(cpu, probe, dt, s[0], s[1], rounds));
