@@ -81,6 +81,7 @@ final class GemvKernels {
     private static final IntVector NIBBLE_AT_20 = IntVector.broadcast(I16L, 0xF00000);
     private static final IntVector NIBBLE_AT_24 = IntVector.broadcast(I16L, 0xF000000);
     private static final FloatVector TWO_TO_16 = FloatVector.broadcast(F16L, 0x1p16f);
+    private static final IntVector EIGHT = IntVector.broadcast(I16L, 8);
     /** The largest |activation| the fast Q4_0 kernels take (see {@link #q4RowIsOrdinary}). */
     static final float Q4_ORDINARY_LIMIT = 0x1p96f;
     /** Bytes of one block of a 32-row group (see {@link mgm.runtime.InterleavedQuant}). */
@@ -583,24 +584,27 @@ final class GemvKernels {
                     int e = xo + 2 * p;
                     FloatVector xe = FloatVector.broadcast(F16L, x[e]), xf = FloatVector.broadcast(F16L, x[e + 16]);
                     FloatVector xg = FloatVector.broadcast(F16L, x[e + 1]), xh = FloatVector.broadcast(F16L, x[e + 17]);
-                    a0 = ((FloatVector) v.and(NIBBLE_AT_0).convert(VectorOperators.I2F, 0)).fma(xe, a0);
-                    a4 = ((FloatVector) v.and(NIBBLE_AT_4).convert(VectorOperators.I2F, 0)).fma(xf, a4);
-                    a8 = ((FloatVector) v.and(NIBBLE_AT_8).convert(VectorOperators.I2F, 0)).fma(xg, a8);
-                    a12 = ((FloatVector) v.and(NIBBLE_AT_12).convert(VectorOperators.I2F, 0)).fma(xh, a12);
-                    a16 = ((FloatVector) v.and(NIBBLE_AT_16).convert(VectorOperators.I2F, 0)).fma(xe, a16);
-                    a20 = ((FloatVector) v.and(NIBBLE_AT_20).convert(VectorOperators.I2F, 0)).fma(xf, a20);
-                    a24 = ((FloatVector) v.and(NIBBLE_AT_24).convert(VectorOperators.I2F, 0)).fma(xg, a24);
-                    a28 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0)).fma(xh, a28);
+                    // receivers are broadcasts and constants, the converted nibbles and sums only arguments (see
+                    // "Reading C2's machine code" in the README: a converted vector or a loop phi as receiver is bound
+                    // through the JDK's shared call profiles, and boxed in programs that polluted them)
+                    a0 = xe.fma((FloatVector) v.and(NIBBLE_AT_0).convert(VectorOperators.I2F, 0), a0);
+                    a4 = xf.fma((FloatVector) v.and(NIBBLE_AT_4).convert(VectorOperators.I2F, 0), a4);
+                    a8 = xg.fma((FloatVector) v.and(NIBBLE_AT_8).convert(VectorOperators.I2F, 0), a8);
+                    a12 = xh.fma((FloatVector) v.and(NIBBLE_AT_12).convert(VectorOperators.I2F, 0), a12);
+                    a16 = xe.fma((FloatVector) v.and(NIBBLE_AT_16).convert(VectorOperators.I2F, 0), a16);
+                    a20 = xf.fma((FloatVector) v.and(NIBBLE_AT_20).convert(VectorOperators.I2F, 0), a20);
+                    a24 = xg.fma((FloatVector) v.and(NIBBLE_AT_24).convert(VectorOperators.I2F, 0), a24);
+                    a28 = xh.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0), a28);
                 }
                 // the 32 rows' scales (see lowScales / highScales; written out here: a helper left out of line boxes its
                 // vectors); rows 16-31's times 2^-16, the offset of their sums (a28 is scaled up to match)
                 IntVector h = IntVector.fromMemorySegment(I16L, w, o, LE);
-                FloatVector d0 = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_112);
-                FloatVector d1 = h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_96);
-                FloatVector low = a12.fma(SIXTEENTH, a8).fma(SIXTEENTH, a4).fma(SIXTEENTH, a0);
-                FloatVector high = a24.fma(SIXTEENTH, a20).fma(SIXTEENTH, a16).add(a28.mul(TWO_TO_16));
-                low.fma(d0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
-                high.fma(d1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
+                FloatVector d0 = TWO_TO_112.mul(h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats());
+                FloatVector d1 = TWO_TO_96.mul(h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats());
+                FloatVector low = SIXTEENTH.fma(SIXTEENTH.fma(SIXTEENTH.fma(a12, a8), a4), a0);
+                FloatVector high = TWO_TO_16.fma(a28, SIXTEENTH.fma(SIXTEENTH.fma(a24, a20), a16));
+                d0.fma(low, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
+                d1.fma(high, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
             }
         }
     }
@@ -639,18 +643,23 @@ final class GemvKernels {
                     int e = xo + 2 * p;
                     FloatVector xe = FloatVector.broadcast(F16L, x[e]), xf = FloatVector.broadcast(F16L, x[e + 16]);
                     FloatVector xg = FloatVector.broadcast(F16L, x[e + 1]), xh = FloatVector.broadcast(F16L, x[e + 17]);
-                    s0 = nibbleAsFloat(v, 0).fma(xe, s0);
-                    s0 = nibbleAsFloat(v, 4).fma(xf, s0);
-                    s0 = nibbleAsFloat(v, 8).fma(xg, s0);
-                    s0 = nibbleAsFloat(v, 12).fma(xh, s0);
-                    s1 = nibbleAsFloat(v, 16).fma(xe, s1);
-                    s1 = nibbleAsFloat(v, 20).fma(xf, s1);
-                    s1 = nibbleAsFloat(v, 24).fma(xg, s1);
-                    s1 = nibbleAsFloat(v, 28).fma(xh, s1);
+                    // broadcasts as receivers, sums as arguments (see groupsQ4); q - 8 written out (eight calls of
+                    // nibbleAsFloat here outgrew C2's inlining budget and boxed their vectors)
+                    s0 = xe.fma((FloatVector) v.and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s0);
+                    s0 = xf.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s0);
+                    s0 = xg.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 8).and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s0);
+                    s0 = xh.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 12).and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s0);
+                    s1 = xe.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 16).and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s1);
+                    s1 = xf.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 20).and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s1);
+                    s1 = xg.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 24).and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s1);
+                    s1 = xh.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 28).sub(EIGHT).convert(VectorOperators.I2F, 0), s1);
                 }
+                // the scales written out as in groupsQ4 (lowScales / highScales left out of line here boxed their vectors)
                 IntVector h = IntVector.fromMemorySegment(I16L, w, o, LE);
-                s0.fma(lowScales(h), FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
-                s1.fma(highScales(h), FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
+                FloatVector d0 = TWO_TO_112.mul(h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats());
+                FloatVector d1 = TWO_TO_112.mul(h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats());
+                d0.fma(s0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
+                d1.fma(s1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
             }
         }
     }
@@ -672,11 +681,11 @@ final class GemvKernels {
      * scale). Few operations on purpose: the kernels around it sit near C2's inlining node budget.
      */
     static FloatVector lowScales(IntVector h) {
-        return h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(0x1p112f);
+        return TWO_TO_112.mul(h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats());
     }
 
     /** The fp16 scales in the high halves of 32-bit lanes (rows 16-31), as {@link #lowScales}. */
     static FloatVector highScales(IntVector h) {
-        return h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(0x1p112f);
+        return TWO_TO_112.mul(h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats());
     }
 }
