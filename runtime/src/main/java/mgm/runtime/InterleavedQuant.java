@@ -21,15 +21,14 @@ import java.nio.ByteOrder;
  * 32 GGML rows did. Within a group, block after block: the 32 fp16 scales (64 bytes; row r at
  * 16-bit position {@link #q4Lane}(r): rows 0-15 at even positions, 16-31 at odd ones, so that the
  * scales read as 32-bit lanes hold row i in the low and row i + 16 in the high half), then the
- * quants of the block ({@link #quantByte} says where each lands):
+ * quants of the block as 32-byte vectors with one byte per row:
  * <ul>
- *   <li>Q8_0_R32 (1088 bytes per block): 32 vectors of 32 bytes, vector j holding element j of the
- *       block of every row, row r at byte r.</li>
- *   <li>Q4_0_R32 (576 bytes per block): 8 vectors of 64 bytes, vector p holding GGML quant bytes 2p
- *       and 2p + 1 (elements 2p, 2p + 16, 2p + 1, 2p + 17 in their nibbles) of every row. Read as
- *       16 32-bit lanes, lane i holds row i's two bytes in bits 0-15 and row i + 16's in bits
- *       16-31: eight nibbles, each of which one mask (a shift for the top one) isolates in place,
- *       with no widening shuffle (see {@code mgm.runtime.cpu.GemvKernels#groupsQ4}).</li>
+ *   <li>Q8_0_R32 (1088 bytes per block): 32 vectors, vector j holding element j of the block of
+ *       every row, row r at byte r.</li>
+ *   <li>Q4_0_R32 (576 bytes per block): 16 vectors, vector j holding GGML quant byte j (element j
+ *       in the low nibble, j + 16 in the high) of every row, row r at byte {@link #q4Lane}(r), so
+ *       that a vector widened to 16-bit lanes and read as 32-bit lanes holds row i in its low and
+ *       row i + 16 in its high half.</li>
  * </ul>
  * A K-tiled weight {@code [T, N, K / T]} is interleaved tile by tile (N is a multiple of 32, so no
  * group spans two tiles).
@@ -69,18 +68,9 @@ public final class InterleavedQuant {
         return GROUP * t.blockBytes();
     }
 
-    /** 16-bit position of row {@code r}'s (0..31) scale in a block of a group. */
+    /** 16-bit position of row {@code r}'s (0..31) scale in a block of a group; for Q4_0_R32 also its byte position in the quant vectors. */
     public static int q4Lane(int r) {
         return r < 16 ? 2 * r : 2 * (r - 16) + 1;
-    }
-
-    /**
-     * Offset, from the end of a block's scales, of GGML quant byte {@code j} of row {@code r}
-     * (0..31) of a group, for the plain dtype {@code plain} (Q8_0: byte j is element j; Q4_0: byte
-     * j holds elements j and j + 16).
-     */
-    public static int quantByte(DType plain, int r, int j) {
-        return plain == DType.Q4_0 ? 64 * (j / 2) + 4 * (r % 16) + 2 * (r / 16) + j % 2 : 32 * j + r;
     }
 
     /**
@@ -155,6 +145,7 @@ public final class InterleavedQuant {
         byte[] src = new byte[groupBytes];
         byte[] dst = new byte[groupBytes];
         int rowBytes = (int) (blocks * bb);
+        boolean q4 = plain == DType.Q4_0;
         for (long g = from; g < to; g++) {
             long at = g * groupBytes;
             MemorySegment.copy(toInterleaved ? ggml : inter, ValueLayout.JAVA_BYTE, (toInterleaved ? ggmlBase : interBase) + at, src, 0, groupBytes);
@@ -163,17 +154,18 @@ public final class InterleavedQuant {
                 for (int r = 0; r < GROUP; r++) {
                     int row = r * rowBytes + b * bb;
                     int scale = q4Lane(r);
+                    int lane = q4 ? scale : r;
                     if (toInterleaved) {
                         dst[block + 2 * scale] = src[row];
                         dst[block + 2 * scale + 1] = src[row + 1];
                         for (int j = 0; j < quants; j++) {
-                            dst[block + 64 + quantByte(plain, r, j)] = src[row + 2 + j];
+                            dst[block + 64 + 32 * j + lane] = src[row + 2 + j];
                         }
                     } else {
                         dst[row] = src[block + 2 * scale];
                         dst[row + 1] = src[block + 2 * scale + 1];
                         for (int j = 0; j < quants; j++) {
-                            dst[row + 2 + j] = src[block + 64 + quantByte(plain, r, j)];
+                            dst[row + 2 + j] = src[block + 64 + 32 * j + lane];
                         }
                     }
                 }

@@ -208,7 +208,7 @@ public abstract class BackendConsistencySuite {
 
     /**
      * Prepared Q4_0 weights (interleaved on 512-bit machines, GGML blocks elsewhere) with activation
-     * rows the fast kernels leave to their exact-semantics forms (Inf, NaN, elements beyond 2^96)
+     * rows the fast kernels leave to their exact-semantics forms (Inf, NaN, elements beyond 2^100)
      * give the reference's Inf / NaN and F32 accuracy; so do rows of tiny values (1e-35 scale, no
      * absolute slack). (Run with {@code -XX:UseAVX=2} this covers the GGML-layout kernel.)
      */
@@ -239,9 +239,9 @@ public abstract class BackendConsistencySuite {
     }
 
     /**
-     * The largest activations the fast Q4_0 kernels take (every element 2^96, see
+     * The largest activations the fast Q4_0 kernels take (every element 2^100, see
      * {@code GemvKernels.q4RowIsOrdinary}) against quants of 15 (blocks of one 1 and 31 of -0.875,
-     * whose scale is -1/8): the fast kernels' scaled partial sums (up to {@code 8 * 15 * 2^120}
+     * whose scale is -1/8): the fast kernels' scaled partial sums (up to {@code 16 * 15 * 2^120}
      * in the interleaved kernel) must not overflow where the reference's sums stay finite.
      */
     @Test
@@ -256,7 +256,7 @@ public abstract class BackendConsistencySuite {
         track(p);
         Tensor x = random(new Random(11), 2, k);
         for (int e = 0; e < k; e++) {
-            x.setFloat(0x1p96f, 0, e);
+            x.setFloat(0x1p100f, 0, e);
         }
         Tensor want = Tensor.allocate(DType.F32, 2, n);
         reference.matmul(x, w, null, want);
@@ -265,7 +265,7 @@ public abstract class BackendConsistencySuite {
         }
         Tensor got = out(2, n);
         backend().matmul(upload(x), p, null, got);
-        assertMatmulClose("prepared " + p.describe() + " matmul, x row of 2^96 against quants of 15", x, w, want, read(got), 4e-5);
+        assertMatmulClose("prepared " + p.describe() + " matmul, x row of 2^100 against quants of 15", x, w, want, read(got), 4e-5);
     }
 
     @Test

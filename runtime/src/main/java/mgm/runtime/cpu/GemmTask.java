@@ -303,9 +303,8 @@ final class GemmTask implements WorkerPool.Task {
 
     /**
      * packB for Q4_0_R32 weights ({@link mgm.runtime.InterleavedQuant}; only made where NR = 32): a
-     * panel is one 32-row group, and each nibble offset of a quant vector gives one element of 16
-     * of the rows, i.e. half a packed panel row. {@code d * (q - 8)} as in the scalar
-     * dequantisation.
+     * panel is one 32-row group, and each quant vector gives, per nibble, one element of all 32
+     * rows, i.e. one packed panel row. {@code d * (q - 8)} as in the scalar dequantisation.
      */
     private void packInterleavedQ4(float[] pb, int jc, int ncb, int pc, int kc) {
         int blockBytes = mgm.runtime.InterleavedQuant.blockBytes(DType.Q4_0);
@@ -317,14 +316,13 @@ final class GemmTask implements WorkerPool.Task {
                 IntVector h = IntVector.fromMemorySegment(GemvKernels.I16L, b, o, LE);
                 FloatVector dLow = GemvKernels.lowScales(h), dHigh = GemvKernels.highScales(h);
                 int e = blk * 32 - pc;
-                for (int p = 0; p < 8; p++) {
-                    IntVector v = GemvKernels.q4QuantLanes(b, o, p);
-                    // nibble offsets 0, 4, 8, 12: elements 2p, 2p + 16, 2p + 1, 2p + 17 of rows 0-15; 16 more: of rows 16-31
-                    for (int n = 0; n < 4; n++) {
-                        int at = base + (e + 2 * p + (n & 1) * 16 + n / 2) * NR;
-                        GemvKernels.nibbleAsFloat(v, 4 * n).mul(dLow).intoArray(pb, at);
-                        GemvKernels.nibbleAsFloat(v, 16 + 4 * n).mul(dHigh).intoArray(pb, at + 16);
-                    }
+                for (int q = 0; q < 16; q++) {
+                    IntVector v = GemvKernels.quantBytes(b, o + 64 + 32L * q).reinterpretAsInts();
+                    int at = base + (e + q) * NR;
+                    GemvKernels.nibbleAsFloat(v, 0).mul(dLow).intoArray(pb, at);
+                    GemvKernels.nibbleAsFloat(v, 16).mul(dHigh).intoArray(pb, at + 16);
+                    GemvKernels.nibbleAsFloat(v, 4).mul(dLow).intoArray(pb, at + 16 * NR);
+                    GemvKernels.nibbleAsFloat(v, 20).mul(dHigh).intoArray(pb, at + 16 * NR + 16);
                 }
             }
         }

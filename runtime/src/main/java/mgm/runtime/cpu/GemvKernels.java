@@ -69,21 +69,16 @@ final class GemvKernels {
     private static final IntVector F16_TO_F32_MASK = IntVector.broadcast(I, 0x8FFFE000);
     private static final FloatVector F16_SCALE = FloatVector.broadcast(F, 0x1p112f);
     // Q8_0_R32 / Q4_0_R32 (512-bit only)
+    static final VectorSpecies<Short> S32 = ShortVector.SPECIES_512;
+    static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     static final VectorSpecies<Integer> I16L = IntVector.SPECIES_512;
     private static final FloatVector SIXTEENTH = FloatVector.broadcast(F16L, 0.0625f);
     private static final FloatVector TWO_TO_112 = FloatVector.broadcast(F16L, 0x1p112f);
     private static final FloatVector TWO_TO_96 = FloatVector.broadcast(F16L, 0x1p96f);
     private static final IntVector NIBBLE_AT_0 = IntVector.broadcast(I16L, 0xF);
     private static final IntVector NIBBLE_AT_4 = IntVector.broadcast(I16L, 0xF0);
-    private static final IntVector NIBBLE_AT_8 = IntVector.broadcast(I16L, 0xF00);
-    private static final IntVector NIBBLE_AT_12 = IntVector.broadcast(I16L, 0xF000);
     private static final IntVector NIBBLE_AT_16 = IntVector.broadcast(I16L, 0xF0000);
     private static final IntVector NIBBLE_AT_20 = IntVector.broadcast(I16L, 0xF00000);
-    private static final IntVector NIBBLE_AT_24 = IntVector.broadcast(I16L, 0xF000000);
-    private static final FloatVector TWO_TO_16 = FloatVector.broadcast(F16L, 0x1p16f);
-    private static final IntVector EIGHT = IntVector.broadcast(I16L, 8);
-    /** The largest |activation| the fast Q4_0 kernels take (see {@link #q4RowIsOrdinary}). */
-    static final float Q4_ORDINARY_LIMIT = 0x1p96f;
     /** Bytes of one block of a 32-row group (see {@link mgm.runtime.InterleavedQuant}). */
     private static final int Q8_GROUP_BLOCK = mgm.runtime.InterleavedQuant.blockBytes(DType.Q8_0);
     private static final int Q4_GROUP_BLOCK = mgm.runtime.InterleavedQuant.blockBytes(DType.Q4_0);
@@ -545,26 +540,22 @@ final class GemvKernels {
      * Q4_0_R32 groups of 32 rows ({@link mgm.runtime.InterleavedQuant}) against a float activation
      * row: {@code out[32 g + i]} for groups g in [0, groups). F32 arithmetic throughout (the
      * default form). Per block, as in {@link #rowsQ4}, {@code sum x (q - 8) = sum x q - 8 sum x}:
-     * the accumulators of bit offsets 0 and 28 start at {@code 8 negSums[b]}. Quant vector p read
-     * as 32-bit lanes holds in lane i the nibbles of elements 2p, 2p + 16, 2p + 1, 2p + 17 of row i
-     * at bit offsets 0, 4, 8, 12 and of row i + 16 at 16, 20, 24, 28. Each nibble is masked in
-     * place (worth {@code 2^s q} at offset s; the top one is shifted down instead, the conversion
-     * being signed) and converted, with one accumulator per offset; the sums are scaled by
+     * the accumulators start at {@code 8 negSums[b]}. A quant vector read as 32-bit lanes holds row
+     * i's byte in bits 0-7 and row i + 16's in bits 16-23; each of the four nibbles is masked in
+     * place (worth {@code 2^s q} for its bit offset s) and converted, and each sum is scaled by
      * {@code 2^-s} once per block, which is exact. So each weight costs a mask, a conversion and an
      * FMA against a broadcast activation. Activation rows with a non-finite element or an element
-     * beyond 2^96 (where {@code 2^24 q x} summed over a block could overflow) take
+     * beyond 2^100 (where {@code 2^20 q x} summed over a block could overflow) take
      * {@link #groupsQ4Float} instead (see {@link #q4RowIsOrdinary}).
      *
      * <p>The loop is bound by the number of 512-bit operations it issues, even streaming from
      * memory on two threads (Zen 4 retires about 1.5 per cycle whatever their kind: dropping the
-     * masks, the conversions or the activation broadcasts each saves time in proportion). Hence
-     * the layout: no widening shuffle (the previous one held one byte per row and needed a
-     * byte-to-16-bit widening per 64 weights), no shift but for the top nibble, masks in registers
-     * ({@code static final} vectors: {@code v.and(0xF)} re-broadcast its constant from memory at
-     * every use). One core, cache-resident, per 64 weights: 2.77 -> 2.55 ns for the masks, then
-     * -12% for the layout (3.21 -> 2.81 ns in slower minutes); two threads from memory, both
-     * together, +10-20% in GB/s. (Two groups per pass sharing the broadcasts gained 5% in cache but
-     * nothing from memory, where the second stream costs what the saved broadcasts gain.)
+     * masks, the conversions or the activation broadcasts each saves time in proportion), so it
+     * does no shift and keeps its masks in registers ({@code static final} vectors;
+     * {@code v.and(0xF)} re-broadcast its constant from memory at every use): 2.77 -> 2.55 ns per
+     * 64 weights on one core, cache-resident; 6-8% more GB/s on two threads from memory. (Two
+     * groups per pass sharing the broadcasts gain another 5% in cache but nothing from memory,
+     * where the second stream costs what the saved broadcasts gain.)
      */
     static void groupsQ4(MemorySegment w, long start, int groups, float[] x, float[] negSums, int xOff, int k, float[] out) {
         int nb = k / 32;
@@ -576,47 +567,37 @@ final class GemvKernels {
             for (int b = 0; b < nb; b++) {
                 long o = base + (long) b * Q4_GROUP_BLOCK;
                 int xo = xOff + 32 * b;
-                // a<s>: the sums of the nibbles at bit offset s (rows 0-15 for s < 16, rows 16-31 above)
-                FloatVector a0 = FloatVector.broadcast(F16L, 8f * negSums[b0 + b]), a28 = a0;
-                FloatVector a4 = FloatVector.zero(F16L), a8 = a4, a12 = a4, a16 = a4, a20 = a4, a24 = a4;
-                for (int p = 0; p < 8; p++) {
-                    IntVector v = IntVector.fromMemorySegment(I16L, w, o + 64 + 64L * p, LE);
-                    int e = xo + 2 * p;
-                    FloatVector xe = FloatVector.broadcast(F16L, x[e]), xf = FloatVector.broadcast(F16L, x[e + 16]);
-                    FloatVector xg = FloatVector.broadcast(F16L, x[e + 1]), xh = FloatVector.broadcast(F16L, x[e + 17]);
-                    // receivers are broadcasts and constants, the converted nibbles and sums only arguments (see
-                    // "Reading C2's machine code" in the README: a converted vector or a loop phi as receiver is bound
-                    // through the JDK's shared call profiles, and boxed in programs that polluted them)
-                    a0 = xe.fma((FloatVector) v.and(NIBBLE_AT_0).convert(VectorOperators.I2F, 0), a0);
-                    a4 = xf.fma((FloatVector) v.and(NIBBLE_AT_4).convert(VectorOperators.I2F, 0), a4);
-                    a8 = xg.fma((FloatVector) v.and(NIBBLE_AT_8).convert(VectorOperators.I2F, 0), a8);
-                    a12 = xh.fma((FloatVector) v.and(NIBBLE_AT_12).convert(VectorOperators.I2F, 0), a12);
-                    a16 = xe.fma((FloatVector) v.and(NIBBLE_AT_16).convert(VectorOperators.I2F, 0), a16);
-                    a20 = xf.fma((FloatVector) v.and(NIBBLE_AT_20).convert(VectorOperators.I2F, 0), a20);
-                    a24 = xg.fma((FloatVector) v.and(NIBBLE_AT_24).convert(VectorOperators.I2F, 0), a24);
-                    a28 = xh.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0), a28);
+                FloatVector s0 = FloatVector.broadcast(F16L, 8f * negSums[b0 + b]);
+                FloatVector s1 = FloatVector.broadcast(F16L, 0x1p19f * negSums[b0 + b]);  // 8 sum x, times 2^16
+                FloatVector t0 = FloatVector.zero(F16L), t1 = t0;
+                for (int j = 0; j < 16; j++) {
+                    IntVector v = ((ShortVector) ByteVector.fromMemorySegment(B32, w, o + 64 + 32L * j, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0)).reinterpretAsInts();
+                    FloatVector xa = FloatVector.broadcast(F16L, x[xo + j]), xc = FloatVector.broadcast(F16L, x[xo + j + 16]);
+                    s0 = ((FloatVector) v.and(NIBBLE_AT_0).convert(VectorOperators.I2F, 0)).fma(xa, s0);
+                    t0 = ((FloatVector) v.and(NIBBLE_AT_4).convert(VectorOperators.I2F, 0)).fma(xc, t0);
+                    s1 = ((FloatVector) v.and(NIBBLE_AT_16).convert(VectorOperators.I2F, 0)).fma(xa, s1);
+                    t1 = ((FloatVector) v.and(NIBBLE_AT_20).convert(VectorOperators.I2F, 0)).fma(xc, t1);
                 }
                 // the 32 rows' scales (see lowScales / highScales; written out here: a helper left out of line boxes its
-                // vectors); rows 16-31's times 2^-16, the offset of their sums (a28 is scaled up to match)
+                // vectors); rows 16-31's times 2^-16, the offset of their sums
                 IntVector h = IntVector.fromMemorySegment(I16L, w, o, LE);
-                FloatVector d0 = TWO_TO_112.mul(h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats());
-                FloatVector d1 = TWO_TO_96.mul(h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats());
-                FloatVector low = SIXTEENTH.fma(SIXTEENTH.fma(SIXTEENTH.fma(a12, a8), a4), a0);
-                FloatVector high = TWO_TO_16.fma(a28, SIXTEENTH.fma(SIXTEENTH.fma(a24, a20), a16));
-                d0.fma(low, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
-                d1.fma(high, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
+                FloatVector d0 = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_112);
+                FloatVector d1 = h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_96);
+                t0.fma(SIXTEENTH, s0).fma(d0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
+                t1.fma(SIXTEENTH, s1).fma(d1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
             }
         }
     }
 
     /**
      * Whether {@link #rowsQ4} / {@link #groupsQ4} may take activation row {@code x[0..k)}: every
-     * element finite and within +-2^96. Their {@code sum x q - 8 sum x} turns an infinite x into
+     * element finite and within +-2^100. Their {@code sum x q - 8 sum x} turns an infinite x into
      * NaN where the reference has +-Inf; such rows take {@link #rowsQ4Exact} / {@link #groupsQ4Float}.
      */
     static boolean q4RowIsOrdinary(float[] x, int k) {
         for (int i = 0; i < k; i++) {
-            if (!(Math.abs(x[i]) <= Q4_ORDINARY_LIMIT)) {
+            if (!(Math.abs(x[i]) <= 0x1p100f)) {
                 return false;
             }
         }
@@ -638,35 +619,24 @@ final class GemvKernels {
                 long o = base + (long) b * Q4_GROUP_BLOCK;
                 int xo = xOff + 32 * b;
                 FloatVector s0 = FloatVector.zero(F16L), s1 = FloatVector.zero(F16L);
-                for (int p = 0; p < 8; p++) {
-                    IntVector v = IntVector.fromMemorySegment(I16L, w, o + 64 + 64L * p, LE);
-                    int e = xo + 2 * p;
-                    FloatVector xe = FloatVector.broadcast(F16L, x[e]), xf = FloatVector.broadcast(F16L, x[e + 16]);
-                    FloatVector xg = FloatVector.broadcast(F16L, x[e + 1]), xh = FloatVector.broadcast(F16L, x[e + 17]);
-                    // broadcasts as receivers, sums as arguments (see groupsQ4); q - 8 written out (eight calls of
-                    // nibbleAsFloat here outgrew C2's inlining budget and boxed their vectors)
-                    s0 = xe.fma((FloatVector) v.and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s0);
-                    s0 = xf.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s0);
-                    s0 = xg.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 8).and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s0);
-                    s0 = xh.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 12).and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s0);
-                    s1 = xe.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 16).and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s1);
-                    s1 = xf.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 20).and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s1);
-                    s1 = xg.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 24).and(NIBBLE32).sub(EIGHT).convert(VectorOperators.I2F, 0), s1);
-                    s1 = xh.fma((FloatVector) v.lanewise(VectorOperators.LSHR, 28).sub(EIGHT).convert(VectorOperators.I2F, 0), s1);
+                for (int j = 0; j < 16; j++) {
+                    IntVector v = quantBytes(w, o + 64 + 32L * j).reinterpretAsInts();
+                    FloatVector xa = FloatVector.broadcast(F16L, x[xo + j]), xc = FloatVector.broadcast(F16L, x[xo + j + 16]);
+                    s0 = nibbleAsFloat(v, 0).fma(xa, s0);
+                    s0 = nibbleAsFloat(v, 4).fma(xc, s0);
+                    s1 = nibbleAsFloat(v, 16).fma(xa, s1);
+                    s1 = nibbleAsFloat(v, 20).fma(xc, s1);
                 }
-                // the scales written out as in groupsQ4 (lowScales / highScales left out of line here boxed their vectors)
                 IntVector h = IntVector.fromMemorySegment(I16L, w, o, LE);
-                FloatVector d0 = TWO_TO_112.mul(h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats());
-                FloatVector d1 = TWO_TO_112.mul(h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats());
-                d0.fma(s0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
-                d1.fma(s1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
+                s0.fma(lowScales(h), FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
+                s1.fma(highScales(h), FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
             }
         }
     }
 
-    /** Quant vector {@code p} (0..7) of a Q4_0_R32 block at {@code block}, as 16 32-bit lanes (see {@link mgm.runtime.InterleavedQuant}). */
-    static IntVector q4QuantLanes(MemorySegment w, long block, int p) {
-        return IntVector.fromMemorySegment(I16L, w, block + 64 + 64L * p, LE);
+    /** One quant vector of a group (32 bytes, one per row) zero-extended to 32 16-bit lanes. */
+    static ShortVector quantBytes(MemorySegment w, long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(B32, w, at, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0);
     }
 
     /** The nibble at bit {@code shift} of each 32-bit lane, minus 8, as a float. */
@@ -681,11 +651,11 @@ final class GemvKernels {
      * scale). Few operations on purpose: the kernels around it sit near C2's inlining node budget.
      */
     static FloatVector lowScales(IntVector h) {
-        return TWO_TO_112.mul(h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats());
+        return h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(0x1p112f);
     }
 
     /** The fp16 scales in the high halves of 32-bit lanes (rows 16-31), as {@link #lowScales}. */
     static FloatVector highScales(IntVector h) {
-        return TWO_TO_112.mul(h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats());
+        return h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(0x1p112f);
     }
 }
