@@ -10,6 +10,7 @@ import mgm.model.llm.Decoder;
 import mgm.model.llm.KvCache;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
+import mgm.runtime.QuantActivations;
 import mgm.runtime.Tensor;
 import mgm.runtime.cpu.CpuBackend;
 import mgm.runtime.profile.Profiler;
@@ -24,8 +25,10 @@ import mgm.runtime.profile.Profiler;
  *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar \
  *     mgm.bench.DecoderReport [--threads 2] [--dtypes BF16,F16,Q8_0,Q4_0] [--prompt 512] [--generate 128]
- *     [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown]</pre>
+ *     [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown] [--q8-activations]</pre>
  * {@code --breakdown} adds one profiled run per dtype and prints the profiler's prefill/decode op tables.
+ * {@code --q8-activations} rounds the activations of the Q8_0 / Q4_0 matmuls to Q8_0 first, as llama.cpp
+ * does ({@link QuantActivations#Q8_0}).
  */
 public final class DecoderReport {
     private DecoderReport() {}
@@ -42,7 +45,8 @@ public final class DecoderReport {
 
     static final String LLAMA_CPP_PREFILL = "100-145";
 
-    record Result(String dtype, double prefillTokS, double decodeTokS, double decodeGbS, double streamGbS,
+    /** {@code label}: the dtype, and the activation form where matmuls round them (see {@link QuantActivations}). */
+    record Result(String dtype, String label, double prefillTokS, double decodeTokS, double decodeGbS, double streamGbS,
                   double ratio, long bytesPerToken) {}
 
     public static void main(String[] args) throws Exception {
@@ -54,6 +58,7 @@ public final class DecoderReport {
         int layers = 16;
         DType kv = DType.F32;
         boolean breakdown = false;
+        QuantActivations activations = QuantActivations.F32;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
@@ -64,9 +69,10 @@ public final class DecoderReport {
                 case "--layers" -> layers = Integer.parseInt(args[++i]);
                 case "--kv" -> kv = DType.valueOf(args[++i]);
                 case "--breakdown" -> breakdown = true;
+                case "--q8-activations" -> activations = QuantActivations.Q8_0;
                 default -> {
                     System.err.println("usage: DecoderReport [--threads N] [--dtypes BF16,F16,Q8_0,Q4_0] [--prompt 512]"
-                            + " [--generate 128] [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown]");
+                            + " [--generate 128] [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown] [--q8-activations]");
                     System.exit(2);
                 }
             }
@@ -77,7 +83,7 @@ public final class DecoderReport {
                 config.hiddenSize(), layers, config.numHeads(), config.numKvHeads(), config.intermediateSize(),
                 config.vocabSize(), threads, prompt, generate, kv, reps, Runtime.version(), Load.average());
         List<Result> results = new ArrayList<>();
-        try (Bandwidth probe = new Bandwidth(512L << 20, threads); CpuBackend cpu = new CpuBackend(threads)) {
+        try (Bandwidth probe = new Bandwidth(512L << 20, threads); CpuBackend cpu = new CpuBackend(threads, activations)) {
             probe.measure(1);
             for (String dt : dtypes) {
                 results.add(run(cpu, probe, config, dt, prompt, generate, reps, kv, breakdown));
@@ -134,7 +140,8 @@ public final class DecoderReport {
                 System.out.print(profiler.report());
             }
             double dec = Stats.median(decode);
-            return new Result(dt, Stats.median(prefill), dec, dec * bytes / 1e9, Stats.median(stream), Stats.median(ratio), bytes);
+            String label = format != WeightFormat.STORED && cpu.quantActivations() == QuantActivations.Q8_0 ? dt + ", Q8_0 act." : dt;
+            return new Result(dt, label, Stats.median(prefill), dec, dec * bytes / 1e9, Stats.median(stream), Stats.median(ratio), bytes);
         } finally {
             if (profiler != null) {
                 profiler.close();
@@ -180,7 +187,7 @@ public final class DecoderReport {
                 prompt, generate);
         System.out.println("|---------|------------------:|-----------------:|-----------------:|---------:|------------:|------------:|------------:|");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "| %-7s | %17.1f | %16.2f | %16s | %8.0f | %11.1f | %11.1f | %10.0f%% |%n", r.dtype,
+            System.out.printf(Locale.ROOT, "| %-7s | %17.1f | %16.2f | %16s | %8.0f | %11.1f | %11.1f | %10.0f%% |%n", r.label,
                     r.prefillTokS, r.decodeTokS, String.format(Locale.ROOT, "%.0f%s", llamaCppDecode(r.dtype),
                             r.dtype.equals("BF16") ? " (F16)" : ""), r.bytesPerToken / 1e6, r.decodeGbS, r.streamGbS, 100 * r.ratio);
         }

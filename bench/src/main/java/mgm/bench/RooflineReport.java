@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.Random;
 
 import mgm.runtime.DType;
+import mgm.runtime.QuantActivations;
 import mgm.runtime.Tensor;
 import mgm.runtime.cpu.CpuBackend;
 
@@ -45,13 +46,18 @@ public final class RooflineReport {
                 Runtime.version());
         List<Row> rows = new ArrayList<>();
         int rounds = quick ? 5 : 15;
-        try (Bandwidth probe = new Bandwidth(512L << 20, threads); CpuBackend cpu = new CpuBackend(threads)) {
+        try (Bandwidth probe = new Bandwidth(512L << 20, threads); CpuBackend cpu = new CpuBackend(threads);
+             CpuBackend cpuQ8 = new CpuBackend(threads, QuantActivations.Q8_0)) {
             double bw = probe.measure(3);
             rows.add(new Row("stream read", "512 MiB", 0, bw, 0, "100% (roofline)"));
             int[][] gemvShapes = {{4096, 4096}, {2048, 5632}, {5632, 2048}};
             for (int[] s : only.equals("gemm") ? new int[0][] : gemvShapes) {
                 for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16, DType.Q8_0, DType.Q4_0}) {
                     rows.add(gemvRow(cpu, probe, dt, s[0], s[1], rounds));
+                }
+                // llama.cpp's numerics: the activation rounded to Q8_0 first (Q4_0 then multiplies in integers)
+                for (DType dt : new DType[] {DType.Q8_0, DType.Q4_0}) {
+                    rows.add(gemvRow(cpuQ8, probe, dt, s[0], s[1], rounds));
                 }
             }
             if (!only.equals("gemv")) {
@@ -97,7 +103,8 @@ public final class RooflineReport {
             }
             double gbs = Stats.median(gemv);
             double t = bytes / (gbs * 1e9);
-            return new Row("GEMV " + dt, "1x" + k + "x" + n, t, gbs, 2.0 * n * k / t / 1e9,
+            String label = "GEMV " + dt + (cpu.quantActivations().rounds(dt) ? ", Q8_0 act." : "");
+            return new Row(label, "1x" + k + "x" + n, t, gbs, 2.0 * n * k / t / 1e9,
                     String.format("%.0f%% of stream (%.1f)", 100 * Stats.median(ratio), Stats.median(stream)));
         } finally {
             for (Tensor w : ws) {

@@ -29,7 +29,7 @@ public final class Quant {
             long at = dstByte + (long) b * DType.Q8_0.blockBytes();
             dst.set(F16, at, Float.floatToFloat16(d));
             for (int j = 0; j < BLOCK; j++) {
-                dst.set(ValueLayout.JAVA_BYTE, at + 2 + j, (byte) roundHalfAway(src[base + j] * id));
+                dst.set(ValueLayout.JAVA_BYTE, at + 2 + j, roundToInt8(src[base + j] * id));
             }
         }
     }
@@ -98,6 +98,11 @@ public final class Quant {
             }
             default -> throw new IllegalArgumentException(type + " is not a block-quantised type");
         };
+    }
+
+    /** One Q8_0 quant from its scaled value: C's roundf, then a cast to int8 (which wraps, as in C). */
+    public static byte roundToInt8(float scaled) {
+        return (byte) roundHalfAway(scaled);
     }
 
     /** C's roundf: halves round away from zero. */

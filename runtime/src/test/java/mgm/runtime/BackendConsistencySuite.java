@@ -2,6 +2,7 @@ package mgm.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.ArrayList;
@@ -49,8 +50,17 @@ public abstract class BackendConsistencySuite {
     /** The backend under test; called once per test class, closed after the class. */
     protected abstract Backend candidate();
 
+    /**
+     * The form in which the candidate takes activations into matmuls with quantised weights (see
+     * {@link QuantActivations}); the reference computes in the same form. A constant: it is read
+     * while the suite is constructed.
+     */
+    protected QuantActivations quantActivations() {
+        return QuantActivations.F32;
+    }
+
     private Backend candidate;
-    private final ReferenceBackend reference = new ReferenceBackend();
+    private final ReferenceBackend reference = new ReferenceBackend(quantActivations());
     private final List<Tensor> owned = new ArrayList<>();
 
     protected final Backend backend() {
@@ -246,6 +256,8 @@ public abstract class BackendConsistencySuite {
      */
     @Test
     void matmulPreparedQ4LargestOrdinaryActivations() {
+        assumeTrue(quantActivations() == QuantActivations.F32,
+                "F32 activations only: rounded to Q8_0, a block of 2^100 has an fp16 scale of Inf");
         int n = 64, k = 128;
         float[] wv = new float[n * k];
         for (int i = 0; i < wv.length; i++) {
@@ -266,6 +278,40 @@ public abstract class BackendConsistencySuite {
         Tensor got = out(2, n);
         backend().matmul(upload(x), p, null, got);
         assertMatmulClose("prepared " + p.describe() + " matmul, x row of 2^100 against quants of 15", x, w, want, read(got), 4e-5);
+    }
+
+    /**
+     * Activations rounded to Q8_0: Q4_0 GEMVs at the ends of the integer kernel's 16-bit block sums.
+     * A block of equal positive weights quantises to quants of 0 (weight = -8 d); an activation row
+     * of equal elements rounds to quants of +127 (row 0) or -127 (row 1); so every block's
+     * {@code sum (q - 8) xq} is -32512 or +32512, the extremes the kernel's wrapping 16-bit sums must
+     * hold exactly. Rows of the weight alternate with blocks of one 1 and 31 of -0.875 (quants 0 and
+     * 15: the other side of the range).
+     */
+    @Test
+    void matmulPreparedQ4IntegerSumExtremes() {
+        assumeTrue(quantActivations() == QuantActivations.Q8_0, "the integer kernel runs on activations rounded to Q8_0");
+        int n = 64, k = 256;
+        float[] wv = new float[n * k];
+        for (int i = 0; i < wv.length; i++) {
+            int row = i / k;
+            wv[i] = row % 2 == 0 ? 0.5f + row / 64f : (i % 32 == 0 ? 1f : -0.875f);
+        }
+        Tensor w = converted(Tensor.of(wv, n, k), DType.Q4_0);
+        Tensor p = backend().prepareLinear(upload(w));
+        track(p);
+        float[] xv = new float[2 * k];
+        for (int e = 0; e < k; e++) {
+            xv[e] = 3f;
+            xv[k + e] = -3f;
+        }
+        Tensor x = Tensor.of(xv, 2, k);
+        Tensor want = Tensor.allocate(DType.F32, 2, n);
+        reference.matmul(x, w, null, want);
+        Tensor got = out(2, n);
+        backend().matmul(upload(x), p, null, got);
+        assertMatmulClose("prepared " + p.describe() + " matmul, activation quants of +-127 against quants of 0 and 15", x, w, want,
+                read(got), 4e-5);
     }
 
     @Test

@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.util.Locale;
 import mgm.kernels.CudaBackends;
 import mgm.runtime.Backend;
+import mgm.runtime.QuantActivations;
 import mgm.runtime.cpu.CpuBackend;
 import mgm.runtime.cpu.ReferenceBackend;
 
@@ -27,30 +28,43 @@ final class Devices {
         };
     }
 
-    /** @param threads CPU threads, or null for one per core */
-    static Backend open(Choice choice, Integer threads, PrintWriter err) {
+    /**
+     * @param threads CPU threads, or null for one per core
+     * @param activations the form of the activations entering quantised matmuls; anything but F32
+     *     is a CPU-backend option (see {@link QuantActivations})
+     */
+    static Backend open(Choice choice, Integer threads, QuantActivations activations, PrintWriter err) {
         if (threads != null && threads < 1) {
             throw MgmRun.CommandFailure.usage("--threads must be at least 1, got " + threads);
         }
+        boolean cpuOnly = activations != QuantActivations.F32;
+        if (choice == Choice.CUDA && cpuOnly) {
+            throw MgmRun.CommandFailure.usage("--q8-activations is a CPU-backend option; drop it or use --device cpu");
+        }
         if (choice == Choice.CPU) {
-            return cpu(threads);
+            return cpu(threads, activations);
         }
         if (choice == Choice.REFERENCE) {
-            return new ReferenceBackend();
+            return new ReferenceBackend(activations);
         }
         Cuda cuda = Cuda.tryOpen();
         if (cuda.backend() != null) {
+            if (cpuOnly) {
+                cuda.backend().close();
+                throw MgmRun.CommandFailure.usage("--q8-activations is a CPU-backend option and a GPU was found (--device auto); "
+                        + "add --device cpu or drop it");
+            }
             return cuda.backend();
         }
         if (choice == Choice.CUDA) {
             throw MgmRun.CommandFailure.file("--device cuda: " + cuda.reason());
         }
         err.println("mgm-run: no GPU (" + cuda.reason() + "); running on the CPU");
-        return cpu(threads);
+        return cpu(threads, activations);
     }
 
-    private static Backend cpu(Integer threads) {
-        return threads == null ? new CpuBackend() : new CpuBackend(threads);
+    private static Backend cpu(Integer threads, QuantActivations activations) {
+        return new CpuBackend(threads == null ? Runtime.getRuntime().availableProcessors() : threads, activations);
     }
 
     /** The CUDA backend, or the one-line reason there is none (no driver, old driver, kernels not built...). */

@@ -23,6 +23,8 @@ class CliErrorsTest {
         assertOneCleanError(run("--model-path", tmp.toString(), "--load-8bit", "--load-4bit"), 2, "exclude each other");
         assertOneCleanError(run("--model-path", tmp.toString(), "--temperature", "-1"), 2, "--temperature");
         assertOneCleanError(run("--model-path", tmp.toString(), "--kv-dtype", "int3"), 2, "--kv-dtype");
+        assertOneCleanError(run("--model-path", tmp.toString(), "--device", "cuda", "--q8-activations"), 2,
+                "--q8-activations is a CPU-backend option");
         assertOneCleanError(run("--model-path", tmp.toString(), "--no-such-flag"), 2, "Unknown option");
         assertOneCleanError(run("logits", "--model-path", tmp.toString(), "--token-ids", "1,-200", "--output", "x.npy"), 2,
                 "1 image marker(s)", "0 --image-file");

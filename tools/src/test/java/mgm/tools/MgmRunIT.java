@@ -31,6 +31,7 @@ import mgm.model.generate.SamplingParams;
 import mgm.model.llm.KvCache;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
+import mgm.runtime.QuantActivations;
 import mgm.runtime.Tensor;
 import mgm.tools.tiny.TinyCheckpoints;
 import mgm.tools.tiny.TinyFamily;
@@ -132,7 +133,7 @@ class MgmRunIT {
 
     /** The greedy answers of the same model to these user turns, in-process. */
     static List<String> expectedAnswers(List<RgbImage> images, String... turns) {
-        Backend backend = Devices.open(Devices.Choice.CPU, 1, null);
+        Backend backend = Devices.open(Devices.Choice.CPU, 1, QuantActivations.F32, null);
         MgmModel.Options o = new MgmModel.Options(model, null, null, WeightFormat.STORED, backend, 0, DType.F16, 512, false,
                 MgmModel.LoadProgress.NONE);
         List<String> answers = new ArrayList<>();
@@ -254,26 +255,50 @@ class MgmRunIT {
 
     @Test
     void logitsOfEveryPositionMatchTheDecoder() throws Exception {
-        Path out = root.resolve("logits.npy");
-        Run r = run(null, "logits", "--model-path", model.toString(), "--device", "cpu", "--token-ids", "1,306,4,17",
-                "--output", out.toString());
+        float[] file = logitsFile("logits.npy");
+        assertTrue(Arrays.equals(decoderLogits(QuantActivations.F32, WeightFormat.STORED), file),
+                "the file holds the decoder's logits of every position");
+    }
+
+    /** {@code --q8-activations} reaches the CPU backend: the logits are the decoder's with activations rounded to Q8_0. */
+    @Test
+    void q8ActivationsRoundTheQuantisedMatmulsInputs() throws Exception {
+        float[] file = logitsFile("logits-q8.npy", "--load-4bit", "--q8-activations");
+        assertTrue(Arrays.equals(decoderLogits(QuantActivations.Q8_0, WeightFormat.Q4_0), file),
+                "the file holds the decoder's logits with Q4_0 weights and Q8_0-rounded activations");
+        assertFalse(Arrays.equals(decoderLogits(QuantActivations.F32, WeightFormat.Q4_0), file),
+                "rounding the activations moved the logits");
+    }
+
+    /** `mgm-run logits` of ids 1, 306, 4, 17 on the CPU (plus extra options) as a float array, after checking the header. */
+    private static float[] logitsFile(String name, String... extra) throws Exception {
+        Path out = root.resolve(name);
+        List<String> args = new ArrayList<>(List.of("logits", "--model-path", model.toString(), "--device", "cpu", "--token-ids",
+                "1,306,4,17", "--output", out.toString()));
+        args.addAll(List.of(extra));
+        Run r = run(null, args.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
         byte[] b = Files.readAllBytes(out);
         int headerLen = (b[8] & 0xff) | (b[9] & 0xff) << 8;
         String header = new String(b, 10, headerLen, StandardCharsets.US_ASCII);
-        Backend backend = Devices.open(Devices.Choice.CPU, null, null);
-        try (MgmModel m = MgmModel.load(MgmModel.Options.defaults(model, backend));
+        float[] file = new float[(b.length - 10 - headerLen) / 4];
+        assertTrue(header.contains("'shape': (4, " + file.length / 4 + ")"), header);
+        ByteBuffer.wrap(b, 10 + headerLen, b.length - 10 - headerLen).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(file);
+        return file;
+    }
+
+    /** The same logits computed in this JVM by the decoder on a CPU backend. */
+    private static float[] decoderLogits(QuantActivations activations, WeightFormat format) {
+        Backend backend = Devices.open(Devices.Choice.CPU, null, activations, null);
+        try (MgmModel m = MgmModel.load(MgmModel.Options.defaults(model, backend).withFormat(format));
              KvCache cache = m.decoder().newCache(4, DType.F32)) {
             int vocab = m.config().llm().vocabSize();
-            assertTrue(header.contains("'shape': (4, " + vocab + ")"), header);
-            float[] file = new float[4 * vocab];
-            ByteBuffer.wrap(b, 10 + headerLen, b.length - 10 - headerLen).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(file);
             float[] expected = new float[4 * vocab];
             m.decoder().prefill(cache, new int[] {1, 306, 4, 17}, (logits, first) -> {
                 float[] rows = logits.toFloatArray();
                 System.arraycopy(rows, 0, expected, first * vocab, rows.length);
             });
-            assertTrue(Arrays.equals(expected, file), "the file holds the decoder's logits of every position");
+            return expected;
         } finally {
             backend.close();
         }

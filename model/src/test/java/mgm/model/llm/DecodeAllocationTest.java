@@ -17,6 +17,7 @@ import mgm.model.WeightFormat;
 import mgm.model.testing.TinyModels;
 import mgm.model.testing.TinyModels.LoadedDecoder;
 import mgm.runtime.DType;
+import mgm.runtime.QuantActivations;
 import mgm.runtime.cpu.CpuBackend;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -31,11 +32,24 @@ class DecodeAllocationTest {
     /** Default tiling (the test backends' 32-element tiles make every row a short one). */
     private static final CpuBackend BACKEND = new CpuBackend(2);
 
+    /** Activations rounded to Q8_0 before quantised matmuls (Q4_0 takes the integer kernel on 512-bit machines). */
+    private static final CpuBackend ROUNDING_BACKEND = new CpuBackend(2, QuantActivations.Q8_0);
+
     @ParameterizedTest
     @EnumSource(WeightFormat.class)
     void decodeStepsAllocateNothing(WeightFormat format) {
+        checkDecodeSteps(BACKEND, format);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0"})
+    void decodeStepsWithQ8ActivationsAllocateNothing(WeightFormat format) {
+        checkDecodeSteps(ROUNDING_BACKEND, format);
+    }
+
+    private static void checkDecodeSteps(CpuBackend backend, WeightFormat format) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), BACKEND, format, 16);
+        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), backend, format, 16);
              KvCache cache = d.decoder().newCache(1024, DType.F32)) {
             d.decoder().prefill(cache, new int[] {1, 30, 496}, null);
             long best = Long.MAX_VALUE;
@@ -63,7 +77,7 @@ class DecodeAllocationTest {
                 best = Math.min(best, (sum(mx.getThreadAllocatedBytes(ids)) - before) / 50);
             }
             if (best >= 4096) {
-                fail(format + ": a decode step allocated " + best + " bytes on the heap; where (JFR allocation samples over "
+                fail(format + " (" + backend.quantActivations() + " activations): a decode step allocated " + best + " bytes on the heap; where (JFR allocation samples over "
                         + "50 more steps, innermost mgm frame): " + allocationSites(d.decoder(), cache, token));
             }
         }

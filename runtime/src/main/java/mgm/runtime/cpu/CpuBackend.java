@@ -11,6 +11,7 @@ import mgm.runtime.DType;
 import mgm.runtime.Device;
 import mgm.runtime.InterleavedQuant;
 import mgm.runtime.OpChecks;
+import mgm.runtime.QuantActivations;
 import mgm.runtime.Tensor;
 import mgm.runtime.TiledWeights;
 
@@ -50,8 +51,10 @@ public final class CpuBackend implements Backend {
     private final int floatMaxTile;
     private final int tileQuantum;
     private final WorkerPool pool;
-    private final ReferenceBackend reference = new ReferenceBackend();
+    private final QuantActivations activations;
+    private final ReferenceBackend reference;
     private final GemvTask gemv = new GemvTask();
+    private final RoundRowsTask roundRows;
     private final GemmTask gemm;
     private final RowTasks.Norm norm;
     private final PointwiseTasks.Activate activate;
@@ -67,6 +70,9 @@ public final class CpuBackend implements Backend {
     private final ImageTasks.Resize resize = new ImageTasks.Resize();
     private Arena scratchArena = Arena.ofShared();
     private MemorySegment scratch = MemorySegment.NULL;
+    /** Activation rows rounded to Q8_0 for a GEMM ({@link QuantActivations#Q8_0}). */
+    private Arena roundedArena = Arena.ofShared();
+    private MemorySegment rounded = MemorySegment.NULL;
 
     /** A backend with one thread per available core. */
     public CpuBackend() {
@@ -75,7 +81,12 @@ public final class CpuBackend implements Backend {
 
     /** A backend running ops on {@code threads} threads (the caller counts as one). */
     public CpuBackend(int threads) {
-        this(threads, TiledWeights.MAX_TILE, TiledWeights.MAX_FLOAT_TILE, TiledWeights.TILE_QUANTUM);
+        this(threads, QuantActivations.F32);
+    }
+
+    /** The same, with activations entering quantised matmuls in the given form (see {@link QuantActivations}). */
+    public CpuBackend(int threads, QuantActivations activations) {
+        this(threads, TiledWeights.MAX_TILE, TiledWeights.MAX_FLOAT_TILE, TiledWeights.TILE_QUANTUM, activations);
     }
 
     /**
@@ -84,10 +95,17 @@ public final class CpuBackend implements Backend {
      * use tiny tiles so that their tiny models run with tiled weights too.
      */
     public CpuBackend(int threads, int maxTile, int tileQuantum) {
-        this(threads, maxTile, maxTile, tileQuantum);
+        this(threads, maxTile, tileQuantum, QuantActivations.F32);
     }
 
-    private CpuBackend(int threads, int maxTile, int floatMaxTile, int tileQuantum) {
+    /** Both of the above. */
+    public CpuBackend(int threads, int maxTile, int tileQuantum, QuantActivations activations) {
+        this(threads, maxTile, maxTile, tileQuantum, activations);
+    }
+
+    private CpuBackend(int threads, int maxTile, int floatMaxTile, int tileQuantum, QuantActivations activations) {
+        this.activations = java.util.Objects.requireNonNull(activations, "activations");
+        this.reference = new ReferenceBackend(activations);
         this.maxTile = maxTile;
         this.floatMaxTile = floatMaxTile;
         this.tileQuantum = tileQuantum;
@@ -98,6 +116,7 @@ public final class CpuBackend implements Backend {
         this.activate = new PointwiseTasks.Activate(threads);
         this.attention = new AttentionTask(threads);
         this.decodeAttention = new DecodeAttentionTask(threads);
+        this.roundRows = new RoundRowsTask(threads);
         this.rope = new RopeTask(threads);
         this.window = new WindowAttentionTask(threads);
         this.select = new SelectTask(threads);
@@ -106,6 +125,11 @@ public final class CpuBackend implements Backend {
 
     public int threads() {
         return threads;
+    }
+
+    /** The form activations take on entering matmuls with block-quantised weights. */
+    public QuantActivations quantActivations() {
+        return activations;
     }
 
     /** The slow, obviously-correct backend this one falls back to for layouts its kernels do not cover. */
@@ -284,11 +308,12 @@ public final class CpuBackend implements Backend {
         }
         long tileK = k / tiles;
         long rowBytes = w.dtype().byteSize(tileK);
+        boolean roundX = activations.rounds(w.dtype());
         if (m <= GemvTask.MAX_ROWS || out.stride(1) != 1) {
             // decode shape: no views or slices are made, the tasks get storages and byte offsets
             for (long m0 = 0; m0 < m; m0 += GemvTask.MAX_ROWS) {
                 int mm = (int) Math.min(GemvTask.MAX_ROWS, m - m0);
-                int chunks = gemv.set(seg(x), x.byteOffset() + 4L * m0 * x.stride(0), x.stride(0), mm, (int) k,
+                int chunks = gemv.set(seg(x), x.byteOffset() + 4L * m0 * x.stride(0), x.stride(0), mm, (int) k, roundX,
                         seg(w), w.byteOffset(), w.dtype(), tiles, rowBytes, (int) n, bias == null ? null : seg(bias),
                         bias == null ? 0 : bias.byteOffset(), seg(out), out.byteOffset() + 4L * m0 * out.stride(0),
                         out.stride(0), out.stride(1), threads);
@@ -301,8 +326,10 @@ public final class CpuBackend implements Backend {
             return;
         }
         // prefill shape: one GEMM per K tile, the later ones adding to C
+        MemorySegment a = roundX ? roundedRows(x, (int) m, (int) k) : base(x);
+        long lda = roundX ? k : x.stride(0);
         for (int t = 0; t < tiles; t++) {
-            gemm(base(x).asSlice(4L * t * tileK), x.stride(0), w.segment().asSlice(t * n * rowBytes), w.dtype(), rowBytes,
+            gemm(a.asSlice(4L * t * tileK), lda, w.segment().asSlice(t * n * rowBytes), w.dtype(), rowBytes,
                     bias == null || t > 0 ? null : bias.segment(), base(out), out.stride(0), (int) m, (int) n, (int) tileK, t > 0);
         }
     }
@@ -951,8 +978,21 @@ public final class CpuBackend implements Backend {
                 t.release();
             } else if (task instanceof ImageTasks.Resize t) {
                 t.release();
+            } else if (task instanceof RoundRowsTask t) {
+                t.release();
             }
         }
+    }
+
+    /** The rows of x rounded to Q8_0 ({@link ActivationQ8}), packed [m, k] in a reused buffer. */
+    private MemorySegment roundedRows(Tensor x, int m, int k) {
+        if (rounded.byteSize() < 4L * m * k) {
+            roundedArena.close();
+            roundedArena = Arena.ofShared();
+            rounded = roundedArena.allocate(4L * m * k, 64);
+        }
+        runAndRelease(roundRows, roundRows.set(seg(x), x.byteOffset(), x.stride(0), m, k, rounded, threads));
+        return rounded;
     }
 
     private MemorySegment scratch(long bytes) {
@@ -969,6 +1009,8 @@ public final class CpuBackend implements Backend {
         pool.close();
         scratchArena.close();
         scratch = MemorySegment.NULL;
+        roundedArena.close();
+        rounded = MemorySegment.NULL;
         reference.close();
     }
 }

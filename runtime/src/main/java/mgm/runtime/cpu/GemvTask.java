@@ -41,11 +41,19 @@ final class GemvTask extends RangeTask {
     private final float[][] blockSums = new float[MAX_ROWS][];
     /** Q4_0 (either layout): whether each activation row may take the fast kernel (else the one with the reference's Inf / NaN semantics). */
     private final boolean[] xOrdinary = new boolean[MAX_ROWS];
+    /** Activation rows rounded to Q8_0 ({@link mgm.runtime.QuantActivations#Q8_0}): paired quants, scales, 8 x block sums (see {@link ActivationQ8}). */
+    private final int[][] xQuants = new int[MAX_ROWS][];
+    private final float[][] xScales = new float[MAX_ROWS][];
+    private final int[][] xSums8 = new int[MAX_ROWS][];
+    /** Whether each activation row was rounded with finite scales, so Q4_0_R32 takes the integer kernel. */
+    private final boolean[] xIntegers = new boolean[MAX_ROWS];
     private float[] xRow = new float[0];
     /** Per-worker dot products of one chunk, written to out (with the bias) when the chunk is done. */
     private float[][] results = new float[0][];
     /** Per-worker dot products of one K tile, added to results (K-tiled weights). */
     private float[][] tileResults = new float[0][];
+    /** Per-worker scratch of the integer Q4_0 kernel (a block's 32 sums; padded apart so that no two share a cache line). */
+    private short[][] q4BlockSums = new short[0][];
 
     private MemorySegment w;
     private DType wType;
@@ -65,9 +73,11 @@ final class GemvTask extends RangeTask {
      * Sets up the call and prepares the activation rows; returns the chunk count. Segments are whole
      * storages; xb / wb / bb / ob are the byte offsets of the first element. A K-tiled weight
      * ({@link mgm.runtime.TiledWeights}) has {@code tiles} > 1 and {@code rowBytes} of a tile's row.
+     * With {@code roundX} the activation rows are rounded to Q8_0 first (the kernels then see the
+     * rounded rows; Q4_0_R32 takes its integer kernel).
      */
-    int set(MemorySegment x, long xb, long xRowStride, int m, int k, MemorySegment w, long wb, DType wType, int tiles, long rowBytes,
-            int n, MemorySegment bias, long bb, MemorySegment out, long ob, long outRowStride, long outColStride, int threads) {
+    int set(MemorySegment x, long xb, long xRowStride, int m, int k, boolean roundX, MemorySegment w, long wb, DType wType, int tiles,
+            long rowBytes, int n, MemorySegment bias, long bb, MemorySegment out, long ob, long outRowStride, long outColStride, int threads) {
         this.tiles = tiles;
         this.tileBytes = rowBytes * n;
         this.wb = wb;
@@ -92,6 +102,18 @@ final class GemvTask extends RangeTask {
                 blockSums[r] = new float[(k + 31) / 32];
             }
             MemorySegment.copy(x, FL, xb + 4L * r * xRowStride, xRow, 0, k);
+            xIntegers[r] = false;
+            if (roundX) {
+                if (xQuants[r] == null || xQuants[r].length < k) {
+                    xQuants[r] = new int[k];
+                    xScales[r] = new float[k / 32];
+                    xSums8[r] = new int[k / 32];
+                }
+                xIntegers[r] = ActivationQ8.round(xRow, k, xQuants[r], xScales[r], xSums8[r], xRow) && wType == DType.Q4_0_R32;
+                if (xIntegers[r]) {
+                    continue;  // the integer kernel reads nothing else
+                }
+            }
             GemvKernels.prepare(wType, xRow, k, xPrepared[r], blockSums[r]);
             if (wType == DType.Q4_0 || wType == DType.Q4_0_R32) {
                 xOrdinary[r] = GemvKernels.q4RowIsOrdinary(xRow, k);
@@ -115,6 +137,9 @@ final class GemvTask extends RangeTask {
                 Math.min((n + 2L * threads - 1) / (2L * threads), maxChunkBytes / perRow));
         if (InterleavedQuant.isInterleaved(wType)) {
             rowsPerChunk = (rowsPerChunk + 31) / 32 * 32;  // whole 32-row groups
+        }
+        if (q4BlockSums.length < threads) {
+            q4BlockSums = new short[threads][32 + 64];
         }
         if (results.length < threads || results[0].length < rowsPerChunk) {
             results = new float[threads][(int) rowsPerChunk];
@@ -155,7 +180,10 @@ final class GemvTask extends RangeTask {
                     }
                     case Q8_0_R32 -> GemvKernels.groupsQ8(w, first, rows / 32, xp, xOff, tileK, target);
                     case Q4_0_R32 -> {
-                        if (xOrdinary[r]) {
+                        if (xIntegers[r]) {
+                            GemvKernels.groupsQ4Int(w, first, rows / 32, xQuants[r], xScales[r], xSums8[r], xOff, tileK, target,
+                                    q4BlockSums[worker]);
+                        } else if (xOrdinary[r]) {
                             GemvKernels.groupsQ4(w, first, rows / 32, xp, blockSums[r], xOff, tileK, target);
                         } else {
                             GemvKernels.groupsQ4Float(w, first, rows / 32, xp, xOff, tileK, target);

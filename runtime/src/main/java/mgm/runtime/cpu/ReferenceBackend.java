@@ -1,11 +1,16 @@
 package mgm.runtime.cpu;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
 import mgm.runtime.Activation;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
 import mgm.runtime.Device;
 import mgm.runtime.Numerics;
 import mgm.runtime.OpChecks;
+import mgm.runtime.Quant;
+import mgm.runtime.QuantActivations;
 import mgm.runtime.Tensor;
 
 /**
@@ -14,6 +19,17 @@ import mgm.runtime.Tensor;
  * also covers the rare layouts the fast backend does not specialise.
  */
 public final class ReferenceBackend implements Backend {
+    private final QuantActivations activations;
+
+    /** Activations enter every matmul as they are. */
+    public ReferenceBackend() {
+        this(QuantActivations.F32);
+    }
+
+    /** Activations enter matmuls with block-quantised weights in the given form (see {@link QuantActivations}). */
+    public ReferenceBackend(QuantActivations activations) {
+        this.activations = java.util.Objects.requireNonNull(activations, "activations");
+    }
 
     @Override
     public String name() {
@@ -106,6 +122,9 @@ public final class ReferenceBackend implements Backend {
             b = bias.toFloatArray();
         }
         float[] xs = x.toFloatArray();
+        if (activations.rounds(w.dtype())) {
+            xs = roundedToQ8_0(xs, k);
+        }
         float[] ws = w.toFloatArray();
         float[] result = new float[(int) (m * n)];
         for (int i = 0; i < m; i++) {
@@ -118,6 +137,17 @@ public final class ReferenceBackend implements Backend {
             }
         }
         HostArrays.write(out, result);
+    }
+
+    /** Rows of k elements through a Q8_0 round trip: {@link Quant#quantizeQ8_0} then {@link Quant#dequantize}. */
+    private static float[] roundedToQ8_0(float[] rows, long k) {
+        float[] out = new float[rows.length];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment blocks = arena.allocate(DType.Q8_0.byteSize(rows.length));
+            Quant.quantizeQ8_0(rows, 0, rows.length, blocks, 0);
+            Quant.dequantize(DType.Q8_0, blocks, 0, rows.length, out, 0);
+        }
+        return out;
     }
 
     // ------------------------------------------------------------------ normalisation

@@ -7,24 +7,29 @@ import java.util.Random;
 
 import mgm.runtime.Activation;
 import mgm.runtime.DType;
+import mgm.runtime.QuantActivations;
 import mgm.runtime.Tensor;
 import mgm.runtime.TiledWeights;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The decode-step ops allocate nothing on the Java heap once warm (on the caller and the pool
  * threads): tasks and scratch are preallocated, storages are passed with byte offsets instead of
  * slices. The activation kernels are in since their exp loop passes loop-carried vectors as
  * arguments only (it had compiled with boxed vectors in some programs; see the README, "Reading
- * C2's machine code").
+ * C2's machine code"). With
+ * activations rounded to Q8_0 the quantised matmuls take other kernels (the rounding, Q4_0's
+ * integer kernel): checked too.
  */
 class CpuBackendAllocationTest {
 
-    @Test
-    void decodeStepOpsDoNotAllocatePerElement() {
+    @ParameterizedTest
+    @EnumSource(QuantActivations.class)
+    void decodeStepOpsDoNotAllocatePerElement(QuantActivations activations) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         Random r = new Random(5);
-        try (CpuBackend cpu = new CpuBackend(2);
+        try (CpuBackend cpu = new CpuBackend(2, activations);
              Tensor x = rand(r, 1, 1024);
              Tensor w = Tensor.allocate(DType.Q8_0, 512, 1024);
              Tensor wb = Tensor.allocate(DType.BF16, 512, 1024);
@@ -84,7 +89,7 @@ class CpuBackendAllocationTest {
                 best = Math.min(best, (sum(mx.getThreadAllocatedBytes(ids)) - before) / 100);
             }
             long perStep = best;
-            assertTrue(perStep < 4096, "a decode step allocated " + perStep + " bytes on the heap");
+            assertTrue(perStep < 4096, "a decode step (" + activations + " activations) allocated " + perStep + " bytes on the heap");
         }
     }
 

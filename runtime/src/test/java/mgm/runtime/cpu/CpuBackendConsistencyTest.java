@@ -2,6 +2,7 @@ package mgm.runtime.cpu;
 
 import mgm.runtime.Backend;
 import mgm.runtime.BackendConsistencySuite;
+import mgm.runtime.QuantActivations;
 import org.junit.jupiter.api.Nested;
 
 /** The fast CPU backend against the reference, with 2 threads (this machine's cores), 1 thread, 3 (more threads than cores, uneven splits), and tiny K tiles. */
@@ -33,6 +34,34 @@ class CpuBackendConsistencyTest extends BackendConsistencySuite {
         @Override
         protected Backend candidate() {
             return new CpuBackend(2, 32, 32);
+        }
+    }
+
+    /** Activations rounded to Q8_0 before quantised matmuls (Q4_0 GEMVs take the integer kernel), against a reference that rounds them the same way. */
+    @Nested
+    class Q8Activations extends BackendConsistencySuite {
+        @Override
+        protected Backend candidate() {
+            return new CpuBackend(2, QuantActivations.Q8_0);
+        }
+
+        @Override
+        protected QuantActivations quantActivations() {
+            return QuantActivations.Q8_0;
+        }
+    }
+
+    /** The same with K tiles of 32 (the integer kernel reads its activation blocks at each tile's offset). */
+    @Nested
+    class Q8ActivationsSmallKTiles extends BackendConsistencySuite {
+        @Override
+        protected Backend candidate() {
+            return new CpuBackend(2, 32, 32, QuantActivations.Q8_0);
+        }
+
+        @Override
+        protected QuantActivations quantActivations() {
+            return QuantActivations.Q8_0;
         }
     }
 }

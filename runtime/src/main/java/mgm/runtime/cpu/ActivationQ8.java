@@ -1,0 +1,80 @@
+package mgm.runtime.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import mgm.runtime.Quant;
+
+/**
+ * An activation row rounded to Q8_0 blocks ({@link mgm.runtime.QuantActivations#Q8_0}), vectorised
+ * and bit for bit {@link mgm.runtime.Quant#quantizeQ8_0} followed by
+ * {@link mgm.runtime.Quant#dequantize}: per 32 elements {@code d = amax / 127},
+ * {@code q = roundf(x * (1 / d))} as an int8, the scale stored as fp16. Runs once per activation
+ * row and matmul, so it must cost little beside the weights' read.
+ */
+final class ActivationQ8 {
+    private ActivationQ8() {}
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final FloatVector HALF = FloatVector.broadcast(F, 0.5f);
+    private static final FloatVector ONE = FloatVector.broadcast(F, 1f);
+    private static final int SIGN = 0x80000000;
+
+    /**
+     * Rounds {@code x[0..k)} (k a multiple of 32): {@code rounded[i] = d[b] * quant[i]} (may be
+     * {@code x}), the quants to {@code q} (each in both 16-bit halves of an int, see {@link #paired}),
+     * the fp16 scales (as floats) to {@code d} and 8 x each block's quant sum to {@code sum8}. Returns whether every scale is finite (else some rounded
+     * elements are NaN, as in the reference).
+     */
+    static boolean round(float[] x, int k, int[] q, float[] d, int[] sum8, float[] rounded) {
+        boolean finite = true;
+        for (int b = 0; b < k / 32; b++) {
+            int o = 32 * b;
+            float amax = FloatVector.fromArray(F, x, o).abs().max(FloatVector.fromArray(F, x, o + 8).abs())
+                    .max(FloatVector.fromArray(F, x, o + 16).abs().max(FloatVector.fromArray(F, x, o + 24).abs()))
+                    .reduceLanes(VectorOperators.MAX);
+            float scale = amax / 127f;
+            float id = scale != 0f ? 1f / scale : 0f;
+            float stored = Float.float16ToFloat(Float.floatToFloat16(scale));
+            finite &= Float.isFinite(stored);
+            d[b] = stored;
+            int sum = 0;
+            if (scale != 0f && scale < Float.MIN_NORMAL) {
+                // a subnormal scale: 1 / scale is inexact or infinite, so |x / d| may pass 127 and the
+                // reference's int8 cast wraps; such (absurdly small) blocks are rounded one by one
+                for (int j = o; j < o + 32; j++) {
+                    int quant = Quant.roundToInt8(x[j] * id);
+                    q[j] = paired(quant);
+                    sum += quant;
+                    rounded[j] = stored * quant;
+                }
+            } else {
+                for (int i = o; i < o + 32; i += 8) {
+                    // roundf(x * id) as a float: truncate |t| (a Java cast: NaN gives 0), add one where the
+                    // dropped fraction is at least a half (exact), put t's sign back; |t| <= ~127 here
+                    FloatVector t = FloatVector.fromArray(F, x, i).mul(id);
+                    FloatVector a = t.abs();
+                    FloatVector whole = (FloatVector) a.convert(VectorOperators.F2I, 0).convert(VectorOperators.I2F, 0);
+                    FloatVector magnitude = whole.add(ONE, a.sub(whole).compare(VectorOperators.GE, HALF));
+                    FloatVector quant = magnitude.reinterpretAsInts().or(t.reinterpretAsInts().and(SIGN)).reinterpretAsFloats();
+                    IntVector qi = (IntVector) quant.convert(VectorOperators.F2I, 0);
+                    sum += qi.reduceLanes(VectorOperators.ADD);
+                    qi.and(0xFFFF).or(qi.lanewise(VectorOperators.LSHL, 16)).intoArray(q, i);
+                    ((FloatVector) qi.convert(VectorOperators.I2F, 0)).mul(stored).intoArray(rounded, i);  // (from qi: +0, not -0)
+                }
+            }
+            sum8[b] = 8 * sum;
+        }
+        return finite;
+    }
+
+    /**
+     * A quant in both 16-bit halves of an int: a 32-bit broadcast of it is 32 16-bit lanes of the
+     * quant, which the integer Q4_0 kernel gets from a load ({@link GemvKernels#groupsQ4Int}).
+     */
+    static int paired(int quant) {
+        return (quant & 0xFFFF) | (quant << 16);
+    }
+}
