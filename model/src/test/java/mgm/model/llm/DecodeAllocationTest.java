@@ -2,20 +2,12 @@ package mgm.model.llm;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
-
-import jdk.jfr.Recording;
-import jdk.jfr.consumer.RecordedEvent;
-import jdk.jfr.consumer.RecordingFile;
 
 import mgm.model.WeightFormat;
 import mgm.model.testing.TinyModels;
 import mgm.model.testing.TinyModels.LoadedDecoder;
+import mgm.runtime.AllocationSites;
 import mgm.runtime.DType;
 import mgm.runtime.QuantActivations;
 import mgm.runtime.cpu.CpuBackend;
@@ -83,42 +75,17 @@ class DecodeAllocationTest {
         }
     }
 
-    /** The innermost mgm.* frames of JFR's allocation samples over 50 decode steps, most bytes first. */
+    /** Where 50 more decode steps allocate (see {@link AllocationSites}). */
     private static String allocationSites(Decoder decoder, KvCache cache, int token) {
-        try (Recording r = new Recording()) {
-            r.enable("jdk.ObjectAllocationSample").with("throttle", "off").withStackTrace();
-            r.start();
+        int[] next = {token};
+        return AllocationSites.of(() -> {
             for (int i = 0; i < 50; i++) {
                 if (cache.length() + 2 > cache.maxLength()) {
                     cache.truncate(3);
                 }
-                decoder.decode(cache, token++ % 500);
+                decoder.decode(cache, next[0]++ % 500);
             }
-            r.stop();
-            Path file = Files.createTempFile("decode-allocation", ".jfr");
-            try {
-                r.dump(file);
-                Map<String, Long> bytes = new HashMap<>();
-                for (RecordedEvent e : RecordingFile.readAllEvents(file)) {
-                    if (e.getStackTrace() == null) {
-                        continue;
-                    }
-                    String site = e.getStackTrace().getFrames().stream()
-                            .filter(f -> f.getMethod().getType().getName().startsWith("mgm."))
-                            .findFirst()
-                            .map(f -> f.getMethod().getType().getName() + "." + f.getMethod().getName() + ":" + f.getLineNumber()
-                                    + " (" + f.getType() + ")")
-                            .orElse("?");
-                    bytes.merge(site + " " + e.getClass("objectClass").getName(), e.getLong("weight"), Long::sum);
-                }
-                return bytes.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(6)
-                        .map(x -> x.getKey() + " " + x.getValue() + " B").toList().toString();
-            } finally {
-                Files.deleteIfExists(file);
-            }
-        } catch (IOException e) {
-            return "(no JFR: " + e + ")";
-        }
+        });
     }
 
     private static long sum(long[] v) {

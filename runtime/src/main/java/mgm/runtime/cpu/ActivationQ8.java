@@ -17,7 +17,19 @@ import mgm.runtime.Quant;
 final class ActivationQ8 {
     private ActivationQ8() {}
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    /**
+     * The preferred species, as every other kernel uses on this machine: a 256-bit shape here, alone
+     * among 512-bit ones, made the library's shared call profiles polymorphic, and in one full test
+     * run a decode step of other kernels then allocated (boxed vectors).
+     */
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+
+    static {
+        if (32 % L != 0) {
+            throw new IllegalStateException("ActivationQ8: a Q8_0 block of 32 is not a whole number of " + L + "-lane vectors");
+        }
+    }
     private static final FloatVector HALF = FloatVector.broadcast(F, 0.5f);
     private static final FloatVector ONE = FloatVector.broadcast(F, 1f);
     private static final int SIGN = 0x80000000;
@@ -32,9 +44,10 @@ final class ActivationQ8 {
         boolean finite = true;
         for (int b = 0; b < k / 32; b++) {
             int o = 32 * b;
-            float amax = FloatVector.fromArray(F, x, o).abs().max(FloatVector.fromArray(F, x, o + 8).abs())
-                    .max(FloatVector.fromArray(F, x, o + 16).abs().max(FloatVector.fromArray(F, x, o + 24).abs()))
-                    .reduceLanes(VectorOperators.MAX);
+            float amax = 0f;
+            for (int i = o; i < o + 32; i += L) {
+                amax = Math.max(amax, FloatVector.fromArray(F, x, i).abs().reduceLanes(VectorOperators.MAX));
+            }
             float scale = amax / 127f;
             float id = scale != 0f ? 1f / scale : 0f;
             float stored = Float.float16ToFloat(Float.floatToFloat16(scale));
@@ -51,7 +64,7 @@ final class ActivationQ8 {
                     rounded[j] = stored * quant;
                 }
             } else {
-                for (int i = o; i < o + 32; i += 8) {
+                for (int i = o; i < o + 32; i += L) {
                     // roundf(x * id) as a float: truncate |t| (a Java cast: NaN gives 0), add one where the
                     // dropped fraction is at least a half (exact), put t's sign back; |t| <= ~127 here
                     FloatVector t = FloatVector.fromArray(F, x, i).mul(id);
