@@ -37,10 +37,7 @@ final class Devices {
         if (threads != null && threads < 1) {
             throw MgmRun.CommandFailure.usage("--threads must be at least 1, got " + threads);
         }
-        boolean cpuOnly = activations != QuantActivations.F32;
-        if (choice == Choice.CUDA && cpuOnly) {
-            throw MgmRun.CommandFailure.usage("--q8-activations is a CPU-backend option; drop it or use --device cpu");
-        }
+        checkActivations(choice, activations);
         if (choice == Choice.CPU) {
             return cpu(threads, activations);
         }
@@ -49,7 +46,7 @@ final class Devices {
         }
         Cuda cuda = Cuda.tryOpen();
         if (cuda.backend() != null) {
-            if (cpuOnly) {
+            if (activations != QuantActivations.F32) {
                 cuda.backend().close();
                 throw MgmRun.CommandFailure.usage("--q8-activations is a CPU-backend option and a GPU was found (--device auto); "
                         + "add --device cpu or drop it");
@@ -61,6 +58,13 @@ final class Devices {
         }
         err.println("mgm-run: no GPU (" + cuda.reason() + "); running on the CPU");
         return cpu(threads, activations);
+    }
+
+    /** Rounded activations are a CPU-backend option: a usage error with {@code --device cuda}. */
+    static void checkActivations(Choice choice, QuantActivations activations) {
+        if (choice == Choice.CUDA && activations != QuantActivations.F32) {
+            throw MgmRun.CommandFailure.usage("--q8-activations is a CPU-backend option; drop it or use --device cpu");
+        }
     }
 
     private static Backend cpu(Integer threads, QuantActivations activations) {

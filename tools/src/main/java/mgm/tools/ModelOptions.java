@@ -107,9 +107,7 @@ public final class ModelOptions {
     public void validate() {
         format();
         kvDtype();
-        if (Devices.parse(device) == Devices.Choice.CUDA && q8Activations) {
-            throw MgmRun.CommandFailure.usage("--q8-activations is a CPU-backend option; drop it or use --device cpu");
-        }
+        Devices.checkActivations(Devices.parse(device), activations());
         if (context < 0) {
             throw MgmRun.CommandFailure.usage("--context must be positive, got " + context);
         }

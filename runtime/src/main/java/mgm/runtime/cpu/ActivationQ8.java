@@ -24,21 +24,21 @@ final class ActivationQ8 {
      */
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+    private static final FloatVector HALF = FloatVector.broadcast(F, 0.5f);
+    private static final FloatVector ONE = FloatVector.broadcast(F, 1f);
+    private static final int SIGN = 0x80000000;
 
     static {
         if (32 % L != 0) {
             throw new IllegalStateException("ActivationQ8: a Q8_0 block of 32 is not a whole number of " + L + "-lane vectors");
         }
     }
-    private static final FloatVector HALF = FloatVector.broadcast(F, 0.5f);
-    private static final FloatVector ONE = FloatVector.broadcast(F, 1f);
-    private static final int SIGN = 0x80000000;
 
     /**
      * Rounds {@code x[0..k)} (k a multiple of 32): {@code rounded[i] = d[b] * quant[i]} (may be
      * {@code x}), the quants to {@code q} (each in both 16-bit halves of an int, see {@link #paired}),
-     * the fp16 scales (as floats) to {@code d} and 8 x each block's quant sum to {@code sum8}. Returns whether every scale is finite (else some rounded
-     * elements are NaN, as in the reference).
+     * the fp16 scales (as floats) to {@code d} and 8 x each block's quant sum to {@code sum8}.
+     * Returns whether every scale is finite (else some rounded elements are NaN, as in the reference).
      */
     static boolean round(float[] x, int k, int[] q, float[] d, int[] sum8, float[] rounded) {
         boolean finite = true;

@@ -601,8 +601,8 @@ final class GemvKernels {
      * one multiply-add takes a nibble of 32 rows against an activation quant broadcast by a plain
      * 32-bit load (the paired int, read as shorts). The products add up in one 16-bit accumulator
      * that may wrap on the way: the block's total, {@code |sum (q4 - 8) xq| <= 32 * 8 * 127 < 2^15},
-     * comes out exact from 16-bit wrapping arithmetic whatever the order. Its two halves (rows 0-15, 16-31) are sign-extended in 32-bit
-     * lanes, converted and scaled. Seven 512-bit operations per 64 weights (widen, mask, shift, two
+     * comes out exact from 16-bit wrapping arithmetic whatever the order. Its two halves (rows 0-15,
+     * 16-31) are sign-extended in 32-bit lanes, converted and scaled. Seven 512-bit operations per 64 weights (widen, mask, shift, two
      * multiplies, two adds; the broadcasts are loads) against fifteen in {@link #groupsQ4}; the
      * quant vectors are read in address order (two interleaved streams read 10-20% slower from
      * memory).

@@ -123,7 +123,7 @@ public final class ReferenceBackend implements Backend {
         }
         float[] xs = x.toFloatArray();
         if (activations.rounds(w.dtype())) {
-            xs = roundedToQ8_0(xs, k);
+            xs = roundedToQ8_0(xs);
         }
         float[] ws = w.toFloatArray();
         float[] result = new float[(int) (m * n)];
@@ -139,8 +139,11 @@ public final class ReferenceBackend implements Backend {
         HostArrays.write(out, result);
     }
 
-    /** Rows of k elements through a Q8_0 round trip: {@link Quant#quantizeQ8_0} then {@link Quant#dequantize}. */
-    private static float[] roundedToQ8_0(float[] rows, long k) {
+    /**
+     * Rows through a Q8_0 round trip: {@link Quant#quantizeQ8_0} then {@link Quant#dequantize}.
+     * Quantised weights have rows of whole 32-element blocks, so the flat array's blocks are the rows' blocks.
+     */
+    private static float[] roundedToQ8_0(float[] rows) {
         float[] out = new float[rows.length];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment blocks = arena.allocate(DType.Q8_0.byteSize(rows.length));
