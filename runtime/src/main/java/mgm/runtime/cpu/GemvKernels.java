@@ -590,6 +590,79 @@ final class GemvKernels {
         }
     }
 
+    /**
+     * {@link #groupsQ4} without its conversions, for CPUs that multiply subnormal floats at full
+     * speed ({@link SubnormalOperands}). A masked nibble {@code 2^s q} (s = 0, 4, 16, 20: below bit
+     * 24, the lowest exponent bit) read as a float is the subnormal {@code 2^s q 2^-149}, exactly;
+     * so each weight costs a mask and an FMA (two 512-bit operations, against three with the
+     * conversion). The activation row was prepared by {@link #prepareQ4Subnormal}: {@code x} scaled
+     * by {@code 2^P} (its largest element in [2^126, 2^127)), {@code negSums} by {@code 2^(P-149)},
+     * so each product and partial sum is the one of {@link #groupsQ4} times {@code 2^(P-149)},
+     * a normal float for all but sums below 2^-103 of the row's largest element; {@code rowScale
+     * = 2^(149-P)} takes the block sums back (exact: a power of two). The results are therefore
+     * bit-identical to {@link #groupsQ4}'s wherever its own stay normal.
+     */
+    static void groupsQ4Subnormal(MemorySegment w, long start, int groups, float[] x, float[] negSums, float rowScale, int xOff, int k,
+                                  float[] out) {
+        int nb = k / 32;
+        int b0 = xOff / 32;
+        long groupBytes = (long) nb * Q4_GROUP_BLOCK;
+        FloatVector back = FloatVector.broadcast(F16L, rowScale);
+        for (int g = 0; g < groups; g++) {
+            long base = start + g * groupBytes;
+            java.util.Arrays.fill(out, 32 * g, 32 * g + 32, 0f);  // the group's sums live in out (see groupsQ8)
+            for (int b = 0; b < nb; b++) {
+                long o = base + (long) b * Q4_GROUP_BLOCK;
+                int xo = xOff + 32 * b;
+                FloatVector s0 = FloatVector.broadcast(F16L, 8f * negSums[b0 + b]);
+                FloatVector s1 = FloatVector.broadcast(F16L, 0x1p19f * negSums[b0 + b]);
+                FloatVector t0 = FloatVector.zero(F16L), t1 = t0;
+                for (int j = 0; j < 16; j++) {
+                    IntVector v = ((ShortVector) ByteVector.fromMemorySegment(B32, w, o + 64 + 32L * j, LE)
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S32, 0)).reinterpretAsInts();
+                    FloatVector xa = FloatVector.broadcast(F16L, x[xo + j]), xc = FloatVector.broadcast(F16L, x[xo + j + 16]);
+                    s0 = v.and(NIBBLE_AT_0).reinterpretAsFloats().fma(xa, s0);
+                    t0 = v.and(NIBBLE_AT_4).reinterpretAsFloats().fma(xc, t0);
+                    s1 = v.and(NIBBLE_AT_16).reinterpretAsFloats().fma(xa, s1);
+                    t1 = v.and(NIBBLE_AT_20).reinterpretAsFloats().fma(xc, t1);
+                }
+                IntVector h = IntVector.fromMemorySegment(I16L, w, o, LE);
+                FloatVector d0 = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_112);
+                FloatVector d1 = h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_96);
+                t0.fma(SIXTEENTH, s0).mul(back).fma(d0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
+                t1.fma(SIXTEENTH, s1).mul(back).fma(d1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
+            }
+        }
+    }
+
+    /**
+     * Prepares ordinary activation row {@code x[0..k)} ({@link #q4RowIsOrdinary}) for
+     * {@link #groupsQ4Subnormal}: {@code dst = x 2^P} with P = 126 - (exponent of the largest |x|),
+     * {@code negSums[b] = -(sum of block b) 2^(P-149)} (the sum in the order of {@link #prepare});
+     * returns {@code 2^(149-P)}, which takes the kernel's sums back. The scaling runs in double,
+     * where {@code 2^P} (up to 2^253 for a row of zeros or subnormals) is exact.
+     */
+    static float prepareQ4Subnormal(float[] x, int k, float[] dst, float[] negSums) {
+        float largest = 0;
+        for (int i = 0; i < k; i++) {
+            largest = Math.max(largest, Math.abs(x[i]));
+        }
+        int e = Math.getExponent(largest);  // -127 for zero and subnormals
+        double up = Math.scalb(1.0, 126 - e);
+        for (int i = 0; i < k; i++) {
+            dst[i] = (float) (x[i] * up);
+        }
+        double sumScale = Math.scalb(1.0, -23 - e);
+        for (int b = 0; b < k / 32; b++) {
+            float s = 0;
+            for (int j = 0; j < 32; j++) {
+                s += x[b * 32 + j];
+            }
+            negSums[b] = (float) (-s * sumScale);
+        }
+        return Math.scalb(1f, 23 + e);
+    }
+
     private static final ShortVector LOW_NIBBLE16 = ShortVector.broadcast(S32, (short) 0xF);
 
     /**

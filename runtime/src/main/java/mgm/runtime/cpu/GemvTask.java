@@ -41,6 +41,8 @@ final class GemvTask extends RangeTask {
     private final float[][] blockSums = new float[MAX_ROWS][];
     /** Q4_0 (either layout): whether each activation row may take the fast kernel (else the one with the reference's Inf / NaN semantics). */
     private final boolean[] xOrdinary = new boolean[MAX_ROWS];
+    /** Q4_0_R32 rows prepared for the subnormal kernel: the factor that takes its sums back (see {@link GemvKernels#prepareQ4Subnormal}). */
+    private final float[] xScaleBack = new float[MAX_ROWS];
     /** Activation rows rounded to Q8_0 ({@link mgm.runtime.QuantActivations#Q8_0}): paired quants, scales, 8 x block sums (see {@link ActivationQ8}). */
     private final int[][] xQuants = new int[MAX_ROWS][];
     private final float[][] xScales = new float[MAX_ROWS][];
@@ -114,9 +116,13 @@ final class GemvTask extends RangeTask {
                     continue;  // the integer kernel reads nothing else
                 }
             }
-            GemvKernels.prepare(wType, xRow, k, xPrepared[r], blockSums[r]);
             if (wType == DType.Q4_0 || wType == DType.Q4_0_R32) {
                 xOrdinary[r] = GemvKernels.q4RowIsOrdinary(xRow, k);
+            }
+            if (wType == DType.Q4_0_R32 && xOrdinary[r] && SubnormalOperands.FAST) {
+                xScaleBack[r] = GemvKernels.prepareQ4Subnormal(xRow, k, xPrepared[r], blockSums[r]);
+            } else {
+                GemvKernels.prepare(wType, xRow, k, xPrepared[r], blockSums[r]);
             }
             if (offHeap) {
                 if (xOffHeap[r] == null || xOffHeap[r].byteSize() < 4L * k) {
@@ -183,6 +189,8 @@ final class GemvTask extends RangeTask {
                         if (xIntegers[r]) {
                             GemvKernels.groupsQ4Int(w, first, rows / 32, xQuants[r], xScales[r], xSums8[r], xOff, tileK, target,
                                     q4BlockSums[worker]);
+                        } else if (xOrdinary[r] && SubnormalOperands.FAST) {
+                            GemvKernels.groupsQ4Subnormal(w, first, rows / 32, xp, blockSums[r], xScaleBack[r], xOff, tileK, target);
                         } else if (xOrdinary[r]) {
                             GemvKernels.groupsQ4(w, first, rows / 32, xp, blockSums[r], xOff, tileK, target);
                         } else {
