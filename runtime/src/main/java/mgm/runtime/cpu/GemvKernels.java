@@ -42,7 +42,8 @@ import mgm.runtime.DType;
  * vectors where the machine has them (16 int8 widened per instruction instead of 8: +20% per
  * core), else 256-bit; Q4_0 uses 256-bit vectors (one 32-element block = 4 x 8 lanes). On 512-bit
  * machines Q4_0 weights arrive interleaved by 32 rows ({@link mgm.runtime.InterleavedQuant}) and
- * {@link #groupsQ4} computes 32 rows per vector: 8 -> 13 GB/s per core; Q8_0 likewise
+ * {@link #groupsQ4} computes 32 rows per vector: 8 -> 13 GB/s per core (on CPUs that multiply
+ * subnormals at full speed {@link #groupsQ4Subnormal}, without conversions: 16); Q8_0 likewise
  * ({@link #groupsQ8}).
  */
 final class GemvKernels {
