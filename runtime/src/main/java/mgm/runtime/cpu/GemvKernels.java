@@ -114,11 +114,7 @@ final class GemvKernels {
             case Q4_0, Q4_0_R32 -> {
                 System.arraycopy(x, 0, dst, 0, k);
                 for (int b = 0; b < k / 32; b++) {
-                    float s = 0;
-                    for (int j = 0; j < 32; j++) {
-                        s += x[b * 32 + j];
-                    }
-                    blockSums[b] = -s;
+                    blockSums[b] = -blockSum(x, b);
                 }
             }
             default -> System.arraycopy(x, 0, dst, 0, k);
@@ -637,17 +633,14 @@ final class GemvKernels {
     }
 
     /**
-     * Prepares ordinary activation row {@code x[0..k)} ({@link #q4RowIsOrdinary}) for
-     * {@link #groupsQ4Subnormal}: {@code dst = x 2^P} with P = 126 - (exponent of the largest |x|),
-     * {@code negSums[b] = -(sum of block b) 2^(P-149)} (the sum in the order of {@link #prepare});
-     * returns {@code 2^(149-P)}, which takes the kernel's sums back. The scaling runs in double,
-     * where {@code 2^P} (up to 2^253 for a row of zeros or subnormals) is exact.
+     * Prepares ordinary activation row {@code x[0..k)} ({@link #q4RowIsOrdinary}), whose largest
+     * magnitude is {@code largest} ({@link #largestMagnitude}), for {@link #groupsQ4Subnormal}:
+     * {@code dst = x 2^P} with P = 126 - (exponent of largest), {@code negSums[b] = -(sum of block
+     * b) 2^(P-149)} (the sums of {@link #prepare}, so that the kernels agree bit for bit); returns
+     * {@code 2^(149-P)}, which takes the kernel's sums back. The scaling runs in double, where
+     * {@code 2^P} (up to 2^253 for a row of zeros or subnormals) is exact.
      */
-    static float prepareQ4Subnormal(float[] x, int k, float[] dst, float[] negSums) {
-        float largest = 0;
-        for (int i = 0; i < k; i++) {
-            largest = Math.max(largest, Math.abs(x[i]));
-        }
+    static float prepareQ4Subnormal(float[] x, int k, float largest, float[] dst, float[] negSums) {
         int e = Math.getExponent(largest);  // -127 for zero and subnormals
         double up = Math.scalb(1.0, 126 - e);
         for (int i = 0; i < k; i++) {
@@ -655,13 +648,18 @@ final class GemvKernels {
         }
         double sumScale = Math.scalb(1.0, -23 - e);
         for (int b = 0; b < k / 32; b++) {
-            float s = 0;
-            for (int j = 0; j < 32; j++) {
-                s += x[b * 32 + j];
-            }
-            negSums[b] = (float) (-s * sumScale);
+            negSums[b] = (float) (-blockSum(x, b) * sumScale);
         }
         return Math.scalb(1f, 23 + e);
+    }
+
+    /** Sum of block {@code b} of {@code x} (32 elements, in order): the one summation both Q4_0 prepares use. */
+    private static float blockSum(float[] x, int b) {
+        float s = 0;
+        for (int j = 0; j < 32; j++) {
+            s += x[b * 32 + j];
+        }
+        return s;
     }
 
     private static final ShortVector LOW_NIBBLE16 = ShortVector.broadcast(S32, (short) 0xF);
@@ -731,12 +729,21 @@ final class GemvKernels {
      * NaN where the reference has +-Inf; such rows take {@link #rowsQ4Exact} / {@link #groupsQ4Float}.
      */
     static boolean q4RowIsOrdinary(float[] x, int k) {
+        return q4RowIsOrdinary(largestMagnitude(x, k));
+    }
+
+    /** The same, from the row's {@link #largestMagnitude}. */
+    static boolean q4RowIsOrdinary(float largest) {
+        return largest <= 0x1p100f;  // false for NaN
+    }
+
+    /** {@code max |x[i]|} over {@code [0, k)}; NaN if any element is NaN. */
+    static float largestMagnitude(float[] x, int k) {
+        float largest = 0;
         for (int i = 0; i < k; i++) {
-            if (!(Math.abs(x[i]) <= 0x1p100f)) {
-                return false;
-            }
+            largest = Math.max(largest, Math.abs(x[i]));  // Math.max keeps a NaN
         }
-        return true;
+        return largest;
     }
 
     /**

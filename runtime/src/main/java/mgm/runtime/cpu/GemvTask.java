@@ -116,11 +116,10 @@ final class GemvTask extends RangeTask {
                     continue;  // the integer kernel reads nothing else
                 }
             }
-            if (wType == DType.Q4_0 || wType == DType.Q4_0_R32) {
-                xOrdinary[r] = GemvKernels.q4RowIsOrdinary(xRow, k);
-            }
+            float largest = wType == DType.Q4_0 || wType == DType.Q4_0_R32 ? GemvKernels.largestMagnitude(xRow, k) : 0f;
+            xOrdinary[r] = GemvKernels.q4RowIsOrdinary(largest);
             if (wType == DType.Q4_0_R32 && xOrdinary[r] && SubnormalOperands.FAST) {
-                xScaleBack[r] = GemvKernels.prepareQ4Subnormal(xRow, k, xPrepared[r], blockSums[r]);
+                xScaleBack[r] = GemvKernels.prepareQ4Subnormal(xRow, k, largest, xPrepared[r], blockSums[r]);
             } else {
                 GemvKernels.prepare(wType, xRow, k, xPrepared[r], blockSums[r]);
             }

@@ -1,9 +1,11 @@
 package mgm.runtime.cpu;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * Whether this CPU multiplies subnormal floats at full speed, which {@link GemvKernels#groupsQ4Subnormal}
@@ -30,15 +32,11 @@ final class SubnormalOperands {
 
     /** The CPU's vendor id ("AuthenticAMD", "GenuineIntel") from /proc/cpuinfo, or "" where unknown. */
     static String vendor() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("vendor_id")) {
-                    return line.substring(line.indexOf(':') + 1).trim();
-                }
-            }
-        } catch (IOException | SecurityException e) {
-            // not Linux, or not readable: unknown
+        try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {  // the first line that names it, not the whole file
+            return lines.filter(line -> line.startsWith("vendor_id")).findFirst()
+                    .map(line -> line.substring(line.indexOf(':') + 1).trim()).orElse("");
+        } catch (IOException | UncheckedIOException | SecurityException e) {
+            return "";  // not Linux, or not readable: unknown
         }
-        return "";
     }
 }

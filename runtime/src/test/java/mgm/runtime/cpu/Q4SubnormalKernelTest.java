@@ -1,7 +1,9 @@
 package mgm.runtime.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.Arena;
@@ -36,7 +38,7 @@ class Q4SubnormalKernelTest {
             };
             for (int i = 0; i < rows.length; i++) {
                 float[] x = rows[i];
-                assertEquals(true, GemvKernels.q4RowIsOrdinary(x, K), "row " + i + " is one the fast kernels take");
+                assertTrue(GemvKernels.q4RowIsOrdinary(x, K), "row " + i + " is one the fast kernels take");
                 // whole K, then the second of two K tiles (xOff = K / 2)
                 for (int tile = 0; tile < 2; tile++) {
                     int xOff = tile * K / 2, k = tile == 0 ? K : K / 2;
@@ -46,7 +48,7 @@ class Q4SubnormalKernelTest {
                     GemvKernels.prepare(DType.Q4_0_R32, x, K, px, plainSums);
                     GemvKernels.groupsQ4(w, start, GROUPS, px, plainSums, xOff, k, plain);
                     float[] scaled = new float[K], scaledSums = new float[K / 32], sub = new float[32 * GROUPS];
-                    float back = GemvKernels.prepareQ4Subnormal(x, K, scaled, scaledSums);
+                    float back = GemvKernels.prepareQ4Subnormal(x, K, GemvKernels.largestMagnitude(x, K), scaled, scaledSums);
                     GemvKernels.groupsQ4Subnormal(w, start, GROUPS, scaled, scaledSums, back, xOff, k, sub);
                     for (int o = 0; o < sub.length; o++) {
                         assertEquals(Float.floatToRawIntBits(plain[o]), Float.floatToRawIntBits(sub[o]),
@@ -59,11 +61,11 @@ class Q4SubnormalKernelTest {
 
     @Test
     void settingIsParsed() {
-        assertEquals(true, SubnormalOperands.decide("auto", "AuthenticAMD"));
-        assertEquals(false, SubnormalOperands.decide("auto", "GenuineIntel"));
-        assertEquals(false, SubnormalOperands.decide("AUTO", ""));
-        assertEquals(true, SubnormalOperands.decide("true", "GenuineIntel"));
-        assertEquals(false, SubnormalOperands.decide("false", "AuthenticAMD"));
+        assertTrue(SubnormalOperands.decide("auto", "AuthenticAMD"));
+        assertFalse(SubnormalOperands.decide("auto", "GenuineIntel"));
+        assertFalse(SubnormalOperands.decide("AUTO", ""));
+        assertTrue(SubnormalOperands.decide("true", "GenuineIntel"));
+        assertFalse(SubnormalOperands.decide("false", "AuthenticAMD"));
         assertThrows(IllegalArgumentException.class, () -> SubnormalOperands.decide("yes", "AuthenticAMD"));
     }
 
