@@ -144,6 +144,21 @@ public interface Backend extends AutoCloseable {
     void matmul(Tensor x, Tensor w, Tensor bias, Tensor out);
 
     /**
+     * {@code outs[i] = x · ws[i]ᵀ + biases[i]} for every i: several {@link #matmul}s of one input, such
+     * as a layer's q / k / v or gate / up projections. {@code biases} is null when no weight has one
+     * (otherwise one entry per weight, null for none). The outputs must not overlap one another or
+     * any input. Each output is what {@link #matmul} gives for its weight (within matmul's
+     * tolerances: float sums may be ordered differently); a backend may run them as one job (the CPU backend streams a decode step's weights as one range
+     * of rows: one dispatch and one activation preparation instead of one per weight).
+     */
+    default void matmuls(Tensor x, Tensor[] ws, Tensor[] biases, Tensor[] outs) {
+        OpChecks.weightArrays("matmuls", ws, biases, outs);
+        for (int i = 0; i < ws.length; i++) {
+            matmul(x, ws[i], biases == null ? null : biases[i], outs[i]);
+        }
+    }
+
+    /**
      * This backend's form of a linear weight {@code [out, in]} for {@link #matmul}: the same values,
      * possibly laid out differently (the CPU backend splits long rows into K tiles, see
      * {@link TiledWeights}, and interleaves Q8_0 / Q4_0 rows by 32, see {@link InterleavedQuant}).

@@ -84,6 +84,22 @@ public final class OpChecks {
         }
     }
 
+    /**
+     * The arrays of a call on several weights ({@link Backend#matmuls}): ws and outs non-null, of one
+     * non-zero length, without null entries; biases null (no bias) or of that length (null entries
+     * allowed).
+     */
+    public static void weightArrays(String op, Tensor[] ws, Tensor[] biases, Tensor[] outs) {
+        require(ws != null && outs != null, op, "ws and outs must not be null");
+        require(ws.length > 0 && ws.length == outs.length && (biases == null || biases.length == ws.length), op,
+                ws.length + " weights, " + outs.length + " outputs" + (biases == null ? "" : " and " + biases.length + " biases")
+                        + ": needs one output (and bias, when biases is not null) per weight, at least one weight");
+        for (int i = 0; i < ws.length; i++) {
+            notNull(op, "ws[" + i + "]", ws[i]);
+            notNull(op, "outs[" + i + "]", outs[i]);
+        }
+    }
+
     public static void require(boolean condition, String op, String message) {
         if (!condition) {
             throw new IllegalArgumentException(op + ": " + message);

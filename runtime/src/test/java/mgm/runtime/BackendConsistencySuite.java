@@ -314,6 +314,98 @@ public abstract class BackendConsistencySuite {
                 read(got), 4e-5);
     }
 
+    /**
+     * {@link Backend#matmuls}: several weights against one input, as a decoder's q / k / v and gate /
+     * up, against the reference (the candidate's own {@link Backend#matmul} of each weight need not
+     * agree to the bit: the Vector API's lane reductions are ordered differently before and after C2
+     * compiles a kernel, so two identical calls may differ in the last bits while the JIT warms up). Plain and prepared weights (K-tiled, interleaved), biases on none / some / all,
+     * row counts that split into chunks across the weights' boundaries, outputs of one and of
+     * several weights' worth of rows, 1-8 activation rows and 9 (the CPU backend's GEMM), a weight
+     * of no rows, a strided output and x, and weights of two dtypes in one call.
+     */
+    @Test
+    void matmulsShareOneInput() {
+        int[][] cases = { // m, k, then each weight's rows
+            {1, 64, 32, 32, 32}, {1, 256, 128, 32, 32}, {3, 96, 64, 96}, {1, 1024, 1024, 256, 256}, {2, 160, 7, 33, 1},
+            {1, 4096, 96, 32, 64}, {4, 5632, 64, 64}, {8, 128, 64, 0, 32}, {9, 64, 32, 32, 64}, {1, 2048, 2048, 512, 512}};
+        int seed = 900;
+        for (DType wt : WEIGHTS) {
+            for (int[] c : cases) {
+                int[] ns = java.util.Arrays.copyOfRange(c, 2, c.length);
+                checkMatmuls(new DType[] {wt, wt, wt}, c[0], c[1], ns, seed++, seed % 2 == 0, seed % 3, seed % 4 == 0);
+            }
+        }
+        checkMatmuls(new DType[] {DType.F16, DType.Q4_0}, 1, 256, new int[] {64, 32}, seed++, true, 2, false);
+        checkMatmuls(new DType[] {DType.Q8_0, DType.BF16, DType.Q8_0}, 2, 512, new int[] {32, 64, 96}, seed, true, 1, true);
+    }
+
+    /**
+     * matmuls of an {@code [m, k]} input against weights {@code types[i]} of {@code ns[i]} rows (types
+     * has at least ns.length entries), prepared or not; biases: 0 none, 1 on every other weight, 2 on
+     * all; {@code strided}: x and the outputs are views into wider rows.
+     */
+    private void checkMatmuls(DType[] types, int m, int k, int[] ns, long seed, boolean prepare, int biases, boolean strided) {
+        Random r = new Random(seed);
+        int count = ns.length;
+        Tensor xHost = random(r, m, k);
+        Tensor x = strided ? upload(random(r, m, k + 8)).slice(1, 4, 4 + k) : upload(xHost);
+        if (strided) {
+            backend().copy(upload(xHost), x);
+        }
+        Tensor[] wHost = new Tensor[count], ws = new Tensor[count], bHost = new Tensor[count], bs = new Tensor[count];
+        Tensor[] outs = new Tensor[count];
+        for (int i = 0; i < count; i++) {
+            wHost[i] = weight(r, types[i], ns[i], k);
+            ws[i] = upload(wHost[i]);
+            if (prepare) {
+                Tensor p = backend().prepareLinear(ws[i]);
+                if (p != ws[i]) {
+                    track(p);
+                }
+                ws[i] = p;
+            }
+            if (biases == 2 || biases == 1 && i % 2 == 0) {
+                bHost[i] = random(r, ns[i]);
+                bs[i] = upload(bHost[i]);
+            }
+            outs[i] = strided ? out(m, ns[i] + 3).slice(1, 1, 1 + ns[i]) : out(m, ns[i]);
+        }
+        backend().matmuls(x, ws, biases == 0 ? null : bs, outs);
+        for (int i = 0; i < count; i++) {
+            String what = "matmuls " + i + " of " + count + ": " + ws[i].describe() + " M=" + m + " K=" + k + (prepare ? " prepared" : "")
+                    + (bs[i] != null ? " bias" : "") + (strided ? " strided" : "");
+            float[] got = read(outs[i]);
+            Tensor want = Tensor.allocate(DType.F32, m, ns[i]);
+            reference.matmul(xHost, wHost[i], bHost[i], want);
+            assertMatmulClose(what, xHost, wHost[i], want, got, types[i] == DType.Q4_0 ? 4e-5 : 1e-5);
+        }
+    }
+
+    /** matmuls refuses bad arrays and outputs that overlap each other or another weight's inputs, before it writes. */
+    @Test
+    void matmulsBadArguments() {
+        Random r = new Random(77);
+        Tensor x = upload(random(r, 1, 64));
+        Tensor w1 = upload(random(r, 32, 64)), w2 = upload(random(r, 16, 64)), wBadK = upload(random(r, 16, 48));
+        Tensor o1 = out(1, 32), o2 = out(1, 16);
+        Tensor both = out(1, 48);
+        float[] before = read(o1);
+        org.junit.jupiter.api.function.Executable[] bad = {
+            () -> backend().matmuls(x, new Tensor[] {w1, w2}, null, new Tensor[] {o1}),
+            () -> backend().matmuls(x, new Tensor[0], null, new Tensor[0]),
+            () -> backend().matmuls(x, new Tensor[] {w1, null}, null, new Tensor[] {o1, o2}),
+            () -> backend().matmuls(x, new Tensor[] {w1, w2}, new Tensor[] {null}, new Tensor[] {o1, o2}),
+            () -> backend().matmuls(x, new Tensor[] {w1, wBadK}, null, new Tensor[] {o1, o2}),
+            () -> backend().matmuls(x, new Tensor[] {w1, w2}, null, new Tensor[] {o1, o1.slice(1, 0, 16)}),
+            () -> backend().matmuls(x, new Tensor[] {w1, w2}, null, new Tensor[] {both.slice(1, 0, 32), both.slice(1, 30, 46)}),
+        };
+        for (org.junit.jupiter.api.function.Executable call : bad) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, call);
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith("matmul"), e.getMessage());
+        }
+        assertExact("matmuls wrote nothing on bad arguments", before, read(o1));
+    }
+
     @Test
     void matmulTransposedActivation() {
         Random r = new Random(7);

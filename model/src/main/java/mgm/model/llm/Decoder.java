@@ -44,6 +44,16 @@ public final class Decoder implements AutoCloseable {
     private final Runnable decodeOps = this::decodeOps;
     private KvCache stepCache;
 
+    /**
+     * Per layer, the weights that read the same normed rows, for {@link Backend#matmuls}: q / k / v
+     * (with their biases, or null where the family has none), gate / up (dense layers) or each
+     * expert's gate / up (Mixtral layers).
+     */
+    private final Tensor[][] qkv;
+    private final Tensor[][] qkvBiases;
+    private final Tensor[][] gateUp;
+    private final Tensor[][][] expertGateUp;
+
     /** Frequencies on the backend and the sequence length they were computed for (dynamic NTK). */
     private final Tensor invFreq;
     private float[] invFreqHost;
@@ -65,6 +75,25 @@ public final class Decoder implements AutoCloseable {
         this.oneRow = scratch.rows(1);
         this.moe = config.isMoe() ? new MixtureOfExperts(backend, config, maxChunk) : null;
         this.decodeStep = moe == null ? backend.repeatedStep() : Backend.RepeatedStep.DIRECT;
+        int layers = weights.layers().length;
+        this.qkv = new Tensor[layers][];
+        this.qkvBiases = new Tensor[layers][];
+        this.gateUp = new Tensor[layers][];
+        this.expertGateUp = new Tensor[layers][][];
+        for (int i = 0; i < layers; i++) {
+            LayerWeights w = weights.layers()[i];
+            qkv[i] = new Tensor[] {w.wq(), w.wk(), w.wv()};
+            boolean biased = w.bq() != null || w.bk() != null || w.bv() != null;
+            qkvBiases[i] = biased ? new Tensor[] {w.bq(), w.bk(), w.bv()} : null;
+            if (moe == null) {
+                gateUp[i] = new Tensor[] {w.wGate(), w.wUp()};
+            } else {
+                expertGateUp[i] = new Tensor[w.expertGate().length][];
+                for (int e = 0; e < w.expertGate().length; e++) {
+                    expertGateUp[i][e] = new Tensor[] {w.expertGate()[e], w.expertUp()[e]};
+                }
+            }
+        }
         this.invFreqHost = ropeFrequencies.forLength(0);
         this.invFreq = backend.allocate(DType.F32, config.headDim() / 2);
         try (Tensor host = hostF32(invFreqHost)) {
@@ -252,9 +281,7 @@ public final class Decoder implements AutoCloseable {
         float offset = normWeightOffset;
 
         backend.rmsNorm(r.x, w.attnNorm(), eps, offset, r.normed);
-        backend.matmul(r.normed, w.wq(), w.bq(), r.q);
-        backend.matmul(r.normed, w.wk(), w.bk(), r.k);
-        backend.matmul(r.normed, w.wv(), w.bv(), r.v);
+        backend.matmuls(r.normed, qkv[layer], qkvBiases[layer], r.qkv);
         backend.rope(r.q3, start, invFreq, r.q3);
         backend.rope(r.k3, start, invFreq, r.k3);
         backend.copyRows(r.k3, cache.keys(layer), start);
@@ -265,10 +292,9 @@ public final class Decoder implements AutoCloseable {
 
         backend.rmsNorm(r.x, w.mlpNorm(), eps, offset, r.normed);
         if (moe != null) {
-            moe.forward(w, r.normed, r.x, r.tokens);
+            moe.forward(w, expertGateUp[layer], r.normed, r.x, r.tokens);
         } else {
-            backend.matmul(r.normed, w.wGate(), null, r.gate);
-            backend.matmul(r.normed, w.wUp(), null, r.up);
+            backend.matmuls(r.normed, gateUp[layer], null, r.gateUp);
             backend.gatedActivation(config.activation(), r.gate, r.up, r.gate);
             backend.matmul(r.gate, w.wDown(), null, r.out);
             backend.add(r.x, r.out, r.x);

@@ -31,6 +31,8 @@ final class MixtureOfExperts implements AutoCloseable {
     private final Tensor up;
     private final Tensor expertOut;
     private final Tensor[] oneRow;
+    /** One token's gate and up outputs, for {@link Backend#matmuls}. */
+    private final Tensor[] oneRowGateUp;
     private final int[][] tokensOf;
     private final float[][] weightsOf;
     private final int[] counts;
@@ -58,6 +60,7 @@ final class MixtureOfExperts implements AutoCloseable {
         }
         oneRow = new Tensor[] {routerLogits.slice(0, 0, 1), topValues.slice(0, 0, 1), topIndices.slice(0, 0, 1),
             gate.slice(0, 0, 1), up.slice(0, 0, 1), expertOut.slice(0, 0, 1)};
+        oneRowGateUp = new Tensor[] {oneRow[3], oneRow[4]};
         tokensOf = new int[c.numExperts()][maxChunk];
         weightsOf = new float[c.numExperts()][maxChunk];
         counts = new int[c.numExperts()];
@@ -67,8 +70,8 @@ final class MixtureOfExperts implements AutoCloseable {
         return 4L * maxChunk * (c.numExperts() + 2L * c.numExpertsPerTok() + 2L * c.hiddenSize() + 2L * c.intermediateSize());
     }
 
-    /** {@code x[0..tokens) += MoE(normed[0..tokens))}. */
-    void forward(LayerWeights w, Tensor normed, Tensor x, int tokens) {
+    /** {@code x[0..tokens) += MoE(normed[0..tokens))}; {@code gateUp[e]}: expert e's gate and up weights. */
+    void forward(LayerWeights w, Tensor[][] gateUp, Tensor normed, Tensor x, int tokens) {
         boolean single = tokens == 1;
         Tensor logits = single ? oneRow[0] : routerLogits.slice(0, 0, tokens);
         Tensor values = single ? oneRow[1] : topValues.slice(0, 0, tokens);
@@ -87,7 +90,9 @@ final class MixtureOfExperts implements AutoCloseable {
                 continue;
             }
             if (single) {
-                runExpert(w, e, normed, oneRow[3], oneRow[4], oneRow[5]);
+                backend.matmuls(normed, gateUp[e], null, oneRowGateUp);
+                backend.gatedActivation(config.activation(), oneRow[3], oneRow[4], oneRow[3]);
+                backend.matmul(oneRow[3], w.expertDown()[e], null, oneRow[5]);
                 backend.scale(oneRow[5], weightsOf[e][0], oneRow[5]);
                 backend.add(x, oneRow[5], x);
                 continue;

@@ -21,6 +21,9 @@ final class Rows {
     final Tensor up;
     final Tensor lastX;
     final Tensor lastNormed;
+    /** The outputs of the projections that share an input ({@link mgm.runtime.Backend#matmuls}). */
+    final Tensor[] qkv;
+    final Tensor[] gateUp;
 
     Rows(Scratch s, LlmConfig c, int t) {
         tokens = t;
@@ -39,5 +42,7 @@ final class Rows {
         up = s.up.slice(0, 0, t);
         lastX = x.slice(0, t - 1, t);
         lastNormed = normed.slice(0, t - 1, t);
+        qkv = new Tensor[] {q, k, v};
+        gateUp = new Tensor[] {gate, up};
     }
 }

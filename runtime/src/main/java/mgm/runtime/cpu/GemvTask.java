@@ -9,11 +9,13 @@ import mgm.runtime.DType;
 import mgm.runtime.InterleavedQuant;
 
 /**
- * {@code out[m, :] = x[m, :] · Wᵀ (+ bias)} for a few activation rows (decode shape). Weight rows
- * are split across threads in chunks of contiguous rows; each chunk is streamed once per activation
- * row and K tile (the second and later activation rows re-read it from L2). Activation rows are
- * prepared once per call (in the caller) into preallocated buffers in the layout each dtype's
- * kernel reads.
+ * {@code out[m, :] = x[m, :] · Wᵀ (+ bias)} for a few activation rows (decode shape), for one weight
+ * or for several of the same dtype and K against the same rows ({@link CpuBackend#matmuls}: q / k /
+ * v, gate / up), whose rows then form one range split into chunks as one weight's would be. Weight
+ * rows are split across threads in chunks of contiguous rows; each chunk is streamed once per
+ * activation row and K tile (the second and later activation rows re-read it from L2). Activation
+ * rows are prepared once per call (in the caller) into preallocated buffers in the layout each
+ * dtype's kernel reads.
  */
 final class GemvTask extends RangeTask {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -57,43 +59,47 @@ final class GemvTask extends RangeTask {
     /** Per-worker scratch of the integer Q4_0 kernel (a block's 32 sums; padded apart so that no two share a cache line). */
     private short[][] q4BlockSums = new short[0][];
 
-    private MemorySegment w;
+    /** Most weights in one call ({@link #addWeight}). */
+    static final int MAX_WEIGHTS = 4;
+
     private DType wType;
     private long rowBytes;
-    private MemorySegment bias;
-    private MemorySegment out;
-    private long outRowStride;
-    private long outColStride;
     private int m;
     private int k;
-    /** K tiles of the weight (1: plain [N, K]); tile t's rows start tileBytes * t after the first. */
+    /** K tiles of the weights (1: plain [N, K]); tile t's rows start tileBytes * t after the first. */
     private int tiles;
-    private long tileBytes;
-    private long wb, bb, ob;
+    /** The call's weights: storage, byte offset of the first element, rows, first row in the call's row range. */
+    private int weights;
+    private long totalRows;
+    private final MemorySegment[] w = new MemorySegment[MAX_WEIGHTS];
+    private final long[] wb = new long[MAX_WEIGHTS];
+    private final long[] rowsOf = new long[MAX_WEIGHTS];
+    private final long[] firstRow = new long[MAX_WEIGHTS];
+    private final long[] tileBytes = new long[MAX_WEIGHTS];
+    /** Each weight's bias (or null) and output: storage, byte offset of the first element, strides in elements. */
+    private final MemorySegment[] bias = new MemorySegment[MAX_WEIGHTS];
+    private final long[] bb = new long[MAX_WEIGHTS];
+    private final MemorySegment[] out = new MemorySegment[MAX_WEIGHTS];
+    private final long[] ob = new long[MAX_WEIGHTS];
+    private final long[] outRowStride = new long[MAX_WEIGHTS];
+    private final long[] outColStride = new long[MAX_WEIGHTS];
 
     /**
-     * Sets up the call and prepares the activation rows; returns the chunk count. Segments are whole
-     * storages; xb / wb / bb / ob are the byte offsets of the first element. A K-tiled weight
-     * ({@link mgm.runtime.TiledWeights}) has {@code tiles} > 1 and {@code rowBytes} of a tile's row.
-     * With {@code roundX} the activation rows are rounded to Q8_0 first (the kernels then see the
-     * rounded rows; Q4_0_R32 takes its integer kernel).
+     * Starts a call: prepares {@code m} activation rows of {@code k} elements (row r at byte
+     * {@code xb + 4 r xRowStride} of x) for weights of {@code wType} with {@code tiles} K tiles of
+     * {@code rowBytes}-byte rows ({@link mgm.runtime.TiledWeights}: tiles > 1). With {@code roundX}
+     * the rows are rounded to Q8_0 first (the kernels then see the rounded rows; Q4_0_R32 takes its
+     * integer kernel). Then {@link #addWeight} once per weight and {@link #chunks}. Segments are whole
+     * storages; offsets are bytes of the first element, strides elements.
      */
-    int set(MemorySegment x, long xb, long xRowStride, int m, int k, boolean roundX, MemorySegment w, long wb, DType wType, int tiles,
-            long rowBytes, int n, MemorySegment bias, long bb, MemorySegment out, long ob, long outRowStride, long outColStride, int threads) {
+    void prepare(MemorySegment x, long xb, long xRowStride, int m, int k, boolean roundX, DType wType, int tiles, long rowBytes) {
         this.tiles = tiles;
-        this.tileBytes = rowBytes * n;
-        this.wb = wb;
-        this.bb = bb;
-        this.ob = ob;
-        this.w = w;
         this.wType = wType;
         this.rowBytes = rowBytes;
-        this.bias = bias;
-        this.out = out;
-        this.outRowStride = outRowStride;
-        this.outColStride = outColStride;
         this.m = m;
         this.k = k;
+        this.weights = 0;
+        this.totalRows = 0;
         if (xRow.length < k) {
             xRow = new float[k];
         }
@@ -130,6 +136,36 @@ final class GemvTask extends RangeTask {
                 MemorySegment.copy(xPrepared[r], 0, xOffHeap[r], FL, 0, k);
             }
         }
+    }
+
+    /**
+     * Adds a weight of {@code n} rows (in the form {@link #prepare} was told) with its bias (null:
+     * none) and its output {@code [m, n]}. Its rows follow the previous weight's in the call's row
+     * range, so a chunk may end one weight's rows and begin the next one's.
+     */
+    void addWeight(MemorySegment w, long wb, int n, MemorySegment bias, long bb, MemorySegment out, long ob, long outRowStride,
+                   long outColStride) {
+        if (weights == MAX_WEIGHTS) {
+            throw new IllegalStateException("matmul: more than " + MAX_WEIGHTS + " weights in one call");
+        }
+        int i = weights++;
+        this.w[i] = w;
+        this.wb[i] = wb;
+        this.rowsOf[i] = n;
+        this.firstRow[i] = totalRows;
+        this.tileBytes[i] = rowBytes * n;
+        this.bias[i] = bias;
+        this.bb[i] = bb;
+        this.out[i] = out;
+        this.ob[i] = ob;
+        this.outRowStride[i] = outRowStride;
+        this.outColStride[i] = outColStride;
+        totalRows += n;
+    }
+
+    /** Splits the weights' rows into chunks for {@code threads} threads; returns the chunk count. */
+    int chunks(int threads) {
+        long n = totalRows;
         // Chunks of contiguous rows, each streamed by one flat kernel loop: large enough to keep the
         // stream long (the hardware prefetchers restart at every jump), small enough (<= 256 KB) that
         // with several activation rows the chunk is re-read from L2, and a few per thread so that a
@@ -154,20 +190,32 @@ final class GemvTask extends RangeTask {
     }
 
     void release() {
-        w = null;
-        bias = null;
-        out = null;
+        java.util.Arrays.fill(w, null);
+        java.util.Arrays.fill(bias, null);
+        java.util.Arrays.fill(out, null);
     }
 
     @Override
     void range(long from, long to, int worker) {
+        for (int i = 0; i < weights; i++) {
+            long lo = Math.max(from, firstRow[i]);
+            long hi = Math.min(to, firstRow[i] + rowsOf[i]);
+            if (lo < hi) {
+                rows(i, lo - firstRow[i], hi - firstRow[i], worker);
+            }
+        }
+    }
+
+    /** Rows {@code [from, to)} of weight i, for every activation row. */
+    private void rows(int i, long from, long to, int worker) {
+        MemorySegment w = this.w[i];
         float[] dots = results[worker];
         float[] part = tileResults[worker];
         int rows = (int) (to - from);
         int tileK = k / tiles;
         for (int r = 0; r < m; r++) {
             for (int t = 0; t < tiles; t++) {
-                long first = wb + t * tileBytes + from * rowBytes;
+                long first = wb[i] + t * tileBytes[i] + from * rowBytes;
                 float[] target = t == 0 ? dots : part;
                 int xOff = t * tileK;
                 float[] xp = xPrepared[r];
@@ -204,10 +252,10 @@ final class GemvTask extends RangeTask {
                     }
                 }
             }
-            long at = ob + 4L * (r * outRowStride + from * outColStride);
+            MemorySegment o = out[i], b = bias[i];
+            long at = ob[i] + 4L * (r * outRowStride[i] + from * outColStride[i]);
             for (int j = 0; j < rows; j++) {
-                float b = bias == null ? 0f : bias.get(FL, bb + 4L * (from + j));
-                out.set(FL, at + 4L * j * outColStride, dots[j] + b);
+                o.set(FL, at + 4L * j * outColStride[i], dots[j] + (b == null ? 0f : b.get(FL, bb[i] + 4L * (from + j))));
             }
         }
     }

@@ -84,6 +84,32 @@ public final class OpCost {
         s.bytes = bytes(x) + bytes(w) + bytes(bias) + bytes(out);
     }
 
+    /**
+     * Several weights against one input ({@link mgm.runtime.Backend#matmuls}), one sample: N is the
+     * weights' rows together, the dtype the first weight's, x read once.
+     */
+    public static void matmuls(OpSample s, Tensor x, Tensor[] ws, Tensor[] biases, Tensor[] outs) {
+        s.start(OpKind.MATMUL, ws[0].dtype());
+        long m = x.dim(0);
+        long k = x.dim(1);
+        long n = 0;
+        long bytes = bytes(x);
+        for (int i = 0; i < ws.length; i++) {
+            Tensor bias = biases == null ? null : biases[i];
+            n += outs[i].dim(1);
+            bytes += bytes(ws[i]) + bytes(bias) + bytes(outs[i]);
+            if (bias != null) {
+                s.flags |= OpSample.BIAS;
+                s.flops += m * outs[i].dim(1);
+            }
+        }
+        s.dim(m);
+        s.dim(k);
+        s.dim(n);
+        s.flops += 2 * m * n * k;
+        s.bytes = bytes;
+    }
+
     public static void rmsNorm(OpSample s, Tensor x, Tensor weight, Tensor out) {
         rowOp(s, OpKind.RMS_NORM, x, weight.dtype(), 4);
         s.bytes = bytes(x) + bytes(weight) + bytes(out);

@@ -184,6 +184,26 @@ public final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void matmuls(Tensor x, Tensor[] ws, Tensor[] biases, Tensor[] outs) {
+        ThreadRecorder r = recorder();
+        if (r == null) {
+            inner.matmuls(x, ws, biases, outs);
+            return;
+        }
+        long t0 = r.startOp(OpKind.MATMUL, timeline);
+        try {
+            inner.matmuls(x, ws, biases, outs);
+        } catch (Throwable e) {
+            r.abortOp();
+            throw e;
+        }
+        long t1 = r.stopOp();
+        OpSample s = r.sample;
+        OpCost.matmuls(s, x, ws, biases, outs);
+        r.finishOp(t0, t1, name);
+    }
+
+    @Override
     public void rmsNorm(Tensor x, Tensor weight, float eps, float weightOffset, Tensor out) {
         ThreadRecorder r = recorder();
         if (r == null) {

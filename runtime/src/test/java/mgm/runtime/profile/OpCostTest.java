@@ -43,6 +43,23 @@ class OpCostTest {
     }
 
     @Test
+    void matmulsCountTheInputOnceAndEveryWeight() {
+        // x [1, 64] F32 (256 B) against q [32, 64], k / v [16, 64] in Q4_0 (2 blocks of 18 B per row), a bias on k:
+        // weights 64 rows * 36 B = 2304 B, outputs 256 B, bias 64 B; 2*1*64*64 = 8192 FLOPs + 16 for the bias.
+        Tensor x = t(DType.F32, 1, 64);
+        Tensor[] ws = {t(DType.Q4_0, 32, 64), t(DType.Q4_0, 16, 64), t(DType.Q4_0, 16, 64)};
+        Tensor[] outs = {t(DType.F32, 1, 32), t(DType.F32, 1, 16), t(DType.F32, 1, 16)};
+        OpCost.matmuls(s, x, ws, null, outs);
+        assertEquals(256 + 2304 + 256, s.bytes());
+        assertEquals(8192, s.flops());
+        assertEquals("x[1,64] w[64,64] Q4_0", s.label());
+        OpCost.matmuls(s, x, ws, new Tensor[] {null, t(DType.F32, 16), null}, outs);
+        assertEquals(256 + 2304 + 256 + 64, s.bytes());
+        assertEquals(8192 + 16, s.flops());
+        assertEquals("x[1,64] w[64,64] Q4_0 +bias", s.label());
+    }
+
+    @Test
     void gemvOfASevenBillionModelsMlpRow() {
         // Decode GEMV of LLaMA-2-7B's up projection in Q4_0: 11008 x 4096 weights = 1,409,024 blocks of 18 bytes.
         Tensor x = t(DType.F32, 1, 4096);
