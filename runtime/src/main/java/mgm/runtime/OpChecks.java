@@ -85,19 +85,101 @@ public final class OpChecks {
     }
 
     /**
-     * The arrays of a call on several weights ({@link Backend#matmuls}): ws and outs non-null, of one
-     * non-zero length, without null entries; biases null (no bias) or of that length (null entries
-     * allowed).
+     * Everything about a call on several weights ({@link Backend#matmuls}) that holds on every
+     * backend, checked before the first weight is multiplied, so that a bad call writes nothing: ws
+     * and outs of one non-zero length without null entries, biases null (no bias) or of that length
+     * (null entries allowed); every tensor alive and on {@code device}; x F32 {@code [M, K]}; each
+     * weight {@code [N, K]} (or the K-tiled {@code [T, N, K / T]} of {@link TiledWeights}), its
+     * output F32 {@code [M, N]} and its bias F32 {@code [N]}; no output overlapping x, another
+     * output, or any weight or bias. Allocates nothing unless a check fails. (Each backend's matmul
+     * checks what it supports on top: weight dtypes, layouts.)
      */
-    public static void weightArrays(String op, Tensor[] ws, Tensor[] biases, Tensor[] outs) {
+    public static void matmuls(String op, Device device, Tensor x, Tensor[] ws, Tensor[] biases, Tensor[] outs) {
         require(ws != null && outs != null, op, "ws and outs must not be null");
-        require(ws.length > 0 && ws.length == outs.length && (biases == null || biases.length == ws.length), op,
-                ws.length + " weights, " + outs.length + " outputs" + (biases == null ? "" : " and " + biases.length + " biases")
-                        + ": needs one output (and bias, when biases is not null) per weight, at least one weight");
-        for (int i = 0; i < ws.length; i++) {
-            notNull(op, "ws[" + i + "]", ws[i]);
-            notNull(op, "outs[" + i + "]", outs[i]);
+        if (!(ws.length > 0 && ws.length == outs.length && (biases == null || biases.length == ws.length))) {
+            throw new IllegalArgumentException(op + ": " + ws.length + " weights, " + outs.length + " outputs"
+                    + (biases == null ? "" : " and " + biases.length + " biases")
+                    + ": needs one output (and bias, when biases is not null) per weight, at least one weight");
         }
+        notNull(op, "x", x);
+        onDevice(op, device, x);
+        if (!(x.dtype() == DType.F32 && x.rank() == 2)) {
+            throw new IllegalArgumentException(op + ": x " + x.describe() + " must be F32 [M, K]");
+        }
+        long m = x.dim(0), k = x.dim(1);
+        for (int i = 0; i < ws.length; i++) {
+            Tensor w = ws[i], out = outs[i], bias = biases == null ? null : biases[i];
+            if (w == null || out == null) {
+                throw new IllegalArgumentException(op + ": " + (w == null ? "ws[" : "outs[") + i + "] is null");
+            }
+            onDevice(op, device, w);
+            onDevice(op, device, out);
+            if (bias != null) {
+                onDevice(op, device, bias);
+            }
+            boolean tiled = TiledWeights.isTiled(w);
+            if (!(w.rank() == 2 || tiled)) {
+                throw new IllegalArgumentException(op + ": ws[" + i + "] " + w.describe() + " must be [N, K] (or the K-tiled [T, N, K / T])");
+            }
+            long n = tiled ? w.dim(1) : w.dim(0);
+            if ((tiled ? w.dim(0) * w.dim(2) : w.dim(1)) != k) {
+                throw new IllegalArgumentException(op + ": x " + x.describe() + " and ws[" + i + "] " + w.describe()
+                        + " disagree on K (x·wᵀ needs w [N, " + k + "])");
+            }
+            if (!(out.dtype() == DType.F32 && out.rank() == 2 && out.dim(0) == m && out.dim(1) == n)) {
+                throw new IllegalArgumentException(op + ": outs[" + i + "] " + out.describe() + " must be F32 [" + m + ", " + n + "]");
+            }
+            if (bias != null && !(bias.dtype() == DType.F32 && bias.rank() == 1 && bias.dim(0) == n)) {
+                throw new IllegalArgumentException(op + ": biases[" + i + "] " + bias.describe() + " must be F32 [" + n + "]");
+            }
+        }
+        for (int i = 0; i < ws.length; i++) {
+            if (mayOverlap(outs[i], x)) {
+                throw new IllegalArgumentException(op + ": outs[" + i + "] " + outs[i].describe() + " overlaps x " + x.describe());
+            }
+            for (int j = 0; j < ws.length; j++) {
+                Tensor b = biases == null ? null : biases[j];
+                if (j < i && mayOverlap(outs[i], outs[j])) {
+                    throw new IllegalArgumentException(op + ": outs[" + i + "] " + outs[i].describe() + " overlaps outs[" + j + "] "
+                            + outs[j].describe());
+                }
+                if (mayOverlap(outs[i], ws[j]) || b != null && mayOverlap(outs[i], b)) {
+                    throw new IllegalArgumentException(op + ": outs[" + i + "] " + outs[i].describe() + " overlaps the weight or bias of ws["
+                            + j + "]");
+                }
+            }
+        }
+    }
+
+    /** t is alive and on {@code device} (the one-tensor form of {@link #onDevice(String, Device, Tensor...)}: no array). */
+    private static void onDevice(String op, Device device, Tensor t) {
+        if (!t.isAlive() || !t.device().equals(device)) {
+            onDevice(op, device, new Tensor[] {t});
+        }
+    }
+
+    /** Same storage and overlapping byte ranges (conservative). */
+    public static boolean mayOverlap(Tensor a, Tensor b) {
+        if (a.storage() != b.storage()) {
+            return false;
+        }
+        long a0 = a.byteOffset();
+        long b0 = b.byteOffset();
+        long a1 = a0 + span(a);
+        long b1 = b0 + span(b);
+        return a0 < b1 && b0 < a1;
+    }
+
+    /** Bytes from the first to one past the last element of t (0 when empty). */
+    public static long span(Tensor t) {
+        long last = 0;
+        for (int d = 0; d < t.rank(); d++) {
+            if (t.dim(d) == 0) {
+                return 0;
+            }
+            last += (t.dim(d) - 1) * t.stride(d);
+        }
+        return t.byteOffsetOf(t.offset() + last) - t.byteOffset() + t.dtype().blockBytes();
     }
 
     public static void require(boolean condition, String op, String message) {

@@ -381,7 +381,11 @@ public abstract class BackendConsistencySuite {
         }
     }
 
-    /** matmuls refuses bad arrays and outputs that overlap each other or another weight's inputs, before it writes. */
+    /**
+     * matmuls refuses, before it writes (the first weight is valid in each call): arrays of different
+     * lengths, no weights, a null weight, a K that differs, an output or a bias of the wrong shape,
+     * outputs that overlap each other or x.
+     */
     @Test
     void matmulsBadArguments() {
         Random r = new Random(77);
@@ -398,6 +402,9 @@ public abstract class BackendConsistencySuite {
             () -> backend().matmuls(x, new Tensor[] {w1, wBadK}, null, new Tensor[] {o1, o2}),
             () -> backend().matmuls(x, new Tensor[] {w1, w2}, null, new Tensor[] {o1, o1.slice(1, 0, 16)}),
             () -> backend().matmuls(x, new Tensor[] {w1, w2}, null, new Tensor[] {both.slice(1, 0, 32), both.slice(1, 30, 46)}),
+            () -> backend().matmuls(x, new Tensor[] {w1, w2}, null, new Tensor[] {o1, out(1, 17)}),
+            () -> backend().matmuls(x, new Tensor[] {w1, w2}, new Tensor[] {null, upload(random(r, 15))}, new Tensor[] {o1, o2}),
+            () -> backend().matmuls(x, new Tensor[] {w1, w2}, null, new Tensor[] {o1, x.slice(1, 0, 16)}),
         };
         for (org.junit.jupiter.api.function.Executable call : bad) {
             IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, call);

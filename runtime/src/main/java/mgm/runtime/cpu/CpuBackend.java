@@ -309,20 +309,9 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void matmuls(Tensor x, Tensor[] ws, Tensor[] biases, Tensor[] outs) {
         String op = "matmuls";
-        OpChecks.weightArrays(op, ws, biases, outs);
+        OpChecks.matmuls(op, Device.CPU, x, ws, biases, outs);
         for (int i = 0; i < ws.length; i++) {
             checkMatmul(op, x, ws[i], biases == null ? null : biases[i], outs[i]);
-        }
-        for (int i = 0; i < ws.length; i++) {
-            for (int j = 0; j < ws.length; j++) {
-                Tensor b = biases == null ? null : biases[j];
-                if (j < i && Layout.mayOverlap(outs[i], outs[j])) {
-                    throw Checks.fail(op, "outs[" + i + "] " + outs[i].describe() + " overlaps outs[" + j + "] " + outs[j].describe());
-                }
-                if (j != i && (Layout.mayOverlap(outs[i], ws[j]) || b != null && Layout.mayOverlap(outs[i], b))) {
-                    throw Checks.fail(op, "outs[" + i + "] " + outs[i].describe() + " overlaps the weight or bias of ws[" + j + "]");
-                }
-            }
         }
         long m = x.dim(0);
         long k = x.dim(1);

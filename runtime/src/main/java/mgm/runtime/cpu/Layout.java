@@ -1,5 +1,6 @@
 package mgm.runtime.cpu;
 
+import mgm.runtime.OpChecks;
 import mgm.runtime.Tensor;
 
 /** Which views the fast kernels can address directly; anything else goes to the reference backend. */
@@ -44,26 +45,12 @@ final class Layout {
 
     /** Same storage and overlapping byte ranges (conservative). */
     static boolean mayOverlap(Tensor a, Tensor b) {
-        if (a.storage() != b.storage()) {
-            return false;
-        }
-        long a0 = a.byteOffset();
-        long b0 = b.byteOffset();
-        long a1 = a0 + span(a);
-        long b1 = b0 + span(b);
-        return a0 < b1 && b0 < a1;
+        return OpChecks.mayOverlap(a, b);
     }
 
     /** Bytes from the first to one past the last element. */
     static long span(Tensor t) {
-        long last = 0;
-        for (int d = 0; d < t.rank(); d++) {
-            if (t.dim(d) == 0) {
-                return 0;
-            }
-            last += (t.dim(d) - 1) * t.stride(d);
-        }
-        return t.byteOffsetOf(t.offset() + last) - t.byteOffset() + t.dtype().blockBytes();
+        return OpChecks.span(t);
     }
 
     /** Identical view of the same storage (in-place call). */
