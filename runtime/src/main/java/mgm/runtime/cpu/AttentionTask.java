@@ -228,14 +228,8 @@ final class AttentionTask extends RangeTask {
         MemorySegment.copy(q, FL, qb + 4L * (tt0 * qT + h0 * qH), qr, 0, dh);
         MemorySegment.copy(q, FL, qb + 4L * (tt1 * qT + h1 * qH), qr, dh, dh);
         scoresTransposedPair(qr, kT[worker], ldk, n1, sc0, sc1);
-        float max0 = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n0; j++) {
-            max0 = Math.max(max0, sc0[j]);
-        }
-        float max1 = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n1; j++) {
-            max1 = Math.max(max1, sc1[j]);
-        }
+        float max0 = VecMath.max(sc0, n0);
+        float max1 = VecMath.max(sc1, n1);
         float inv0 = 1f / VecMath.expSum(sc0, n0, max0);
         float inv1 = 1f / VecMath.expSum(sc1, n1, max1);
         long oo0 = ob + 4L * (tt0 * oT + h0 * oH);
@@ -267,9 +261,7 @@ final class AttentionTask extends RangeTask {
         float max = Float.NEGATIVE_INFINITY;
         if (ldk > 0) {
             scoresTransposed(qr, kT[worker], ldk, n, sc);
-            for (int j = 0; j < n; j++) {
-                max = Math.max(max, sc[j]);
-            }
+            max = VecMath.max(sc, n);
         } else {
             for (int j = 0; j < n; j++) {
                 float d = scale * dot(qr, ks, kBase + j * kStride);

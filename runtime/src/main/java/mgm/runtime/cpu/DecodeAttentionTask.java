@@ -251,10 +251,7 @@ final class DecodeAttentionTask extends RangeTask {
      */
     private void partialSoftmax(int c, float[][] sc, int n, float weightFactor) {
         for (int h = 0; h < hq; h++) {
-            float max = Float.NEGATIVE_INFINITY;
-            for (int jj = 0; jj < n; jj++) {
-                max = Math.max(max, sc[h][jj]);
-            }
+            float max = VecMath.max(sc[h], n);
             partMax[c * hq + h] = max;
             partSum[c * hq + h] = VecMath.expSum(sc[h], n, max);
             if (weightFactor != 1f) {
