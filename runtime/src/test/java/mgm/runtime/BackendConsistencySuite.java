@@ -321,18 +321,22 @@ public abstract class BackendConsistencySuite {
      * compiles a kernel, so two identical calls may differ in the last bits while the JIT warms up). Plain and prepared weights (K-tiled, interleaved), biases on none / some / all,
      * row counts that split into chunks across the weights' boundaries, outputs of one and of
      * several weights' worth of rows, 1-8 activation rows and 9 (the CPU backend's GEMM), a weight
-     * of no rows, a strided output and x, and weights of two dtypes in one call.
+     * of no rows, five weights (more than the CPU backend takes in one GEMV), no activation rows, a
+     * strided output and x, and weights of two dtypes in one call.
      */
     @Test
     void matmulsShareOneInput() {
         int[][] cases = { // m, k, then each weight's rows
             {1, 64, 32, 32, 32}, {1, 256, 128, 32, 32}, {3, 96, 64, 96}, {1, 1024, 1024, 256, 256}, {2, 160, 7, 33, 1},
-            {1, 4096, 96, 32, 64}, {4, 5632, 64, 64}, {8, 128, 64, 0, 32}, {9, 64, 32, 32, 64}, {1, 2048, 2048, 512, 512}};
+            {1, 4096, 96, 32, 64}, {4, 5632, 64, 64}, {8, 128, 64, 0, 32}, {9, 64, 32, 32, 64}, {1, 2048, 2048, 512, 512},
+            {1, 96, 32, 64, 32, 96, 32}, {0, 64, 32, 32}};
         int seed = 900;
         for (DType wt : WEIGHTS) {
             for (int[] c : cases) {
                 int[] ns = java.util.Arrays.copyOfRange(c, 2, c.length);
-                checkMatmuls(new DType[] {wt, wt, wt}, c[0], c[1], ns, seed++, seed % 2 == 0, seed % 3, seed % 4 == 0);
+                DType[] types = new DType[ns.length];
+                java.util.Arrays.fill(types, wt);
+                checkMatmuls(types, c[0], c[1], ns, seed++, seed % 2 == 0, seed % 3, seed % 4 == 0);
             }
         }
         checkMatmuls(new DType[] {DType.F16, DType.Q4_0}, 1, 256, new int[] {64, 32}, seed++, true, 2, false);
