@@ -147,9 +147,11 @@ public interface Backend extends AutoCloseable {
      * {@code outs[i] = x · ws[i]ᵀ + biases[i]} for every i: several {@link #matmul}s of one input, such
      * as a layer's q / k / v or gate / up projections. {@code biases} is null when no weight has one
      * (otherwise one entry per weight, null for none). The outputs must not overlap one another or
-     * any input (all this is checked before anything is written). Each output is what {@link #matmul} gives for its weight (within matmul's
-     * tolerances: float sums may be ordered differently); a backend may run them as one job (the CPU backend streams a decode step's weights as one range
-     * of rows: one dispatch and one activation preparation instead of one per weight).
+     * any input (all this is checked before anything is written). Each output is what
+     * {@link #matmul} gives for its weight (within matmul's tolerances: float sums may be ordered
+     * differently); a backend may run them as one job (the CPU backend streams a decode step's
+     * weights as one range of rows: one dispatch and one activation preparation instead of one per
+     * weight).
      */
     default void matmuls(Tensor x, Tensor[] ws, Tensor[] biases, Tensor[] outs) {
         OpChecks.matmuls("matmuls", device(), x, ws, biases, outs);

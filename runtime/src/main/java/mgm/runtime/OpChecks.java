@@ -171,7 +171,7 @@ public final class OpChecks {
     }
 
     /** Bytes from the first to one past the last element of t (0 when empty). */
-    public static long span(Tensor t) {
+    private static long span(Tensor t) {
         long last = 0;
         for (int d = 0; d < t.rank(); d++) {
             if (t.dim(d) == 0) {

@@ -190,7 +190,7 @@ public final class CpuBackend implements Backend {
         Checks.on(op, src);
         Checks.on(op, dst);
         OpChecks.sameShape(op, "src", src, "dst", dst);
-        if (!(convertTaskTakes(src, dst) && !Layout.mayOverlap(src, dst))) {
+        if (!(convertTaskTakes(src, dst) && !OpChecks.mayOverlap(src, dst))) {
             reference.copy(src, dst);
             return;
         }
@@ -309,9 +309,9 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void matmuls(Tensor x, Tensor[] ws, Tensor[] biases, Tensor[] outs) {
         String op = "matmuls";
-        OpChecks.matmuls(op, Device.CPU, x, ws, biases, outs);
-        for (int i = 0; i < ws.length; i++) {
-            checkMatmul(op, x, ws[i], biases == null ? null : biases[i], outs[i]);
+        OpChecks.matmuls(op, Device.CPU, x, ws, biases, outs);  // shapes, devices, overlaps; then what this backend's kernels take
+        for (Tensor w : ws) {
+            checkWeightForm(op, w);
         }
         long m = x.dim(0);
         long k = x.dim(1);
@@ -359,6 +359,17 @@ public final class CpuBackend implements Backend {
                 && k <= Integer.MAX_VALUE && n <= Integer.MAX_VALUE && x.dim(0) <= Integer.MAX_VALUE && k > 0;
     }
 
+    /** A weight in a form the matmul kernels read: [N, K] or prepareLinear's K tiles, a weight dtype or an interleaved one, contiguous. */
+    private static void checkWeightForm(String op, Tensor w) {
+        if (w.rank() != 2 && !(TiledWeights.isTiled(w) && w.dim(0) > 0 && w.dim(2) % w.dtype().blockSize() == 0)) {
+            throw Checks.fail(op, "w " + w.describe() + " must be [N, K] (or the K-tiled [T, N, K / T] of prepareLinear)");
+        }
+        if (!(w.dtype().isWeightType() || InterleavedQuant.isInterleaved(w.dtype()) && w.dim(-2) % InterleavedQuant.GROUP == 0)) {
+            throw Checks.fail(op, "weight " + w.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0 (or the interleaved Q8_0_R32 / Q4_0_R32 of prepareLinear)");
+        }
+        OpChecks.contiguous(op, "w", w);
+    }
+
     /** The argument checks of {@link #matmul} (op names the calling op in messages). */
     private static void checkMatmul(String op, Tensor x, Tensor w, Tensor bias, Tensor out) {
         OpChecks.notNull(op, "x", x);
@@ -370,13 +381,7 @@ public final class CpuBackend implements Backend {
         Checks.on(op, out);
         Checks.dtype(op, "x", x, DType.F32);
         OpChecks.rank(op, "x", x, 2);
-        if (w.rank() != 2 && !(TiledWeights.isTiled(w) && w.dim(0) > 0 && w.dim(2) % w.dtype().blockSize() == 0)) {
-            throw Checks.fail(op, "w " + w.describe() + " must be [N, K] (or the K-tiled [T, N, K / T] of prepareLinear)");
-        }
-        if (!(w.dtype().isWeightType() || InterleavedQuant.isInterleaved(w.dtype()) && w.dim(-2) % InterleavedQuant.GROUP == 0)) {
-            throw Checks.fail(op, "weight " + w.describe() + " must be F32, F16, BF16, Q8_0 or Q4_0 (or the interleaved Q8_0_R32 / Q4_0_R32 of prepareLinear)");
-        }
-        OpChecks.contiguous(op, "w", w);
+        checkWeightForm(op, w);
         long m = x.dim(0);
         long k = x.dim(1);
         boolean tiled = TiledWeights.isTiled(w);
@@ -390,7 +395,7 @@ public final class CpuBackend implements Backend {
         }
         Checks.dtype(op, "out", out, DType.F32);
         Checks.shape(op, "out", out, m, n);
-        if (!(!Layout.mayOverlap(out, x) && !Layout.mayOverlap(out, w) && (bias == null || !Layout.mayOverlap(out, bias)))) {
+        if (!(!OpChecks.mayOverlap(out, x) && !OpChecks.mayOverlap(out, w) && (bias == null || !OpChecks.mayOverlap(out, bias)))) {
             throw Checks.fail(op, "out " + out.describe() + " must not overlap the inputs");
         }
     }
@@ -557,7 +562,7 @@ public final class CpuBackend implements Backend {
 
     /** In place is fine (same view); any other overlap is left to the reference. */
     private static boolean partialOverlap(Tensor a, Tensor b) {
-        return Layout.mayOverlap(a, b) && !Layout.sameView(a, b);
+        return OpChecks.mayOverlap(a, b) && !Layout.sameView(a, b);
     }
 
     // ------------------------------------------------------------------ attention
@@ -629,7 +634,7 @@ public final class CpuBackend implements Backend {
             throw Checks.fail(op, "causal: queries at positions up to "
                 + (queryStart + q.dim(0) - 1) + " need " + (queryStart + q.dim(0)) + " keys but k has " + k.dim(0));
         }
-        if (!(!Layout.mayOverlap(out, k) && !Layout.mayOverlap(out, v))) {
+        if (!(!OpChecks.mayOverlap(out, k) && !OpChecks.mayOverlap(out, v))) {
             throw Checks.fail(op, "out must not overlap k / v");
         }
         boolean fast = q.stride(2) == 1 && k.stride(2) == 1 && v.stride(2) == 1 && out.stride(2) == 1
@@ -680,7 +685,7 @@ public final class CpuBackend implements Backend {
         OpChecks.sameShape(op, "q", q, "out", out);
         OpChecks.contiguous(op, "q", q);
         OpChecks.contiguous(op, "out", out);
-        if (Layout.mayOverlap(out, map) || Layout.mayOverlap(out, q)) {
+        if (OpChecks.mayOverlap(out, map) || OpChecks.mayOverlap(out, q)) {
             throw Checks.fail(op, "out " + out.describe() + " must not overlap q or map");
         }
         if (map.stride(2) != 1 && d > 1 || d > Integer.MAX_VALUE || q.dim(0) > Integer.MAX_VALUE) {
@@ -751,14 +756,14 @@ public final class CpuBackend implements Backend {
         Checks.dtype(op, "b", b, DType.F32);
         Checks.broadcastable(op, a, b);
         boolean dense = a.isContiguous() && out.isContiguous() && !partialOverlap(a, out)
-                && (!Layout.mayOverlap(b, out) || Layout.sameView(b, out));
+                && (!OpChecks.mayOverlap(b, out) || Layout.sameView(b, out));
         PointwiseTasks.Binary.Mode mode = null;
         if (dense && b.numel() == 1) {
             mode = PointwiseTasks.Binary.Mode.SCALAR;
         } else if (dense && b.isContiguous() && b.numel() == a.numel()) {
             mode = PointwiseTasks.Binary.Mode.SAME;
         } else if (dense && b.isContiguous() && a.rank() >= 1 && b.numel() == a.dim(-1) && b.dim(-1) == a.dim(-1)
-                && !Layout.mayOverlap(b, out)) {
+                && !OpChecks.mayOverlap(b, out)) {
             mode = PointwiseTasks.Binary.Mode.ROW;
         }
         if (mode == null) {
@@ -831,7 +836,7 @@ public final class CpuBackend implements Backend {
         }
         Checks.dtype(op, "out", out, DType.F32);
         Checks.shape(op, "out", out, x.dim(0), ho, wo, w.dim(0));
-        if (!(!Layout.mayOverlap(out, x))) {
+        if (!(!OpChecks.mayOverlap(out, x))) {
             throw Checks.fail(op, "out " + out.describe() + " must not overlap x");
         }
         long kk = w.dim(1) * w.dim(2) * w.dim(3);
@@ -897,7 +902,7 @@ public final class CpuBackend implements Backend {
         }
         Checks.dtype(op, "out", out, DType.F32);
         Checks.shape(op, "out", out, x.dim(0), ho, wo, x.dim(3));
-        if (!(!Layout.mayOverlap(out, x))) {
+        if (!(!OpChecks.mayOverlap(out, x))) {
             throw Checks.fail(op, "out " + out.describe() + " must not overlap x");
         }
         if (!x.isContiguous() || !out.isContiguous() || bias != null && !bias.isContiguous() || k * k * x.dim(3) > Integer.MAX_VALUE
@@ -934,7 +939,7 @@ public final class CpuBackend implements Backend {
         if (!(x.dim(1) > 0 && x.dim(2) > 0 || out.numel() == 0)) {
             throw Checks.fail(op, "x " + x.describe() + " is empty");
         }
-        if (!(!Layout.mayOverlap(out, x))) {
+        if (!(!OpChecks.mayOverlap(out, x))) {
             throw Checks.fail(op, "out " + out.describe() + " must not overlap x");
         }
         if (!x.isContiguous() || !out.isContiguous()) {
@@ -969,8 +974,8 @@ public final class CpuBackend implements Backend {
         Checks.shape(op, "values", values, x.dim(0), k);
         Checks.dtype(op, "indices", indices, DType.I32);
         Checks.shape(op, "indices", indices, x.dim(0), k);
-        if (x.stride(1) != 1 || values.stride(1) != 1 || indices.stride(1) != 1 || Layout.mayOverlap(x, values)
-                || Layout.mayOverlap(x, indices) || x.dim(1) > Integer.MAX_VALUE) {
+        if (x.stride(1) != 1 || values.stride(1) != 1 || indices.stride(1) != 1 || OpChecks.mayOverlap(x, values)
+                || OpChecks.mayOverlap(x, indices) || x.dim(1) > Integer.MAX_VALUE) {
             reference.topK(x, k, values, indices);
             return;
         }
@@ -993,7 +998,7 @@ public final class CpuBackend implements Backend {
         }
         Checks.dtype(op, "out", out, DType.I32);
         Checks.shape(op, "out", out, x.dim(0));
-        if (x.stride(1) != 1 || Layout.mayOverlap(x, out) || x.dim(1) > Integer.MAX_VALUE) {
+        if (x.stride(1) != 1 || OpChecks.mayOverlap(x, out) || x.dim(1) > Integer.MAX_VALUE) {
             reference.argmax(x, out);
             return;
         }

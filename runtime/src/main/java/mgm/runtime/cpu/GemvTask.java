@@ -66,7 +66,7 @@ final class GemvTask extends RangeTask {
     private long rowBytes;
     private int m;
     private int k;
-    /** K tiles of the weights (1: plain [N, K]); tile t's rows start tileBytes * t after the first. */
+    /** K tiles of the weights (1: plain [N, K]); a weight's tile t starts t * (its rows) * rowBytes after its first. */
     private int tiles;
     /** The call's weights: storage, byte offset of the first element, rows, first row in the call's row range. */
     private int weights;
@@ -75,7 +75,6 @@ final class GemvTask extends RangeTask {
     private final long[] wb = new long[MAX_WEIGHTS];
     private final long[] rowsOf = new long[MAX_WEIGHTS];
     private final long[] firstRow = new long[MAX_WEIGHTS];
-    private final long[] tileBytes = new long[MAX_WEIGHTS];
     /** Each weight's bias (or null) and output: storage, byte offset of the first element, strides in elements. */
     private final MemorySegment[] bias = new MemorySegment[MAX_WEIGHTS];
     private final long[] bb = new long[MAX_WEIGHTS];
@@ -153,7 +152,6 @@ final class GemvTask extends RangeTask {
         this.wb[i] = wb;
         this.rowsOf[i] = n;
         this.firstRow[i] = totalRows;
-        this.tileBytes[i] = rowBytes * n;
         this.bias[i] = bias;
         this.bb[i] = bb;
         this.out[i] = out;
@@ -215,7 +213,7 @@ final class GemvTask extends RangeTask {
         int tileK = k / tiles;
         for (int r = 0; r < m; r++) {
             for (int t = 0; t < tiles; t++) {
-                long first = wb[i] + t * tileBytes[i] + from * rowBytes;
+                long first = wb[i] + (t * rowsOf[i] + from) * rowBytes;
                 float[] target = t == 0 ? dots : part;
                 int xOff = t * tileK;
                 float[] xp = xPrepared[r];

@@ -1,6 +1,5 @@
 package mgm.runtime.cpu;
 
-import mgm.runtime.OpChecks;
 import mgm.runtime.Tensor;
 
 /** Which views the fast kernels can address directly; anything else goes to the reference backend. */
@@ -41,16 +40,6 @@ final class Layout {
     static long rows(Tensor t) {
         long d = t.dim(-1);
         return d == 0 ? 0 : t.numel() / d;
-    }
-
-    /** Same storage and overlapping byte ranges (conservative). */
-    static boolean mayOverlap(Tensor a, Tensor b) {
-        return OpChecks.mayOverlap(a, b);
-    }
-
-    /** Bytes from the first to one past the last element. */
-    static long span(Tensor t) {
-        return OpChecks.span(t);
     }
 
     /** Identical view of the same storage (in-place call). */

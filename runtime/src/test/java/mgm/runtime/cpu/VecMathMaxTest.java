@@ -62,7 +62,7 @@ class VecMathMaxTest {
             a[at] = Float.POSITIVE_INFINITY;
             check("+Inf at " + at, a, n);
             a[at] = -Float.MIN_VALUE;
-            check("the largest a subnormal", a, n);
+            check("the largest a negative subnormal at " + at, a, n);
         }
         assertEquals(Float.NEGATIVE_INFINITY, VecMath.max(new float[0], 0));
     }
