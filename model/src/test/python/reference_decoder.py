@@ -107,17 +107,25 @@ def rotate_half(x):
 
 
 class Weights:
-    def __init__(self, tensors, c, quant):
+    def __init__(self, tensors, c, quant, head_quant=None):
         self.t = tensors
         self.c = c
         self.quant = quant
+        self.head_quant = head_quant
 
-    def get(self, name, linear=False):
+    def get(self, name, linear=False, quant=None):
         w = self.t[name]
-        if linear and self.quant and w.shape[-1] % 32 == 0:  # rows of whole 32-blocks only, as the runtime
-            fn = ggml_quant.q8_0 if self.quant == "q8_0" else ggml_quant.q4_0
+        quant = quant or (self.quant if linear else None)
+        if quant and w.shape[-1] % 32 == 0:  # rows of whole 32-blocks only, as the runtime
+            fn = ggml_quant.q8_0 if quant == "q8_0" else ggml_quant.q4_0
             w = torch.from_numpy(fn(w.float().numpy())).to(self.c.dtype)
         return w.to(self.c.dtype)
+
+    def head(self):
+        """The output projection: lm_head, or the embedding table it is tied to; with head_quant its
+        round trip (the embeddings themselves stay as stored)."""
+        name = "lm_head.weight" if "lm_head.weight" in self.t else "model.embed_tokens.weight"
+        return self.get(name, quant=self.head_quant)
 
 
 def forward(c, w, embeds, start=0):
@@ -172,18 +180,18 @@ def forward(c, w, embeds, start=0):
             g = act_fn(c.act, F.linear(n, w.get(m + "gate_proj.weight", True)))
             x = x + F.linear(g * F.linear(n, w.get(m + "up_proj.weight", True)), w.get(m + "down_proj.weight", True))
     x = rms_norm(c, x, w.get("model.norm.weight"))
-    head = w.get("lm_head.weight") if "lm_head.weight" in w.t else w.get("model.embed_tokens.weight")
-    return F.linear(x, head).float()
+    return F.linear(x, w.head()).float()
 
 
-def load(model_dir, quant=None, compute_dtype=None):
+def load(model_dir, quant=None, compute_dtype=None, head_quant=None):
     """compute_dtype (a torch dtype) overrides the config's torch_dtype, e.g. float32 compute on
-    bf16 weights (what our runtime does) next to the bf16 compute HF does."""
+    bf16 weights (what our runtime does) next to the bf16 compute HF does. head_quant ("q8_0")
+    replaces the output projection by its GGML round trip too."""
     with open(os.path.join(model_dir, "config.json")) as f:
         c = Config(json.load(f))
     if compute_dtype is not None:
         c.dtype = compute_dtype
-    return c, Weights(st_io.read_folder(model_dir), c, quant)
+    return c, Weights(st_io.read_folder(model_dir), c, quant, head_quant)
 
 
 def embed(c, w, ids):
@@ -210,10 +218,11 @@ def main():
     ap.add_argument("--greedy", type=int, default=0)
     ap.add_argument("--greedy-out")
     ap.add_argument("--quant", choices=["q8_0", "q4_0"])
+    ap.add_argument("--quant-head", choices=["q8_0"], help="round-trip lm_head (or the tied embedding table) too")
     ap.add_argument("--compute-dtype", choices=sorted(DTYPES), help="override torch_dtype")
     a = ap.parse_args()
     torch.manual_seed(0)
-    c, w = load(a.model, a.quant, DTYPES[a.compute_dtype] if a.compute_dtype else None)
+    c, w = load(a.model, a.quant, DTYPES[a.compute_dtype] if a.compute_dtype else None, a.quant_head)
     ids = [int(s) for s in a.ids.split(",")]
     with torch.no_grad():
         if a.logits:

@@ -25,10 +25,11 @@ import mgm.runtime.profile.Profiler;
  *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar \
  *     mgm.bench.DecoderReport [--threads 2] [--dtypes BF16,F16,Q8_0,Q4_0] [--prompt 512] [--generate 128]
- *     [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown] [--q8-activations]</pre>
+ *     [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown] [--q8-activations] [--lm-head-8bit]</pre>
  * {@code --breakdown} adds one profiled run per dtype and prints the profiler's prefill/decode op tables.
  * {@code --q8-activations} rounds the activations of the Q8_0 / Q4_0 matmuls to Q8_0 first, as llama.cpp
- * does ({@link QuantActivations#Q8_0}).
+ * does ({@link QuantActivations#Q8_0}). {@code --lm-head-8bit} quantises lm_head to Q8_0 too (as
+ * {@code mgm-run --lm-head-8bit}; llama.cpp's quantised files keep it at 6 bits or more).
  */
 public final class DecoderReport {
     private DecoderReport() {}
@@ -59,6 +60,7 @@ public final class DecoderReport {
         DType kv = DType.F32;
         boolean breakdown = false;
         QuantActivations activations = QuantActivations.F32;
+        boolean lmHead8bit = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--threads" -> threads = Integer.parseInt(args[++i]);
@@ -70,9 +72,11 @@ public final class DecoderReport {
                 case "--kv" -> kv = DType.valueOf(args[++i]);
                 case "--breakdown" -> breakdown = true;
                 case "--q8-activations" -> activations = QuantActivations.Q8_0;
+                case "--lm-head-8bit" -> lmHead8bit = true;
                 default -> {
                     System.err.println("usage: DecoderReport [--threads N] [--dtypes BF16,F16,Q8_0,Q4_0] [--prompt 512]"
-                            + " [--generate 128] [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown] [--q8-activations]");
+                            + " [--generate 128] [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown] [--q8-activations]"
+                            + " [--lm-head-8bit]");
                     System.exit(2);
                 }
             }
@@ -86,7 +90,7 @@ public final class DecoderReport {
         try (Bandwidth probe = new Bandwidth(512L << 20, threads); CpuBackend cpu = new CpuBackend(threads, activations)) {
             probe.measure(1);
             for (String dt : dtypes) {
-                results.add(run(cpu, probe, config, dt, prompt, generate, reps, kv, breakdown));
+                results.add(run(cpu, probe, config, dt, lmHead8bit, prompt, generate, reps, kv, breakdown));
             }
         }
         System.out.println();
@@ -94,8 +98,8 @@ public final class DecoderReport {
         print(results, prompt, generate);
     }
 
-    static Result run(CpuBackend cpu, Bandwidth probe, LlmConfig config, String dt, int prompt, int generate, int reps,
-                      DType kv, boolean breakdown) throws InterruptedException {
+    static Result run(CpuBackend cpu, Bandwidth probe, LlmConfig config, String dt, boolean lmHead8bit, int prompt, int generate,
+                      int reps, DType kv, boolean breakdown) throws InterruptedException {
         WeightFormat format = switch (dt) {
             case "Q8_0" -> WeightFormat.Q8_0;
             case "Q4_0" -> WeightFormat.Q4_0;
@@ -108,7 +112,7 @@ public final class DecoderReport {
         if (profiler != null) {
             profiler.setEnabled(false); // only the breakdown run below is recorded
         }
-        try (TinyLlama model = new TinyLlama(config, stored, format, backend, prompt);
+        try (TinyLlama model = new TinyLlama(config, stored, format, lmHead8bit, backend, prompt);
              KvCache cache = model.decoder.newCache(prompt + generate, kv);
              Tensor best = Tensor.allocate(DType.I32, 1)) {
             System.out.printf(Locale.ROOT, "%s: model built in %.1f s, %.0f MB of weights per token%n", dt,
@@ -140,7 +144,8 @@ public final class DecoderReport {
                 System.out.print(profiler.report());
             }
             double dec = Stats.median(decode);
-            String label = format != WeightFormat.STORED && cpu.quantActivations() == QuantActivations.Q8_0 ? dt + ", Q8_0 act." : dt;
+            String label = (format != WeightFormat.STORED && cpu.quantActivations() == QuantActivations.Q8_0 ? dt + ", Q8_0 act." : dt)
+                    + (lmHead8bit ? ", lm_head Q8_0" : "");
             return new Result(dt, label, Stats.median(prefill), dec, dec * bytes / 1e9, Stats.median(stream), Stats.median(ratio), bytes);
         } finally {
             if (profiler != null) {

@@ -44,6 +44,11 @@ final class TinyLlama implements AutoCloseable {
      * @param format  weight format at load (STORED keeps {@code stored}; Q8_0 / Q4_0 quantise linear layers)
      */
     TinyLlama(LlmConfig c, DType stored, WeightFormat format, Backend backend, int maxChunk) {
+        this(c, stored, format, false, backend, maxChunk);
+    }
+
+    /** @param lmHead8bit lm_head quantised to Q8_0 at load ({@link WeightLoader#outputHead}) instead of kept as stored */
+    TinyLlama(LlmConfig c, DType stored, WeightFormat format, boolean lmHead8bit, Backend backend, int maxChunk) {
         this.config = c;
         this.source = new LinkedHashMap<>();
         long seed = 1;
@@ -68,8 +73,8 @@ final class TinyLlama implements AutoCloseable {
             Tensor t = e.getValue();
             if (e.getKey().endsWith("proj.weight")) {
                 bytes += format.bytes(t.dim(0), t.dim(1), stored);
-            } else if (e.getKey().equals("lm_head.weight")) {
-                bytes += t.byteSize();
+            } else if (e.getKey().equals(WeightLoader.LM_HEAD)) {
+                bytes += lmHead8bit ? DType.Q8_0.byteSize(t.numel()) : t.byteSize();
             } else if (e.getKey().equals("model.embed_tokens.weight")) {
                 bytes += t.byteSize() / c.vocabSize();
             } else {
@@ -77,7 +82,7 @@ final class TinyLlama implements AutoCloseable {
             }
         }
         this.weightBytes = bytes;
-        this.loader = new WeightLoader(new MapWeights(source), backend, format);
+        this.loader = new WeightLoader(new MapWeights(source), backend, format, lmHead8bit);
         this.weights = DecoderWeights.load(c, loader, "model.", DecoderWeights.ProgressListener.NONE);
         if (format != WeightFormat.STORED) {
             // the quantised copies replace the linear layers: free the random originals
@@ -87,6 +92,9 @@ final class TinyLlama implements AutoCloseable {
                     e.getValue().close();
                 }
             }
+        }
+        if (lmHead8bit) {
+            source.get(WeightLoader.LM_HEAD).close();  // replaced by its Q8_0 copy
         }
         this.decoder = new Decoder(c, weights, backend, maxChunk);
     }

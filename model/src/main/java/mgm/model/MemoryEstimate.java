@@ -21,16 +21,27 @@ public record MemoryEstimate(long weightBytes, long kvCacheBytes, long scratchBy
         return weightBytes + kvCacheBytes + scratchBytes + visionBytes;
     }
 
-    /** Estimates for an LLM (and, when {@code mgm} is multimodal, its towers). */
+    /** Estimates for an LLM (and, when {@code mgm} is multimodal, its towers), lm_head as stored. */
     public static MemoryEstimate of(MgmConfig mgm, ClipVisionConfig clip, WeightFormat format, int context,
                                     DType kvDtype, int maxChunk) {
+        return of(mgm, clip, format, false, context, kvDtype, maxChunk);
+    }
+
+    /**
+     * The same, with lm_head quantised to Q8_0 when {@code lmHead8bit} (a copy beside the embedding
+     * table when the two are tied).
+     */
+    public static MemoryEstimate of(MgmConfig mgm, ClipVisionConfig clip, WeightFormat format, boolean lmHead8bit,
+                                    int context, DType kvDtype, int maxChunk) {
         LlmConfig c = mgm.llm();
         DType stored = c.torchDtype() != null ? c.torchDtype() : DType.BF16;
         long h = c.hiddenSize();
         long linear = (long) c.numLayers() * (h * c.qDim() * 2 + h * c.kvDim() * 2
                 + 3L * h * c.intermediateSize() * Math.max(1, c.numExperts()));
         long embed = (long) c.vocabSize() * h;
-        long weights = format.bytes(1, linear, stored) + stored.byteSize(embed * (c.tieWordEmbeddings() ? 1 : 2))
+        long head = lmHead8bit && h % DType.Q8_0.blockSize() == 0 ? DType.Q8_0.byteSize(embed)
+                : c.tieWordEmbeddings() ? 0 : stored.byteSize(embed);
+        long weights = format.bytes(1, linear, stored) + stored.byteSize(embed) + head
                 + stored.byteSize((long) c.numLayers() * (2 * h + (long) c.numExperts() * h));
         long vision = 0;
         if (mgm.isMultimodal()) {

@@ -42,9 +42,18 @@ public final class MgmModel implements AutoCloseable {
      * @param maxContext     sequence capacity; 0 uses the config's (tokenizer_model_max_length or max_position_embeddings)
      * @param maxChunk       prompt tokens per prefill pass
      * @param checkMemory    refuse before loading when the estimate exceeds available memory
+     * @param lmHead8bit     quantise lm_head to Q8_0 at load (default: as stored, as bitsandbytes leaves it)
      */
     public record Options(Path modelPath, Path visionTower, Path visionTowerAux, WeightFormat format, Backend backend,
-                          int maxContext, DType kvDtype, int maxChunk, boolean checkMemory, LoadProgress progress) {
+                          int maxContext, DType kvDtype, int maxChunk, boolean checkMemory, LoadProgress progress,
+                          boolean lmHead8bit) {
+        /** Options with lm_head as stored. */
+        public Options(Path modelPath, Path visionTower, Path visionTowerAux, WeightFormat format, Backend backend,
+                       int maxContext, DType kvDtype, int maxChunk, boolean checkMemory, LoadProgress progress) {
+            this(modelPath, visionTower, visionTowerAux, format, backend, maxContext, kvDtype, maxChunk, checkMemory, progress,
+                    false);
+        }
+
         public static Options defaults(Path modelPath, Backend backend) {
             return new Options(modelPath, null, null, WeightFormat.STORED, backend, 0, DType.F32, 512, true,
                     LoadProgress.NONE);
@@ -52,7 +61,13 @@ public final class MgmModel implements AutoCloseable {
 
         public Options withFormat(WeightFormat f) {
             return new Options(modelPath, visionTower, visionTowerAux, f, backend, maxContext, kvDtype, maxChunk,
-                    checkMemory, progress);
+                    checkMemory, progress, lmHead8bit);
+        }
+
+        /** lm_head quantised to Q8_0 at load ({@link WeightLoader#outputHead}), or kept as stored. */
+        public Options withLmHead8bit(boolean on) {
+            return new Options(modelPath, visionTower, visionTowerAux, format, backend, maxContext, kvDtype, maxChunk,
+                    checkMemory, progress, on);
         }
     }
 
@@ -121,7 +136,7 @@ public final class MgmModel implements AutoCloseable {
         int context = contextLength(config, o.maxContext());
         int chunk = Math.max(1, Math.min(o.maxChunk(), context));
         if (o.checkMemory()) {
-            MemoryEstimate need = MemoryEstimate.of(config, clipConfig, o.format(), context, o.kvDtype(), chunk);
+            MemoryEstimate need = MemoryEstimate.of(config, clipConfig, o.format(), o.lmHead8bit(), context, o.kvDtype(), chunk);
             long available = MemoryEstimate.availableBytes();
             if (need.total() > available) {
                 throw new NotEnoughMemoryException("the model needs about " + need + " but only "
@@ -134,7 +149,7 @@ public final class MgmModel implements AutoCloseable {
             Checkpoint checkpoint = Checkpoint.open(dir);
             resources.add(checkpoint);
             Weights weights = new CheckpointWeights(checkpoint);
-            WeightLoader llmLoader = new WeightLoader(weights, o.backend(), o.format());
+            WeightLoader llmLoader = new WeightLoader(weights, o.backend(), o.format(), o.lmHead8bit());
             resources.add(llmLoader);
             DecoderWeights dw = DecoderWeights.load(llm, llmLoader, "model.",
                     (done, total) -> o.progress().update("decoder layers", done, total));

@@ -45,9 +45,9 @@ public final class QuantizedCheckpoint {
      * @return the files written
      */
     public static List<Path> save(Path sourceFolder, Weights source, WeightLoader loader, Path target) {
-        if (loader.format() == WeightFormat.STORED || loader.quantized().isEmpty()) {
+        if (loader.quantized().isEmpty()) {
             throw new IllegalArgumentException("nothing to save: the model was loaded without quantisation "
-                    + "(load it with --load-8bit or --load-4bit first)");
+                    + "(load it with --load-8bit, --load-4bit or --lm-head-8bit first)");
         }
         checkTarget(target);
         Backend backend = loader.backend();
@@ -55,7 +55,15 @@ public final class QuantizedCheckpoint {
         List<Tensor> downloads = new ArrayList<>();
         Path tmp = null;
         try {
-            for (String name : source.names()) {
+            // the stored tensors, each replaced by its quantised form where there is one; then quantised
+            // tensors with no stored counterpart (the Q8_0 copy of a head tied to the embeddings)
+            List<String> names = new ArrayList<>(source.names());
+            for (String name : loader.quantized().keySet()) {
+                if (!source.has(name)) {
+                    names.add(name);
+                }
+            }
+            for (String name : names) {
                 Tensor q = loader.quantized().get(name);
                 if (q == null) {
                     tensors.put(name, source.get(name));

@@ -17,25 +17,39 @@ import mgm.runtime.Tensor;
  * memory-mapped tensors are never copied on a host backend.
  */
 public final class WeightLoader implements AutoCloseable {
+    /** The tensor name of an untied output projection (and of a quantised one in a saved checkpoint). */
+    public static final String LM_HEAD = "lm_head.weight";
+
     /** Elements converted at a time when quantising, to bound the F32 scratch. */
     private static final long CHUNK_ELEMENTS = 1L << 22;
 
     private final Weights weights;
     private final Backend backend;
     private final WeightFormat format;
+    /** Whether the output projection is quantised to Q8_0 ({@link #outputHead}); otherwise it stays as stored. */
+    private final boolean lmHead8bit;
     private final List<Tensor> owned;
     /** Linear weights held quantised (quantised here, or already quantised on disk), by name. */
     private final Map<String, Tensor> quantized;
 
     public WeightLoader(Weights weights, Backend backend, WeightFormat format) {
-        this(weights, backend, format, new ArrayList<>(), new LinkedHashMap<>());
+        this(weights, backend, format, false);
     }
 
-    private WeightLoader(Weights weights, Backend backend, WeightFormat format, List<Tensor> owned,
+    /**
+     * @param lmHead8bit quantise the output projection to Q8_0 ({@link #outputHead}) whatever the
+     *                   format of the other linear weights
+     */
+    public WeightLoader(Weights weights, Backend backend, WeightFormat format, boolean lmHead8bit) {
+        this(weights, backend, format, lmHead8bit, new ArrayList<>(), new LinkedHashMap<>());
+    }
+
+    private WeightLoader(Weights weights, Backend backend, WeightFormat format, boolean lmHead8bit, List<Tensor> owned,
                          Map<String, Tensor> quantized) {
         this.weights = weights;
         this.backend = backend;
         this.format = format;
+        this.lmHead8bit = lmHead8bit;
         this.owned = owned;
         this.quantized = quantized;
     }
@@ -46,7 +60,7 @@ public final class WeightLoader implements AutoCloseable {
      */
     public WeightLoader stored() {
         return format == WeightFormat.STORED ? this
-                : new WeightLoader(weights, backend, WeightFormat.STORED, owned, quantized);
+                : new WeightLoader(weights, backend, WeightFormat.STORED, false, owned, quantized);
     }
 
     public Backend backend() {
@@ -108,17 +122,52 @@ public final class WeightLoader implements AutoCloseable {
         return Collections.unmodifiableMap(quantized);
     }
 
-    /** A weight kept exactly as stored (embeddings, lm_head — as bitsandbytes leaves them), on the backend. */
+    /** A weight kept exactly as stored (embeddings, MoE routers — as bitsandbytes leaves them), on the backend. */
     public Tensor stored(String name, long... shape) {
         Tensor t = raw(name, shape);
         requireWeightType(name, t);
         return upload(t);
     }
 
+    /**
+     * The output projection {@code [vocab, hidden]} read from tensor {@code name} (lm_head.weight,
+     * or the embedding table a tied head shares), for matmuls only. As stored (as bitsandbytes
+     * leaves it), unless the loader was asked to quantise it: then a Q8_0 copy in the matmul layout,
+     * listed in {@link #quantized()} as {@code lm_head.weight} so that a saved checkpoint carries
+     * it (for a tied head too: the embedding table itself stays as stored). A head already
+     * quantised on disk (a saved checkpoint) is used in its dtype either way. Returns null for a
+     * tied head kept as stored: the caller uses the embedding table itself.
+     */
+    public Tensor outputHead(String name, long vocab, long hidden) {
+        Tensor t = raw(name, vocab, hidden);
+        requireWeightType(name, t);
+        boolean onDisk = t.dtype().isQuantized();
+        if (!onDisk && !lmHead8bit) {
+            return name.equals(LM_HEAD) ? upload(t) : null;
+        }
+        Tensor head = linear(t, onDisk ? t.dtype() : DType.Q8_0);
+        if (head.dtype().isQuantized()) {
+            quantized.put(LM_HEAD, head);
+        }
+        return head;
+    }
+
+    /** Whether the output projection is quantised to Q8_0 at load. */
+    public boolean lmHead8bit() {
+        return lmHead8bit;
+    }
+
     /** Brings an already-fetched linear weight into the load format and the backend's matmul layout. */
     public Tensor linear(Tensor w) {
+        return linear(w, format.dtype());
+    }
+
+    /**
+     * Brings {@code w} into dtype {@code q} (null: as stored; also as stored when its rows do not
+     * divide into q's blocks) and the backend's matmul layout.
+     */
+    private Tensor linear(Tensor w, DType q) {
         requireWeightType("linear weight", w);
-        DType q = format.dtype();
         if (q == null || w.dtype() == q || w.dim(-1) % q.blockSize() != 0) {
             return prepared(upload(w));
         }

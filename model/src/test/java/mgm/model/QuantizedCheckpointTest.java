@@ -85,6 +85,42 @@ class QuantizedCheckpointTest {
     }
 
     /**
+     * {@code --lm-head-8bit}: the Q8_0 head is saved as {@code lm_head.weight} (for Gemma, whose head
+     * is tied to the embeddings, as an added tensor: the embedding table stays as stored) and a
+     * reload without the flag uses it as saved, giving the same logits.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"MGM-tiny-vicuna, Q4_0", "MGM-tiny-gemma, Q4_0", "MGM-tiny-gemma-bf16, Q8_0"})
+    void quantisedHeadIsSavedAndReloaded(String model, WeightFormat format, @TempDir Path tmp) {
+        Backend backend = TestBackends.fastest();
+        Path source = TinyModels.model(model);
+        Path saved = tmp.resolve("saved");
+        float[][] before;
+        try (LoadedDecoder d = TinyModels.loadDecoder(source, backend, format, true, 16)) {
+            before = d.logits(IDS);
+            assertTrue(d.loader().quantized().containsKey(WeightLoader.LM_HEAD), "the head is listed as quantised");
+            QuantizedCheckpoint.save(source, new CheckpointWeights(d.checkpoint()), d.loader(), saved);
+        }
+        LlmConfig cfg = LlmConfig.load(source.resolve("config.json"));
+        try (Checkpoint c = Checkpoint.open(saved); Checkpoint original = Checkpoint.open(source)) {
+            assertEquals(DType.Q8_0, c.info(WeightLoader.LM_HEAD).dtype());
+            assertArrayEquals(new long[] {cfg.vocabSize(), cfg.hiddenSize()}, c.info(WeightLoader.LM_HEAD).shape());
+            assertEquals(original.info("model.embed_tokens.weight").dtype(), c.info("model.embed_tokens.weight").dtype(),
+                    "the embeddings stay as stored");
+            assertEquals(format.dtype(), c.info("model.layers.0.self_attn.q_proj.weight").dtype());
+            assertEquals(original.names().size() + (original.names().contains(WeightLoader.LM_HEAD) ? 0 : 1), c.names().size());
+        }
+        try (LoadedDecoder d = TinyModels.loadDecoder(saved, backend, WeightFormat.STORED, 16)) {
+            DType head = d.decoder().weights().lmHead().dtype();
+            assertTrue(head == DType.Q8_0 || head == DType.Q8_0_R32, "reloaded head " + head);
+            float[][] after = d.logits(IDS);
+            for (int i = 0; i < IDS.length; i++) {
+                assertSameLogits(before[i], after[i], model + " reloaded, position " + i);
+            }
+        }
+    }
+
+    /**
      * Equal up to the last bits of a float sum: the Vector API leaves the order of a lane reduction
      * ({@code reduceLanes(ADD)}) unspecified, and the interpreter's sequential order differs from
      * C2's tree, so the same kernel on the same bytes can round differently before and after it is
@@ -139,7 +175,16 @@ class QuantizedCheckpointTest {
                 assertFalse(w.quantized().containsKey("model.embed_tokens.weight"));
                 // (in the backend's matmul layout: the fastest CPU backend interleaves Q8_0 rows on 512-bit machines)
                 assertTrue(w.quantized().values().stream().allMatch(t -> t.dtype() == DType.Q8_0 || t.dtype() == DType.Q8_0_R32));
+                assertTrue(weights.lmHead() == weights.embedTokens(), "the tied head is the embedding table itself");
             }
+        }
+        try (Checkpoint c = Checkpoint.open(source);
+             WeightLoader w = new WeightLoader(new CheckpointWeights(c), TestBackends.fastest(), WeightFormat.STORED, true)) {
+            DecoderWeights weights = DecoderWeights.load(cfg, w, "model.", DecoderWeights.ProgressListener.NONE);
+            // --lm-head-8bit alone: only the head's Q8_0 copy; the embeddings it was tied to stay as stored
+            assertEquals(java.util.Set.of(WeightLoader.LM_HEAD), w.quantized().keySet());
+            assertEquals(c.info("model.embed_tokens.weight").dtype(), weights.embedTokens().dtype());
+            assertTrue(weights.lmHead() != weights.embedTokens());
         }
     }
 }

@@ -126,9 +126,8 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             DecoderWeights w = m.decoder().weights();
-            DType linear = w.lmHead().dtype();
-            long bytes = WeightTraffic.bytesPerToken(c, model.format(), c.torchDtype() != null ? c.torchDtype() : linear,
-                    w.embedTokens().dtype(), linear);
+            DType stored = c.torchDtype() != null ? c.torchDtype() : w.embedTokens().dtype();
+            long bytes = WeightTraffic.bytesPerToken(c, model.format(), stored, w.embedTokens().dtype(), w.lmHead().dtype());
             report(out, m, c, bytes, median(prefill), median(decode), encode.length == 0 ? -1 : median(encode),
                     roofline(loaded));
             return 0;
@@ -164,6 +163,7 @@ final class BenchCommand implements Callable<Integer> {
             o.put("model", m.modelPath().toString());
             o.put("backend", m.backend().name());
             o.put("weights", model.format().name().toLowerCase(Locale.ROOT));
+            o.put("lm_head", headName(m));
             o.put("kv_dtype", m.kvDtype().name().toLowerCase(Locale.ROOT));
             o.put("prompt_tokens", promptTokens);
             o.put("gen_tokens", genTokens);
@@ -184,9 +184,9 @@ final class BenchCommand implements Callable<Integer> {
             out.println(o);
             return;
         }
-        out.printf(Locale.ROOT, "model:   %s (%s, %d layers, hidden %d, vocab %d), weights %s, KV %s, backend %s%n",
+        out.printf(Locale.ROOT, "model:   %s (%s, %d layers, hidden %d, vocab %d), weights %s, lm_head %s, KV %s, backend %s%n",
                 m.modelPath(), c.architecture(), c.numLayers(), c.hiddenSize(), c.vocabSize(),
-                model.format() == mgm.model.WeightFormat.STORED ? "as stored" : model.format().name(), m.kvDtype(),
+                model.format() == mgm.model.WeightFormat.STORED ? "as stored" : model.format().name(), headName(m), m.kvDtype(),
                 m.backend().name());
         if (encodeMs >= 0) {
             out.printf(Locale.ROOT, "image:   %.1f ms per image (%d visual tokens)%n", encodeMs, m.tokensPerImage());
@@ -203,6 +203,12 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** 13.48 GB, 812.3 MB, 148.0 KB (decimal units, as bandwidth is quoted). */
+    /** The lm_head's dtype as a user names it (Q8_0, not the CPU's row-interleaved form of it). */
+    private static String headName(MgmModel m) {
+        DType t = m.decoder().weights().lmHead().dtype();
+        return (mgm.runtime.InterleavedQuant.isInterleaved(t) ? mgm.runtime.InterleavedQuant.plain(t) : t).name();
+    }
+
     static String decimalBytes(long b) {
         if (b >= 1_000_000_000L) {
             return String.format(Locale.ROOT, "%.2f GB", b / 1e9);

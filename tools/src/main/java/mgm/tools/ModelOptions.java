@@ -37,6 +37,12 @@ public final class ModelOptions {
     @Option(names = "--load-4bit", description = "Quantise the LLM's linear layers to 4 bits (Q4_0) at load.")
     boolean load4bit;
 
+    @Option(names = "--lm-head-8bit",
+            description = "Quantise lm_head to 8 bits (Q8_0) too (by default it stays as stored, as bitsandbytes leaves it; "
+                    + "llama.cpp's quantised files keep it at 6 bits or more): fewer bytes read per token, logits move by "
+                    + "the rounding. A head tied to the embeddings gets a Q8_0 copy; the embeddings stay as stored.")
+    boolean lmHead8bit;
+
     @Option(names = "--q8-activations",
             description = "Round activations to Q8_0 (int8 per 32 values) before matmuls with Q8_0 / Q4_0 weights, as llama.cpp "
                     + "does: faster 4-bit decode on AVX-512 CPUs; logits move by the rounding. CPU only.")
@@ -141,7 +147,7 @@ public final class ModelOptions {
         }
         ProgressBar progress = new ProgressBar(err, ProgressBar.onTerminal());
         MgmModel.Options o = new MgmModel.Options(dir, visionTower, visionTowerAux, format(), backend, contextLength, kvDtype(),
-                512, true, progress::update);
+                512, true, progress::update, lmHead8bit);
         try {
             MgmModel model;
             try (Backend.Scope ignored = profiler == null ? Backend.Scope.NONE : profiler.phase("load")) {

@@ -270,6 +270,31 @@ class MgmRunIT {
                 "rounding the activations moved the logits");
     }
 
+    /** {@code --lm-head-8bit} reaches the loader: the logits are the decoder's with lm_head quantised to Q8_0. */
+    @Test
+    void lmHead8bitQuantisesTheOutputProjection() throws Exception {
+        float[] file = logitsFile("logits-head8.npy", "--load-4bit", "--lm-head-8bit");
+        assertTrue(Arrays.equals(decoderLogits(QuantActivations.F32, WeightFormat.Q4_0, true), file),
+                "the file holds the decoder's logits with Q4_0 weights and a Q8_0 lm_head");
+        assertFalse(Arrays.equals(decoderLogits(QuantActivations.F32, WeightFormat.Q4_0), file), "quantising the head moved the logits");
+
+        Run r = run(null, "bench", "--model-path", model.toString(), "--device", "cpu", "--prompt-tokens", "8", "--gen-tokens",
+                "4", "--runs", "1", "--warmup", "0", "--json", "--load-4bit");
+        assertEquals(0, r.code(), r.err());
+        JsonNode asStored = JSON.readTree(r.out().strip());
+        r = run(null, "bench", "--model-path", model.toString(), "--device", "cpu", "--prompt-tokens", "8", "--gen-tokens",
+                "4", "--runs", "1", "--warmup", "0", "--json", "--load-4bit", "--lm-head-8bit");
+        assertEquals(0, r.code(), r.err());
+        JsonNode quantised = JSON.readTree(r.out().strip());
+        assertEquals("Q8_0", quantised.get("lm_head").asText(), r.out());
+        try (mgm.loaders.Checkpoint c = mgm.loaders.Checkpoint.open(model)) {
+            var head = c.info("lm_head.weight");
+            long elements = head.shape()[0] * head.shape()[1];
+            assertEquals(asStored.get("weight_bytes_per_token").asLong() - head.dtype().byteSize(elements)
+                    + DType.Q8_0.byteSize(elements), quantised.get("weight_bytes_per_token").asLong(), "bytes per token count the Q8_0 head");
+        }
+    }
+
     /** `mgm-run logits` of ids 1, 306, 4, 17 on the CPU (plus extra options) as a float array, after checking the header. */
     private static float[] logitsFile(String name, String... extra) throws Exception {
         Path out = root.resolve(name);
@@ -289,8 +314,12 @@ class MgmRunIT {
 
     /** The same logits computed in this JVM by the decoder on a CPU backend. */
     private static float[] decoderLogits(QuantActivations activations, WeightFormat format) {
+        return decoderLogits(activations, format, false);
+    }
+
+    private static float[] decoderLogits(QuantActivations activations, WeightFormat format, boolean lmHead8bit) {
         Backend backend = Devices.open(Devices.Choice.CPU, null, activations, null);
-        try (MgmModel m = MgmModel.load(MgmModel.Options.defaults(model, backend).withFormat(format));
+        try (MgmModel m = MgmModel.load(MgmModel.Options.defaults(model, backend).withFormat(format).withLmHead8bit(lmHead8bit));
              KvCache cache = m.decoder().newCache(4, DType.F32)) {
             int vocab = m.config().llm().vocabSize();
             float[] expected = new float[4 * vocab];

@@ -7,8 +7,9 @@ import mgm.runtime.Tensor;
 /**
  * All decoder weights, fetched by their HF names ({@code model.layers.N...}) with the shapes the
  * config implies; a missing tensor or a shape that disagrees with config.json is an error naming
- * the tensor. The embedding table and lm_head stay as stored (as bitsandbytes leaves them); the
- * other linear weights follow the loader's format.
+ * the tensor. The embedding table and lm_head stay as stored (as bitsandbytes leaves them) unless
+ * the loader quantises lm_head ({@link WeightLoader#outputHead}); the other linear weights follow
+ * the loader's format.
  */
 public record DecoderWeights(Tensor embedTokens, LayerWeights[] layers, Tensor finalNorm, Tensor lmHead) {
 
@@ -55,10 +56,11 @@ public record DecoderWeights(Tensor embedTokens, LayerWeights[] layers, Tensor f
         }
         Tensor norm = w.vector(prefix + "norm.weight", h);
         Tensor head;
-        if (w.has("lm_head.weight")) {
-            head = w.stored("lm_head.weight", c.vocabSize(), h);
+        if (w.has(WeightLoader.LM_HEAD)) {
+            head = w.outputHead(WeightLoader.LM_HEAD, c.vocabSize(), h);
         } else if (c.tieWordEmbeddings()) {
-            head = embed;
+            Tensor quantised = w.outputHead(prefix + "embed_tokens.weight", c.vocabSize(), h);
+            head = quantised != null ? quantised : embed;
         } else {
             throw new IllegalArgumentException("tensor 'lm_head.weight' is missing and the config does not tie it to the embeddings");
         }

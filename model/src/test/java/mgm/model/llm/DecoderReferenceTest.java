@@ -24,6 +24,7 @@ import mgm.model.testing.TinyModels;
 import mgm.model.testing.TinyModels.LoadedDecoder;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
+import mgm.runtime.InterleavedQuant;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -126,6 +127,31 @@ class DecoderReferenceTest {
                 System.out.printf("%s %s %s last 4 positions decoded one by one: %.2e%n", model, backend.name(), format, decodeRel);
                 assertTrue(decodeRel <= QUANT_TOLERANCE, model + " " + format + ": relative logit difference in decode steps " + decodeRel);
             }
+        }
+    }
+
+    /**
+     * {@code --load-4bit --lm-head-8bit}: the reference runs with every linear weight on its Q4_0
+     * round trip and the output projection (lm_head, or the embedding table Gemma ties it to) on
+     * its Q8_0 round trip; the embeddings stay as stored. The head's rounding alone moves the
+     * logits far beyond the bound (asserted), so a head left as stored, or quantised wrongly, fails.
+     */
+    @ParameterizedTest(name = "{0} on {1}", autoCloseArguments = false)
+    @MethodSource("f32Cases")
+    void lmHead8bitMatchesReferenceOnTheRoundTrip(String model, Backend backend) {
+        int[] ids = ints(prompt(model).get("ids"));
+        float[][] want = expected(model, "logits_q4_0_head_q8_0.npy");
+        double headEffect = Compare.relative(expected(model, "logits_q4_0.npy"), want);
+        assertTrue(headEffect > 20 * QUANT_TOLERANCE, model + ": quantising the head moves the reference only by " + headEffect);
+        try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model(model), backend, WeightFormat.Q4_0, true, 64)) {
+            DType head = d.decoder().weights().lmHead().dtype();
+            assertEquals(DType.Q8_0, InterleavedQuant.isInterleaved(head) ? InterleavedQuant.plain(head) : head, model + ": lm_head dtype");
+            double rel = Compare.relative(d.logits(ids), want);
+            double decodeRel = Compare.relative(decodedLogits(d, ids, 4), java.util.Arrays.copyOfRange(want, ids.length - 4, ids.length));
+            System.out.printf("%s %s Q4_0 + lm_head Q8_0 logits: %.2e, decoded one by one %.2e (the head's rounding itself: %.2e)%n",
+                    model, backend.name(), rel, decodeRel, headEffect);
+            assertTrue(rel <= QUANT_TOLERANCE, model + ": relative logit difference " + rel);
+            assertTrue(decodeRel <= QUANT_TOLERANCE, model + ": relative logit difference in decode steps " + decodeRel);
         }
     }
 

@@ -83,9 +83,14 @@ public final class TinyModels {
     }
 
     public static LoadedDecoder loadDecoder(Path folder, Backend backend, WeightFormat format, int maxChunk) {
+        return loadDecoder(folder, backend, format, false, maxChunk);
+    }
+
+    /** With lm_head quantised to Q8_0 when {@code lmHead8bit} ({@link WeightLoader#outputHead}). */
+    public static LoadedDecoder loadDecoder(Path folder, Backend backend, WeightFormat format, boolean lmHead8bit, int maxChunk) {
         LlmConfig config = LlmConfig.load(folder.resolve("config.json"));
         Checkpoint ckpt = Checkpoint.open(folder);
-        WeightLoader loader = new WeightLoader(new CheckpointWeights(ckpt), backend, format);
+        WeightLoader loader = new WeightLoader(new CheckpointWeights(ckpt), backend, format, lmHead8bit);
         try {
             DecoderWeights w = DecoderWeights.load(config, loader, "model.", DecoderWeights.ProgressListener.NONE);
             return new LoadedDecoder(config, ckpt, loader, new Decoder(config, w, backend, maxChunk));

@@ -1,0 +1,73 @@
+package mgm.bench;
+
+import java.util.Locale;
+
+import mgm.loaders.config.LlmConfig;
+import mgm.model.WeightFormat;
+import mgm.model.llm.KvCache;
+import mgm.runtime.DType;
+import mgm.runtime.Tensor;
+import mgm.runtime.cpu.CpuBackend;
+
+/**
+ * Decode speed of the TinyLlama-shaped model ({@link TinyLlama}) with lm_head as stored (BF16)
+ * against quantised to Q8_0 ({@code --lm-head-8bit}), the two alternating round by round in one
+ * JVM (on this kind of shared host only such pairs give a ratio worth quoting).
+ *
+ * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar \
+ *     mgm.bench.LmHeadReport [--dtype Q4_0|Q8_0|BF16] [--rounds 8] [--prompt 64] [--generate 128] [--threads 2]</pre>
+ */
+public final class LmHeadReport {
+    private LmHeadReport() {}
+
+    public static void main(String[] args) throws Exception {
+        String dtype = "Q4_0";
+        int rounds = 8, prompt = 64, generate = 128, threads = 2;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--dtype" -> dtype = args[++i];
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--prompt" -> prompt = Integer.parseInt(args[++i]);
+                case "--generate" -> generate = Integer.parseInt(args[++i]);
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                default -> {
+                    System.err.println("usage: LmHeadReport [--dtype Q4_0|Q8_0|BF16] [--rounds 8] [--prompt 64] [--generate 128]"
+                            + " [--threads 2]");
+                    System.exit(2);
+                }
+            }
+        }
+        WeightFormat format = switch (dtype) {
+            case "Q4_0" -> WeightFormat.Q4_0;
+            case "Q8_0" -> WeightFormat.Q8_0;
+            case "BF16" -> WeightFormat.STORED;
+            default -> throw new IllegalArgumentException("--dtype must be Q4_0, Q8_0 or BF16, got " + dtype);
+        };
+        LlmConfig config = TinyLlama.config(16);
+        System.out.printf(Locale.ROOT, "%s decode, %d threads, prompt %d, %d tokens per round, %d rounds, load %s, %s%n", dtype,
+                threads, prompt, generate, rounds, Load.average(), Runtime.version());
+        try (CpuBackend cpu = new CpuBackend(threads);
+             TinyLlama a = new TinyLlama(config, DType.BF16, format, false, cpu, prompt);
+             TinyLlama b = new TinyLlama(config, DType.BF16, format, true, cpu, prompt);
+             KvCache ca = a.decoder.newCache(prompt + generate, DType.F32);
+             KvCache cb = b.decoder.newCache(prompt + generate, DType.F32);
+             Tensor best = Tensor.allocate(DType.I32, 1)) {
+            int[] ids = DecoderReport.promptIds(prompt, config.vocabSize());
+            DecoderReport.runOnce(a.decoder, ca, cpu, ids, 32, best);  // warm-up: compile every kernel of both forms
+            DecoderReport.runOnce(b.decoder, cb, cpu, ids, 32, best);
+            double sumA = 0, sumB = 0;
+            for (int r = 0; r < rounds; r++) {
+                double ta = generate / DecoderReport.runOnce(a.decoder, ca, cpu, ids, generate, best)[1];
+                double tb = generate / DecoderReport.runOnce(b.decoder, cb, cpu, ids, generate, best)[1];
+                sumA += ta;
+                sumB += tb;
+                System.out.printf(Locale.ROOT, "  round %d: lm_head BF16 %.2f tok/s, lm_head Q8_0 %.2f tok/s (%+.1f%%)%n", r, ta, tb,
+                        100 * (tb / ta - 1));
+            }
+            double ma = sumA / rounds, mq = sumB / rounds;
+            System.out.printf(Locale.ROOT, "mean: lm_head BF16 %.2f tok/s (%.0f MB per token, %.1f GB/s), lm_head Q8_0 %.2f tok/s"
+                            + " (%.0f MB, %.1f GB/s): %+.1f%%%n", ma, a.weightBytesPerToken() / 1e6, ma * a.weightBytesPerToken() / 1e9,
+                    mq, b.weightBytesPerToken() / 1e6, mq * b.weightBytesPerToken() / 1e9, 100 * (mq / ma - 1));
+        }
+    }
+}
