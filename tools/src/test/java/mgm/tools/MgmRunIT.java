@@ -274,9 +274,12 @@ class MgmRunIT {
     @Test
     void lmHead8bitQuantisesTheOutputProjection() throws Exception {
         float[] file = logitsFile("logits-head8.npy", "--load-4bit", "--lm-head-8bit");
-        assertTrue(Arrays.equals(decoderLogits(QuantActivations.F32, WeightFormat.Q4_0, true), file),
-                "the file holds the decoder's logits with Q4_0 weights and a Q8_0 lm_head");
-        assertFalse(Arrays.equals(decoderLogits(QuantActivations.F32, WeightFormat.Q4_0), file), "quantising the head moved the logits");
+        // equal up to float summation order: a lane reduction may round differently before and after C2
+        // compiles it (see QuantizedCheckpointTest), and this JVM and mgm-run's are at different stages
+        double same = relativeDifference(decoderLogits(QuantActivations.F32, WeightFormat.Q4_0, true), file);
+        double moved = relativeDifference(decoderLogits(QuantActivations.F32, WeightFormat.Q4_0), file);
+        assertTrue(same <= 1e-6, "the file holds the decoder's logits with Q4_0 weights and a Q8_0 lm_head: " + same);
+        assertTrue(moved > 1e-4, "quantising the head moved the logits only by " + moved);
 
         Run r = run(null, "bench", "--model-path", model.toString(), "--device", "cpu", "--prompt-tokens", "8", "--gen-tokens",
                 "4", "--runs", "1", "--warmup", "0", "--json", "--load-4bit");
@@ -293,6 +296,17 @@ class MgmRunIT {
             assertEquals(asStored.get("weight_bytes_per_token").asLong() - head.dtype().byteSize(elements)
                     + DType.Q8_0.byteSize(elements), quantised.get("weight_bytes_per_token").asLong(), "bytes per token count the Q8_0 head");
         }
+    }
+
+    /** max |a - b| / max |a|. */
+    private static double relativeDifference(float[] a, float[] b) {
+        assertEquals(a.length, b.length);
+        double diff = 0, scale = 0;
+        for (int i = 0; i < a.length; i++) {
+            diff = Math.max(diff, Math.abs(a[i] - b[i]));
+            scale = Math.max(scale, Math.abs(a[i]));
+        }
+        return diff / scale;
     }
 
     /** `mgm-run logits` of ids 1, 306, 4, 17 on the CPU (plus extra options) as a float array, after checking the header. */
