@@ -301,6 +301,11 @@ final class InspectCommand implements Callable<Integer> {
         row("dtypes", d.toString());
     }
 
+    private void memoryRow(String name, MemoryEstimate e) {
+        out.printf(Locale.ROOT, "  %-27s %10s %10s %10s %10s%n", name, size(e.weightBytes()), size(e.kvCacheBytes()),
+                size(e.scratchBytes() + e.visionBytes()), size(e.total()));
+    }
+
     private void memory(MgmConfig config, ClipVisionConfig clipConfig) {
         int ctx = context > 0 ? context : config.tokenizerModelMaxLength() != null
                 ? Math.min(config.tokenizerModelMaxLength(), config.llm().maxPositionEmbeddings())
@@ -308,17 +313,16 @@ final class InspectCommand implements Callable<Integer> {
         DType stored = config.llm().torchDtype() != null ? config.llm().torchDtype() : DType.BF16;
         out.println();
         out.printf(Locale.ROOT, "memory (context %d, f16 KV cache):%n", ctx);
-        out.printf(Locale.ROOT, "  %-22s %10s %10s %10s %10s%n", "precision", "weights", "KV cache", "other", "total");
+        out.printf(Locale.ROOT, "  %-27s %10s %10s %10s %10s%n", "precision", "weights", "KV cache", "other", "total");
         for (WeightFormat f : WeightFormat.values()) {
-            MemoryEstimate e = MemoryEstimate.of(config, clipConfig, f, ctx, DType.F16, 512);
             String name = switch (f) {
                 case STORED -> "as stored (" + stored.name().toLowerCase(Locale.ROOT) + ")";
                 case Q8_0 -> "--load-8bit (Q8_0)";
                 case Q4_0 -> "--load-4bit (Q4_0)";
             };
-            out.printf(Locale.ROOT, "  %-22s %10s %10s %10s %10s%n", name, size(e.weightBytes()),
-                    size(e.kvCacheBytes()), size(e.scratchBytes() + e.visionBytes()), size(e.total()));
+            memoryRow(name, MemoryEstimate.of(config, clipConfig, f, ctx, DType.F16, 512));
         }
+        memoryRow("--load-4bit --lm-head-8bit", MemoryEstimate.of(config, clipConfig, WeightFormat.Q4_0, true, ctx, DType.F16, 512));
         out.println("  CPU (--device cpu): the total in RAM (weights are memory-mapped; quantised copies are made at load).");
         out.println("  GPU (--device cuda): the total in GPU memory; the host maps the files while uploading.");
         out.println("  RAM available now: " + size(MemoryEstimate.availableBytes()));

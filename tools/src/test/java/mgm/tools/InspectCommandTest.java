@@ -34,6 +34,7 @@ class InspectCommandTest {
                 assertEquals(0, r.code(), f + (hd ? " hd" : "") + ": " + r.out() + r.err());
                 assertTrue(r.out().contains("OK: every tensor"), r.out());
                 assertTrue(r.out().contains(hd ? "2880 tokens per image" : "576 tokens per image"), r.out());
+                assertTrue(r.out().lines().anyMatch(l -> l.startsWith("  --load-4bit --lm-head-8bit ")), r.out());
                 try (ReferenceBackend be = new ReferenceBackend();
                      MgmModel m = MgmModel.load(MgmModel.Options.defaults(model, be))) {
                     assertEquals(hd ? 2880 : 576, m.tokensPerImage());

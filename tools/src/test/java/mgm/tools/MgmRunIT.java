@@ -276,10 +276,11 @@ class MgmRunIT {
         float[] file = logitsFile("logits-head8.npy", "--load-4bit", "--lm-head-8bit");
         // equal up to float summation order: a lane reduction may round differently before and after C2
         // compiles it (see QuantizedCheckpointTest), and this JVM and mgm-run's are at different stages
+        // (CI saw 1.06e-6); the head's own rounding moves the logits 100x further than the bound
         double same = relativeDifference(decoderLogits(QuantActivations.F32, WeightFormat.Q4_0, true), file);
         double moved = relativeDifference(decoderLogits(QuantActivations.F32, WeightFormat.Q4_0), file);
-        assertTrue(same <= 1e-6, "the file holds the decoder's logits with Q4_0 weights and a Q8_0 lm_head: " + same);
-        assertTrue(moved > 1e-4, "quantising the head moved the logits only by " + moved);
+        assertTrue(same <= 1e-5, "the file holds the decoder's logits with Q4_0 weights and a Q8_0 lm_head: " + same);
+        assertTrue(moved > 100 * 1e-5, "quantising the head moved the logits only by " + moved);
 
         Run r = run(null, "bench", "--model-path", model.toString(), "--device", "cpu", "--prompt-tokens", "8", "--gen-tokens",
                 "4", "--runs", "1", "--warmup", "0", "--json", "--load-4bit");
