@@ -132,23 +132,23 @@ public final class WeightLoader implements AutoCloseable {
     /**
      * The output projection {@code [vocab, hidden]} read from tensor {@code name} (lm_head.weight,
      * or the embedding table a tied head shares), for matmuls only. As stored (as bitsandbytes
-     * leaves it), unless the loader was asked to quantise it: then a Q8_0 copy in the matmul layout,
-     * listed in {@link #quantized()} as {@code lm_head.weight} so that a saved checkpoint carries
-     * it (for a tied head too: the embedding table itself stays as stored). A head already
-     * quantised on disk (a saved checkpoint) is used in its dtype either way. Returns null for a
-     * tied head kept as stored: the caller uses the embedding table itself.
+     * leaves it), unless the loader was asked to quantise it and its rows divide into Q8_0 blocks:
+     * then a Q8_0 copy in the matmul layout, listed in {@link #quantized()} as
+     * {@code lm_head.weight} so that a saved checkpoint carries it (for a tied head too: the
+     * embedding table itself stays as stored). A head already quantised on disk (a saved
+     * checkpoint) is used in its dtype either way. Returns null for a tied head kept as stored:
+     * the caller uses the embedding table itself.
      */
     public Tensor outputHead(String name, long vocab, long hidden) {
         Tensor t = raw(name, vocab, hidden);
         requireWeightType(name, t);
         boolean onDisk = t.dtype().isQuantized();
-        if (!onDisk && !lmHead8bit) {
+        if (!onDisk && !(lmHead8bit && t.dim(-1) % DType.Q8_0.blockSize() == 0)) {
+            // as stored, and not in the matmul layout either (a K-tiled copy would double its memory)
             return name.equals(LM_HEAD) ? upload(t) : null;
         }
         Tensor head = linear(t, onDisk ? t.dtype() : DType.Q8_0);
-        if (head.dtype().isQuantized()) {
-            quantized.put(LM_HEAD, head);
-        }
+        quantized.put(LM_HEAD, head);
         return head;
     }
 
