@@ -114,17 +114,17 @@ final class AttentionTask extends RangeTask {
         int visible = causal ? Math.min(s, queryStart + t) : s;
         for (int w = 0; w < scores.length; w++) {
             if (scores[w].length < VecMath.padded(s)) {
-                scores[w] = new float[VecMath.padded(s)];
-                scores2[w] = new float[VecMath.padded(s)];
+                scores[w] = ThreadScratch.floats(VecMath.padded(s));
+                scores2[w] = ThreadScratch.floats(VecMath.padded(s));
             }
             if (qRow[w].length < 2 * dh) {
-                qRow[w] = new float[2 * dh];
+                qRow[w] = ThreadScratch.floats(2 * dh);
             }
             if (kType != DType.F32 && (kBuf[w] == null || kBuf[w].byteSize() < 4L * visible * dh)) {
                 kBuf[w] = java.lang.foreign.Arena.ofAuto().allocate(4L * visible * dh, 64);
             }
             if (t * group >= TRANSPOSE_FROM_ROWS && kT[w].length < (long) VecMath.padded(visible) * dh) {
-                kT[w] = new float[VecMath.padded(visible) * dh];
+                kT[w] = ThreadScratch.floats(VecMath.padded(visible) * dh);
             }
             if ((vType != DType.F32 || t * group >= TRANSPOSE_FROM_ROWS)
                     && (vBuf[w] == null || vBuf[w].byteSize() < 4L * visible * dh)) {

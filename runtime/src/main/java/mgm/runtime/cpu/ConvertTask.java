@@ -97,7 +97,7 @@ final class ConvertTask extends RangeTask {
         int need = Math.max(32, (n + 31) / 32 * 32);
         for (int w = 0; w < buf.length; w++) {
             if (buf[w].length < need) {
-                buf[w] = new float[need];
+                buf[w] = ThreadScratch.floats(need);
             }
         }
     }

@@ -66,9 +66,9 @@ final class DecodeAttentionTask extends RangeTask {
     DecodeAttentionTask(int threads) {
         scores = new float[threads][0][];
         rowBuf = new MemorySegment[threads];
-        seen = new int[threads][GroupRowKernels.L];
-        dots = new float[threads][4];
-        block = new float[threads][GroupRowKernels.BLOCK];
+        seen = ThreadScratch.ints(threads, GroupRowKernels.L);
+        dots = ThreadScratch.floats(threads, 4);
+        block = ThreadScratch.floats(threads, GroupRowKernels.BLOCK);
     }
 
     /**
@@ -132,7 +132,7 @@ final class DecodeAttentionTask extends RangeTask {
         int padded = VecMath.padded(chunk);
         for (int w = 0; w < scores.length; w++) {
             if (scores[w].length < hq || scores[w][0].length < padded) {
-                scores[w] = new float[hq][padded];
+                scores[w] = ThreadScratch.floats(hq, padded);
             }
             if ((kType != DType.F32 || vType != DType.F32) && (rowBuf[w] == null || rowBuf[w].byteSize() < 4L * chunk * hkv * dh)) {
                 rowBuf[w] = Arena.ofAuto().allocate(4L * chunk * hkv * dh, 64);

@@ -91,9 +91,9 @@ final class GemmTask implements WorkerPool.Task {
     private boolean accumulate;
 
     GemmTask(int threads) {
-        packB = new float[threads][KC * NC_MAX];
-        tile = new float[threads][MR * NR];
-        dequant = new float[threads][KC];
+        packB = ThreadScratch.floats(threads, KC * NC_MAX);
+        tile = ThreadScratch.floats(threads, MR * NR);
+        dequant = ThreadScratch.floats(threads, KC);
         rowBuffer = new float[threads][0];
     }
 
@@ -251,7 +251,7 @@ final class GemmTask implements WorkerPool.Task {
         MemorySegment seg = a;
         float[] pa = packedA;
         if (rowBuffer[worker].length < k) {
-            rowBuffer[worker] = new float[k];
+            rowBuffer[worker] = ThreadScratch.floats(k);
         }
         float[] row = rowBuffer[worker];
         for (int p = p0; p < p1; p++) {

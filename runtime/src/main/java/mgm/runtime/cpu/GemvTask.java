@@ -178,11 +178,11 @@ final class GemvTask extends RangeTask {
             rowsPerChunk = (rowsPerChunk + 31) / 32 * 32;  // whole 32-row groups
         }
         if (q4BlockSums.length < threads) {
-            q4BlockSums = new short[threads][32 + 64];
+            q4BlockSums = ThreadScratch.shorts(threads, 32);
         }
         if (results.length < threads || results[0].length < rowsPerChunk) {
-            results = new float[threads][(int) rowsPerChunk];
-            tileResults = new float[threads][(int) rowsPerChunk];
+            results = ThreadScratch.floats(threads, (int) rowsPerChunk);
+            tileResults = ThreadScratch.floats(threads, (int) rowsPerChunk);
         }
         return split(n, Math.max(1, rowsPerChunk));
     }

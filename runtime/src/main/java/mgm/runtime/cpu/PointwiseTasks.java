@@ -37,7 +37,7 @@ final class PointwiseTasks {
         private long xb, ub, ob;
 
         Activate(int threads) {
-            buf = new float[threads][VecMath.padded(CHUNK)];
+            buf = ThreadScratch.floats(threads, VecMath.padded(CHUNK));
         }
 
         /** Segments are whole storages; xb / ub / ob are the byte offsets of the first element. */

@@ -37,10 +37,10 @@ final class RoundRowsTask extends RangeTask {
         this.dst = dst;
         for (int w = 0; w < row.length; w++) {
             if (row[w].length < k) {
-                row[w] = new float[k];
-                quants[w] = new int[k];
-                scales[w] = new float[k / 32];
-                sums[w] = new int[k / 32];
+                row[w] = ThreadScratch.floats(k);
+                quants[w] = ThreadScratch.ints(k);
+                scales[w] = ThreadScratch.floats(k / 32);
+                sums[w] = ThreadScratch.ints(k / 32);
             }
         }
         return split(m, grainFor(m, threads, 1));

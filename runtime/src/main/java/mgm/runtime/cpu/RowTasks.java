@@ -158,7 +158,7 @@ final class RowTasks {
 
         private float[] rowBuffer(int worker) {
             if (buffers[worker].length < VecMath.padded(d)) {
-                buffers[worker] = new float[VecMath.padded(d)];
+                buffers[worker] = ThreadScratch.floats(VecMath.padded(d));
             }
             return buffers[worker];
         }

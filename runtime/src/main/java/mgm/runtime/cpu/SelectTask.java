@@ -38,8 +38,8 @@ final class SelectTask extends RangeTask {
         this.iStride = iStride;
         for (int w = 0; w < vals.length; w++) {
             if (vals[w].length < k) {
-                vals[w] = new float[k];
-                idx[w] = new int[k];
+                vals[w] = ThreadScratch.floats(k);
+                idx[w] = ThreadScratch.ints(k);
             }
         }
         return split(rows, grainFor(rows, threads, Math.max(1, 8192 / Math.max(1, n))));

@@ -50,10 +50,10 @@ final class WindowAttentionTask extends RangeTask {
         int n = window * window;
         for (int w = 0; w < scores.length; w++) {
             if (scores[w].length < VecMath.padded(n)) {
-                scores[w] = new float[VecMath.padded(n)];
+                scores[w] = ThreadScratch.floats(VecMath.padded(n));
             }
             if (acc[w].length < d) {
-                acc[w] = new float[d];
+                acc[w] = ThreadScratch.floats(d);
             }
         }
         return split(tokens, grainFor(tokens, threads, 1));
