@@ -1043,6 +1043,31 @@ public abstract class BackendConsistencySuite {
         Tensor got = out(3, 7, 7, 1);
         backend().resizeBilinear(upload(x), got);
         assertRel("resize NCHW planes", want, read(got), 1e-6, 1e-6);
+        // into a channel slice of a wider map (ConvNeXt's stacked stages): the map's other channels untouched
+        for (int[] c : new int[][] {{1, 6, 5, 17, 12, 9}, {2, 4, 4, 8, 7, 3}, {1, 3, 3, 40, 5, 5}}) {
+            Tensor xs = random(r, c[0], c[1], c[2], c[3]);
+            Tensor expect = Tensor.allocate(DType.F32, c[0], c[4], c[5], c[3]);
+            reference.resizeBilinear(xs, expect);
+            int before = 5, wide = before + c[3] + 3;
+            float[] sentinel = new float[c[0] * c[4] * c[5] * wide];
+            java.util.Arrays.fill(sentinel, 7.25f);
+            Tensor map = upload(Tensor.of(sentinel, c[0], c[4], c[5], wide));
+            backend().resizeBilinear(upload(xs), map.slice(3, before, before + c[3]));
+            float[] all = read(map);
+            float[] slice = new float[(int) expect.numel()];
+            for (int p = 0, i = 0; p < c[0] * c[4] * c[5]; p++) {
+                for (int ch = 0; ch < wide; ch++) {
+                    float v = all[p * wide + ch];
+                    if (ch >= before && ch < before + c[3]) {
+                        slice[i++] = v;
+                    } else {
+                        assertEquals(7.25f, v, "resize into a slice " + java.util.Arrays.toString(c) + ": pixel " + p + " channel " + ch
+                                + " outside the slice was written");
+                    }
+                }
+            }
+            assertRel("resize into a channel slice " + java.util.Arrays.toString(c), expect, slice, 1e-6, 1e-6);
+        }
     }
 
     // ================================================================== selection

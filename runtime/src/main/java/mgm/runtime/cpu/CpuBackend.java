@@ -942,15 +942,15 @@ public final class CpuBackend implements Backend {
         if (!(!OpChecks.mayOverlap(out, x))) {
             throw Checks.fail(op, "out " + out.describe() + " must not overlap x");
         }
-        if (!x.isContiguous() || !out.isContiguous()) {
+        if (!x.isContiguous() || !evenPixels(out)) {
             reference.resizeBilinear(x, out);
             return;
         }
         if (out.numel() == 0) {
             return;
         }
-        int chunks = resize.set(x.segment(), out.segment(), (int) x.dim(0), (int) x.dim(1), (int) x.dim(2), (int) x.dim(3),
-                (int) out.dim(1), (int) out.dim(2), threads);
+        int chunks = resize.set(x.segment(), out.segment(), out.stride(2), (int) x.dim(0), (int) x.dim(1), (int) x.dim(2),
+                (int) x.dim(3), (int) out.dim(1), (int) out.dim(2), threads);
         runAndRelease(resize, chunks);
     }
 
@@ -1009,6 +1009,17 @@ public final class CpuBackend implements Backend {
     // ------------------------------------------------------------------ plumbing
 
     /** The whole storage segment (no allocation); pair it with {@link Tensor#byteOffset()}. */
+    /**
+     * Whether [N, H, W, C] tensor t has contiguous channels and pixels evenly spaced (row after row,
+     * image after image): a dense tensor, or a channel slice of a wider map such as the ConvNeXt
+     * stages' concatenation, which bilinear resize writes in place.
+     */
+    private static boolean evenPixels(Tensor t) {
+        long pixel = t.stride(2);
+        return t.stride(3) == 1 && pixel >= t.dim(3) && t.stride(1) == t.dim(2) * pixel
+                && (t.dim(0) == 1 || t.stride(0) == t.dim(1) * t.stride(1));
+    }
+
     private static MemorySegment seg(Tensor t) {
         return t.storage().segment();
     }

@@ -236,16 +236,19 @@ final class ImageTasks {
     /**
      * Bilinear resize, PyTorch align_corners=False, with the taps and weights of {@link BilinearTaps}
      * (the reference's, so both agree to the last bit on the coordinates). One work item per output
-     * row, vectorised over channels.
+     * row, vectorised over channels. Output pixels lie {@code outPixel} elements apart (c for a
+     * dense output; more for a channel slice of a wider map, which the resize then fills in place).
      */
     static final class Resize extends RangeTask {
         private MemorySegment x, out;
         private int h, w, c, ho, wo;
+        private long outPixel;
         private BilinearTaps ys, xs;
 
-        int set(MemorySegment x, MemorySegment out, int n, int h, int w, int c, int ho, int wo, int threads) {
+        int set(MemorySegment x, MemorySegment out, long outPixel, int n, int h, int w, int c, int ho, int wo, int threads) {
             this.x = x;
             this.out = out;
+            this.outPixel = outPixel;
             this.h = h;
             this.w = w;
             this.c = c;
@@ -279,7 +282,7 @@ final class ImageTasks {
                     long p01 = 4L * (((n * h + y0) * w + x1) * c);
                     long p10 = 4L * (((n * h + y1) * w + x0) * c);
                     long p11 = 4L * (((n * h + y1) * w + x1) * c);
-                    long oo = 4L * ((r * wo + ox) * c);
+                    long oo = 4L * ((r * wo + ox) * outPixel);
                     int ch = 0;
                     for (; ch + L <= c; ch += L) {
                         long b = 4L * ch;
