@@ -7,7 +7,6 @@ import mgm.model.WeightFormat;
 import mgm.model.llm.KvCache;
 import mgm.runtime.DType;
 import mgm.runtime.QuantActivations;
-import mgm.runtime.Tensor;
 import mgm.runtime.cpu.CpuBackend;
 
 /**
@@ -53,24 +52,13 @@ public final class ActivationRoundingReport {
              TinyLlama a = new TinyLlama(config, DType.BF16, format, asIs, prompt);
              TinyLlama b = new TinyLlama(config, DType.BF16, format, rounded, prompt);
              KvCache ca = a.decoder.newCache(prompt + generate, DType.F32);
-             KvCache cb = b.decoder.newCache(prompt + generate, DType.F32);
-             Tensor best = Tensor.allocate(DType.I32, 1)) {
+             KvCache cb = b.decoder.newCache(prompt + generate, DType.F32)) {
             int[] ids = DecoderReport.promptIds(prompt, config.vocabSize());
-            DecoderReport.runOnce(a.decoder, ca, asIs, ids, 32, best);  // warm-up: compile every kernel of both forms
-            DecoderReport.runOnce(b.decoder, cb, rounded, ids, 32, best);
-            double sumA = 0, sumB = 0;
+            AlternatingDecode.Result r = AlternatingDecode.compare(new AlternatingDecode.Side("F32 activations", a.decoder, ca, asIs),
+                    new AlternatingDecode.Side("Q8_0 activations", b.decoder, cb, rounded), ids, generate, 1, rounds);
             double mb = a.weightBytesPerToken() / 1e6;
-            for (int r = 0; r < rounds; r++) {
-                double ta = generate / DecoderReport.runOnce(a.decoder, ca, asIs, ids, generate, best)[1];
-                double tb = generate / DecoderReport.runOnce(b.decoder, cb, rounded, ids, generate, best)[1];
-                sumA += ta;
-                sumB += tb;
-                System.out.printf(Locale.ROOT, "  round %d: F32 activations %.2f tok/s, Q8_0 activations %.2f tok/s (%+.1f%%)%n", r, ta, tb,
-                        100 * (tb / ta - 1));
-            }
-            double ma = sumA / rounds, mq = sumB / rounds;
-            System.out.printf(Locale.ROOT, "mean: F32 activations %.2f tok/s (%.1f GB/s), Q8_0 activations %.2f tok/s (%.1f GB/s): %+.1f%%%n",
-                    ma, ma * mb / 1e3, mq, mq * mb / 1e3, 100 * (mq / ma - 1));
+            System.out.printf(Locale.ROOT, "weights read: F32 activations %.1f GB/s, Q8_0 activations %.1f GB/s%n", r.meanA() * mb / 1e3,
+                    r.meanB() * mb / 1e3);
         }
     }
 }

@@ -8,7 +8,6 @@ import mgm.model.WeightFormat;
 import mgm.model.llm.KvCache;
 import mgm.runtime.Activation;
 import mgm.runtime.DType;
-import mgm.runtime.Tensor;
 import mgm.runtime.cpu.CpuBackend;
 
 /**
@@ -60,24 +59,13 @@ public final class LmHeadReport {
              TinyLlama a = new TinyLlama(config, DType.BF16, format, false, cpu, prompt);
              TinyLlama b = new TinyLlama(config, DType.BF16, format, true, cpu, prompt);
              KvCache ca = a.decoder.newCache(prompt + generate, DType.F32);
-             KvCache cb = b.decoder.newCache(prompt + generate, DType.F32);
-             Tensor best = Tensor.allocate(DType.I32, 1)) {
+             KvCache cb = b.decoder.newCache(prompt + generate, DType.F32)) {
             int[] ids = DecoderReport.promptIds(prompt, config.vocabSize());
-            DecoderReport.runOnce(a.decoder, ca, cpu, ids, 32, best);  // warm-up: compile every kernel of both forms
-            DecoderReport.runOnce(b.decoder, cb, cpu, ids, 32, best);
-            double sumA = 0, sumB = 0;
-            for (int r = 0; r < rounds; r++) {
-                double ta = generate / DecoderReport.runOnce(a.decoder, ca, cpu, ids, generate, best)[1];
-                double tb = generate / DecoderReport.runOnce(b.decoder, cb, cpu, ids, generate, best)[1];
-                sumA += ta;
-                sumB += tb;
-                System.out.printf(Locale.ROOT, "  round %d: lm_head BF16 %.2f tok/s, lm_head Q8_0 %.2f tok/s (%+.1f%%)%n", r, ta, tb,
-                        100 * (tb / ta - 1));
-            }
-            double ma = sumA / rounds, mq = sumB / rounds;
-            System.out.printf(Locale.ROOT, "mean: lm_head BF16 %.2f tok/s (%.0f MB per token, %.1f GB/s), lm_head Q8_0 %.2f tok/s"
-                            + " (%.0f MB, %.1f GB/s): %+.1f%%%n", ma, a.weightBytesPerToken() / 1e6, ma * a.weightBytesPerToken() / 1e9,
-                    mq, b.weightBytesPerToken() / 1e6, mq * b.weightBytesPerToken() / 1e9, 100 * (mq / ma - 1));
+            AlternatingDecode.Result r = AlternatingDecode.compare(new AlternatingDecode.Side("lm_head BF16", a.decoder, ca, cpu),
+                    new AlternatingDecode.Side("lm_head Q8_0", b.decoder, cb, cpu), ids, generate, 1, rounds);
+            System.out.printf(Locale.ROOT, "weights read: lm_head BF16 %.0f MB per token (%.1f GB/s), lm_head Q8_0 %.0f MB (%.1f GB/s)%n",
+                    a.weightBytesPerToken() / 1e6, r.meanA() * a.weightBytesPerToken() / 1e9, b.weightBytesPerToken() / 1e6,
+                    r.meanB() * b.weightBytesPerToken() / 1e9);
         }
     }
 

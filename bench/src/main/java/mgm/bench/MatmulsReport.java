@@ -11,7 +11,6 @@ import mgm.model.llm.Decoder;
 import mgm.model.llm.KvCache;
 import mgm.runtime.Backend;
 import mgm.runtime.DType;
-import mgm.runtime.Tensor;
 import mgm.runtime.cpu.CpuBackend;
 
 /**
@@ -52,28 +51,10 @@ public final class MatmulsReport {
              Decoder together = new Decoder(config, model.weights, forwarding(cpu, true), prompt);
              Decoder apart = new Decoder(config, model.weights, forwarding(cpu, false), prompt);
              KvCache ct = together.newCache(prompt + generate, DType.F32);
-             KvCache ca = apart.newCache(prompt + generate, DType.F32);
-             Tensor best = Tensor.allocate(DType.I32, 1)) {
+             KvCache ca = apart.newCache(prompt + generate, DType.F32)) {
             int[] ids = DecoderReport.promptIds(prompt, config.vocabSize());
-            for (int w = 0; w < 3; w++) {  // warm-up: every kernel of both forms compiled
-                DecoderReport.runOnce(apart, ca, cpu, ids, generate, best);
-                DecoderReport.runOnce(together, ct, cpu, ids, generate, best);
-            }
-            double[] ratios = new double[rounds];
-            double sumA = 0, sumT = 0;
-            for (int r = 0; r < rounds; r++) {
-                double ta = generate / DecoderReport.runOnce(apart, ca, cpu, ids, generate, best)[1];
-                double tt = generate / DecoderReport.runOnce(together, ct, cpu, ids, generate, best)[1];
-                sumA += ta;
-                sumT += tt;
-                ratios[r] = tt / ta;
-                System.out.printf(Locale.ROOT, "  round %d: one matmul per weight %.2f tok/s, matmuls %.2f tok/s (%+.1f%%)%n", r, ta, tt,
-                        100 * (tt / ta - 1));
-            }
-            java.util.Arrays.sort(ratios);
-            double median = rounds % 2 == 1 ? ratios[rounds / 2] : (ratios[rounds / 2 - 1] + ratios[rounds / 2]) / 2;
-            System.out.printf(Locale.ROOT, "mean: one matmul per weight %.2f tok/s, matmuls %.2f tok/s: %+.1f%% (median of the rounds %+.1f%%)%n",
-                    sumA / rounds, sumT / rounds, 100 * (sumT / sumA - 1), 100 * (median - 1));
+            AlternatingDecode.compare(new AlternatingDecode.Side("one matmul per weight", apart, ca, cpu),
+                    new AlternatingDecode.Side("matmuls", together, ct, cpu), ids, generate, 3, rounds);
         }
     }
 

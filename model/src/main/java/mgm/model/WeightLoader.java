@@ -152,11 +152,6 @@ public final class WeightLoader implements AutoCloseable {
         return head;
     }
 
-    /** Whether the output projection is quantised to Q8_0 at load. */
-    public boolean lmHead8bit() {
-        return lmHead8bit;
-    }
-
     /** Brings an already-fetched linear weight into the load format and the backend's matmul layout. */
     public Tensor linear(Tensor w) {
         return linear(w, format.dtype());

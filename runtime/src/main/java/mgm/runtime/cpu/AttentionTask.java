@@ -14,10 +14,10 @@ import mgm.runtime.DType;
  * Scaled dot-product attention. A work item is a block of query tokens against one kv head, for
  * every query head of that head's group (GQA / MQA: the group's heads read the same key / value
  * rows while they are cache-hot); blocks are as long as still gives each thread
- * {@link #ITEMS_PER_THREAD} items, and at least {@link #MIN_TOKEN_BLOCK} tokens. Per query row: scores against every
- * visible key, two-pass softmax in F32 (max, then exp and sum), then the weighted sum of value
- * rows accumulated in registers, {@link #PV_VECTORS} vectors of the head dimension at a time over
- * all keys (no accumulator round trip through memory per key).
+ * {@link #ITEMS_PER_THREAD} items, and at least {@link #MIN_TOKEN_BLOCK} tokens. Per query row:
+ * scores against every visible key, two-pass softmax in F32 (max, then exp and sum), then the
+ * weighted sum of value rows accumulated in registers, {@link #PV_VECTORS} vectors of the head
+ * dimension at a time over all keys (no accumulator round trip through memory per key).
  *
  * <p>K/V rows in F32 are read in place (values packed together when an item has several query
  * rows); BF16 / F16 rows are converted once per item ({@link HalfRows}, vectorised) into a

@@ -1008,7 +1008,6 @@ public final class CpuBackend implements Backend {
 
     // ------------------------------------------------------------------ plumbing
 
-    /** The whole storage segment (no allocation); pair it with {@link Tensor#byteOffset()}. */
     /**
      * Whether [N, H, W, C] tensor t has contiguous channels and pixels evenly spaced (row after row,
      * image after image): a dense tensor, or a channel slice of a wider map such as the ConvNeXt
@@ -1020,6 +1019,7 @@ public final class CpuBackend implements Backend {
                 && (t.dim(0) == 1 || t.stride(0) == t.dim(1) * t.stride(1));
     }
 
+    /** The whole storage segment (no allocation); pair it with {@link Tensor#byteOffset()}. */
     private static MemorySegment seg(Tensor t) {
         return t.storage().segment();
     }
