@@ -22,7 +22,9 @@ import mgm.runtime.DType;
  * group ({@link GroupRowKernels}); BF16 / F16 rows are widened in registers there (2x less work than
  * widening into a buffer), except for an item whose F16 rows hold an Inf / NaN, or a query beyond
  * 2^15: those take the exact path, which widens with {@link HalfRows} (key rows one at a time,
- * used while in L1, value rows once per item) and then reads the F32 rows.
+ * used while in L1, value rows once per item) and then reads the F32 rows. The kernels read the
+ * caches and the widened rows at absolute addresses ({@link AbsoluteMemory}), the extents checked
+ * once per call in {@link #set}.
  */
 final class DecodeAttentionTask extends RangeTask {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -59,6 +61,10 @@ final class DecodeAttentionTask extends RangeTask {
 
     private MemorySegment k, v;
     private long kb, vb, kS, kH, vS, vH;
+    /** Absolute addresses ({@link AbsoluteMemory}) of byte kb of k and vb of v, their extents checked in {@link #set}. */
+    private long kAt, vAt;
+    /** Per thread: the absolute address of rowBuf. */
+    private final long[] rowBufAt;
     private DType kType, vType;
     private int hq, hkv, group, dh, keys, chunk, chunks;
     private float scale;
@@ -66,6 +72,7 @@ final class DecodeAttentionTask extends RangeTask {
     DecodeAttentionTask(int threads) {
         scores = new float[threads][0][];
         rowBuf = new MemorySegment[threads];
+        rowBufAt = new long[threads];
         seen = ThreadScratch.ints(threads, GroupRowKernels.L);
         dots = ThreadScratch.floats(threads, 4);
         block = ThreadScratch.floats(threads, GroupRowKernels.BLOCK);
@@ -93,6 +100,9 @@ final class DecodeAttentionTask extends RangeTask {
         this.dh = dh;
         this.keys = keys;
         this.scale = scale;
+        // the kernels read the caches at absolute addresses: the rows the call may touch, checked once
+        kAt = AbsoluteMemory.address(k, kb, kType.byteSize((keys - 1) * kS + (hkv - 1) * kH + dh));
+        vAt = AbsoluteMemory.address(v, vb, vType.byteSize((keys - 1) * vS + (hkv - 1) * vH + dh));
         // up to 4 items per thread of at least MIN_CHUNK keys; rounding the size up may leave fewer items
         int wanted = Math.max(1, Math.min(4 * threads, keys / MIN_CHUNK));
         this.chunk = (keys + wanted - 1) / wanted;
@@ -136,6 +146,7 @@ final class DecodeAttentionTask extends RangeTask {
             }
             if ((kType != DType.F32 || vType != DType.F32) && (rowBuf[w] == null || rowBuf[w].byteSize() < 4L * chunk * hkv * dh)) {
                 rowBuf[w] = Arena.ofAuto().allocate(4L * chunk * hkv * dh, 64);
+                rowBufAt[w] = AbsoluteMemory.address(rowBuf[w], 0, rowBuf[w].byteSize());
             }
         }
         return split(chunks, 1);
@@ -169,9 +180,8 @@ final class DecodeAttentionTask extends RangeTask {
         int n = Math.min(keys, j0 + chunk) - j0;
         float[][] sc = scores[worker];
         MemorySegment buf = rowBuf[worker];
-        // where key row j0 + jj starts: base + jj * rowStride, its heads headStride apart (bytes, F32)
-        MemorySegment seg = kType == DType.F32 ? k : buf;
-        long base = kType == DType.F32 ? kb + 4L * j0 * kS : 0;
+        // where key row j0 + jj starts: base + jj * rowStride, its heads headStride apart (absolute address, F32)
+        long base = kType == DType.F32 ? kAt + 4L * j0 * kS : rowBufAt[worker];
         long rowStride = kType == DType.F32 ? 4L * kS : 0;
         long headStride = kType == DType.F32 ? 4L * kH : 4L * dh;
         for (int jj = 0; jj < n; jj++) {
@@ -184,7 +194,7 @@ final class DecodeAttentionTask extends RangeTask {
             for (int hk = 0; hk < hkv; hk++) {
                 for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
                     int nh = Math.min(4, (hk + 1) * group - h0);
-                    GroupRowKernels.dotsF32(seg, row + hk * headStride, query, h0 * dh, dh, nh, d);
+                    GroupRowKernels.dotsF32(row + hk * headStride, query, h0 * dh, dh, nh, d);
                     for (int t = 0; t < nh; t++) {
                         sc[h0 + t][jj] = scale * d[t];
                     }
@@ -195,14 +205,16 @@ final class DecodeAttentionTask extends RangeTask {
         if (vType == DType.F32) {
             sink = touchValueRows(j0, n);  // as in attendHalfChunk (BF16 / F16 rows stream in through widenRows)
         }
-        seg = vType == DType.F32 ? v : widenRows(v, vType, vb, vS, vH, j0, n, buf);
-        base = vType == DType.F32 ? vb + 4L * j0 * vS : 0;
+        if (vType != DType.F32) {
+            widenRows(v, vType, vb, vS, vH, j0, n, buf);
+        }
+        base = vType == DType.F32 ? vAt + 4L * j0 * vS : rowBufAt[worker];
         rowStride = vType == DType.F32 ? 4L * vS : 4L * hkv * dh;
         headStride = vType == DType.F32 ? 4L * vH : 4L * dh;
         for (int hk = 0; hk < hkv; hk++) {
             for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
                 int nh = Math.min(4, (hk + 1) * group - h0);
-                GroupRowKernels.weightedSumsF32(sc, h0, nh, n, seg, base + hk * headStride, rowStride, dh, partOut, (c * hq + h0) * dh);
+                GroupRowKernels.weightedSumsF32(sc, h0, nh, n, base + hk * headStride, rowStride, dh, partOut, (c * hq + h0) * dh);
             }
         }
     }
@@ -222,10 +234,10 @@ final class DecodeAttentionTask extends RangeTask {
         boolean kBf16 = kType == DType.BF16, vBf16 = vType == DType.BF16;
         for (int jj = 0; jj < n; jj++) {
             for (int hk = 0; hk < hkv; hk++) {
-                long o = kb + 2L * ((j0 + jj) * kS + hk * kH);
+                long o = kAt + 2L * ((j0 + jj) * kS + hk * kH);
                 for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
                     int nh = Math.min(4, (hk + 1) * group - h0);
-                    GroupRowKernels.dots(k, o, kBf16, query, queryArranged, h0 * dh, dh, nh, d, saw);
+                    GroupRowKernels.dots(o, kBf16, query, queryArranged, h0 * dh, dh, nh, d, saw);
                     for (int t = 0; t < nh; t++) {
                         sc[h0 + t][jj] = scale * d[t];
                     }
@@ -235,10 +247,10 @@ final class DecodeAttentionTask extends RangeTask {
         partialSoftmax(c, sc, n, vBf16 ? 1f : GroupRowKernels.F16_SCALE);  // F16 rows: the weights carry 2^112
         sink = touchValueRows(j0, n);
         for (int hk = 0; hk < hkv; hk++) {
-            long o = vb + 2L * (j0 * vS + hk * vH);
+            long o = vAt + 2L * (j0 * vS + hk * vH);
             for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
                 int nh = Math.min(4, (hk + 1) * group - h0);
-                GroupRowKernels.weightedSums(sc, h0, nh, n, v, o, 2L * vS, vBf16, dh, partOut, (c * hq + h0) * dh, saw, block[worker]);
+                GroupRowKernels.weightedSums(sc, h0, nh, n, o, 2L * vS, vBf16, dh, partOut, (c * hq + h0) * dh, saw, block[worker]);
             }
         }
         return kBf16 && vBf16 || !GroupRowKernels.sawSpecial(saw);

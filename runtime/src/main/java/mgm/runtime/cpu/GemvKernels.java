@@ -19,6 +19,14 @@ import mgm.runtime.DType;
  * kernel wants (see {@link #prepare}); a kernel reads it from {@code xOff} on (the slice of a K tile,
  * see {@link mgm.runtime.TiledWeights}); results go to {@code out[r]}.
  *
+ * <p>Weights (and the off-heap activation of the F32 / BF16 kernels) are read at absolute addresses
+ * through {@link AbsoluteMemory#ALL}, bound to a local at the top of each kernel: {@code start} is
+ * the address of the first row, checked by the caller ({@link GemvTask}) to lie within the weight.
+ * Through a segment parameter the loads were compiled from the JVM-wide profile of the library's
+ * segment accessors: once a memory-mapped segment had gone through vector loads (a checkpoint's
+ * own BF16 tensors) the cache-resident Q8_0 / F16 kernels ran 35% / 25% slower, once a heap segment
+ * had, Q4_0 / Q8_0 / F16 ran 40% / 55% / 45% slower ({@code mgm.bench.SegmentProfileReport}).
+ *
  * <p>F32 and BF16 (cheap per element, so memory-bound): one flat loop over all the rows of a run,
  * whose accumulators are reduced and reset when a row ends (a rarely taken branch). A loop per
  * row streamed ~14 GB/s from a machine whose single-stream read is ~30 (F32, K = 2048, one core);
@@ -123,12 +131,14 @@ final class GemvKernels {
 
     // ------------------------------------------------------------------ F32
 
-    /** Rows of F32 weights: 4 vectors per step. */
-    static void rowsF32(MemorySegment w, long start, long rowBytes, int rows, MemorySegment x, long xOff, int k, float[] out) {
+    /** Rows of F32 weights (from absolute address start) against the activation at absolute address xAt: 4 vectors per step. */
+    static void rowsF32(long start, long rowBytes, int rows, long xAt, int k, float[] out) {
+        MemorySegment w = AbsoluteMemory.ALL;  // start is an absolute address (see AbsoluteMemory)
+        MemorySegment x = AbsoluteMemory.ALL;
         int steps = k / (4 * L);
         if (steps == 0) {
             for (int r = 0; r < rows; r++) {
-                out[r] = tailF32(w, start + r * rowBytes, x, xOff, 0, k);
+                out[r] = tailF32(w, start + r * rowBytes, x, xAt, 0, k);
             }
             return;
         }
@@ -138,7 +148,7 @@ final class GemvKernels {
         int xi = 0;
         int r = 0;
         for (int c = 0; c < total; c++) {
-            long o = xOff + 16L * L * xi;
+            long o = xAt + 16L * L * xi;
             long wo = rowBase + 16L * L * xi;
             a0 = FloatVector.fromMemorySegment(F, w, wo, LE).fma(FloatVector.fromMemorySegment(F, x, o, LE), a0);
             a1 = FloatVector.fromMemorySegment(F, w, wo + 4L * L, LE).fma(FloatVector.fromMemorySegment(F, x, o + 4L * L, LE), a1);
@@ -156,7 +166,7 @@ final class GemvKernels {
         }
         if (steps * 4 * L < k) {
             for (int j = 0; j < rows; j++) {
-                out[j] += tailF32(w, start + j * rowBytes, x, xOff, steps * 4 * L, k);
+                out[j] += tailF32(w, start + j * rowBytes, x, xAt, steps * 4 * L, k);
             }
         }
     }
@@ -181,12 +191,17 @@ final class GemvKernels {
 
     // ------------------------------------------------------------------ BF16
 
-    /** BF16 is the top half of an F32: an int lane holding elements (2l, 2l+1) gives both with one shift / mask. */
-    static void rowsBf16(MemorySegment w, long start, long rowBytes, int rows, MemorySegment xeo, long xOff, int k, float[] out) {
+    /**
+     * Rows of BF16 weights against the even / odd-split activation at absolute address xAt. BF16 is
+     * the top half of an F32: an int lane holding elements (2l, 2l+1) gives both with one shift / mask.
+     */
+    static void rowsBf16(long start, long rowBytes, int rows, long xAt, int k, float[] out) {
+        MemorySegment w = AbsoluteMemory.ALL;  // start is an absolute address (see AbsoluteMemory)
+        MemorySegment xeo = AbsoluteMemory.ALL;
         int steps = k / (4 * L);
         if (steps == 0) {
             for (int r = 0; r < rows; r++) {
-                out[r] = tailBf16(w, start + r * rowBytes, xeo, xOff, 0, k);
+                out[r] = tailBf16(w, start + r * rowBytes, xeo, xAt, 0, k);
             }
             return;
         }
@@ -196,7 +211,7 @@ final class GemvKernels {
         int xi = 0;
         int r = 0;
         for (int c = 0; c < total; c++) {
-            long o = xOff + 16L * L * xi;
+            long o = xAt + 16L * L * xi;
             long wo = rowBase + 8L * L * xi;
             IntVector v0 = IntVector.fromMemorySegment(I, w, wo, LE);
             IntVector v1 = IntVector.fromMemorySegment(I, w, wo + 4L * L, LE);
@@ -216,7 +231,7 @@ final class GemvKernels {
         }
         if (steps * 4 * L < k) {
             for (int j = 0; j < rows; j++) {
-                out[j] += tailBf16(w, start + j * rowBytes, xeo, xOff, steps * 4 * L, k);
+                out[j] += tailBf16(w, start + j * rowBytes, xeo, xAt, steps * 4 * L, k);
             }
         }
     }
@@ -247,7 +262,8 @@ final class GemvKernels {
      * (exponent 31) would come out finite, so each step tests for them and a run that has any is
      * recomputed row by row with the exact scalar path.
      */
-    static void rowsF16(MemorySegment w, long start, long rowBytes, int rows, float[] xeo, int xOff, int k, float[] out) {
+    static void rowsF16(long start, long rowBytes, int rows, float[] xeo, int xOff, int k, float[] out) {
+        MemorySegment w = AbsoluteMemory.ALL;  // start is an absolute address (see AbsoluteMemory)
         int steps = k / (4 * L);
         boolean special = false;
         for (int r = 0; r < rows; r++) {
@@ -308,16 +324,17 @@ final class GemvKernels {
     // ------------------------------------------------------------------ Q8_0
 
     /** Q8_0 rows, two blocks per step: int8 widened to float, FMAs into a block sum, scaled by the block's d. */
-    static void rowsQ8(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out) {
+    static void rowsQ8(long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out) {
         if (WIDE) {
-            rowsQ8Wide(w, start, rowBytes, rows, x, xOff, k, out);
+            rowsQ8Wide(start, rowBytes, rows, x, xOff, k, out);
         } else {
-            rowsQ8Narrow(w, start, rowBytes, rows, x, xOff, k, out);
+            rowsQ8Narrow(start, rowBytes, rows, x, xOff, k, out);
         }
     }
 
     /** 512-bit form: each half block (16 int8) widened to 16 floats with one conversion. */
-    private static void rowsQ8Wide(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out) {
+    private static void rowsQ8Wide(long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out) {
+        MemorySegment w = AbsoluteMemory.ALL;  // start is an absolute address (see AbsoluteMemory)
         int nb = k / 32;
         int steps = nb / 2;
         for (int r = 0; r < rows; r++) {
@@ -347,7 +364,8 @@ final class GemvKernels {
     }
 
     /** 256-bit form: 4 x (8 int8 -> 8 floats) per block. */
-    private static void rowsQ8Narrow(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out) {
+    private static void rowsQ8Narrow(long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out) {
+        MemorySegment w = AbsoluteMemory.ALL;  // start is an absolute address (see AbsoluteMemory)
         int nb = k / 32;
         int steps = nb / 2;
         for (int r = 0; r < rows; r++) {
@@ -406,7 +424,8 @@ final class GemvKernels {
      * of the 8 lanes carries it, so the final lane reduction adds {@code -8 d sum}. The loop thus has
      * no scalar work and no subtraction (scalar accumulators here cost registers and made C2 spill).
      */
-    static void rowsQ4(MemorySegment w, long start, long rowBytes, int rows, float[] x, float[] negSums, int xOff, int k, float[] out) {
+    static void rowsQ4(long start, long rowBytes, int rows, float[] x, float[] negSums, int xOff, int k, float[] out) {
+        MemorySegment w = AbsoluteMemory.ALL;  // start is an absolute address (see AbsoluteMemory)
         int nb = k / 32;
         int steps = nb / 2;
         for (int r = 0; r < rows; r++) {
@@ -451,7 +470,8 @@ final class GemvKernels {
      * non-finite activations give its Inf / NaN: the rare rows {@link #rowsQ4} does not take (see
      * {@link #q4RowIsOrdinary}). Scalar: correctness, not speed.
      */
-    static void rowsQ4Exact(MemorySegment w, long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out) {
+    static void rowsQ4Exact(long start, long rowBytes, int rows, float[] x, int xOff, int k, float[] out) {
+        MemorySegment w = AbsoluteMemory.ALL;  // start is an absolute address (see AbsoluteMemory)
         for (int r = 0; r < rows; r++) {
             long row = start + r * rowBytes;
             float sum = 0f;
@@ -497,7 +517,8 @@ final class GemvKernels {
      * with the broadcast {@code x[j]}; the block sums are scaled by the 32 rows' scales at its end
      * ({@code d * sum x q}, as {@link #rowsQ8}).
      */
-    static void groupsQ8(MemorySegment w, long start, int groups, float[] x, int xOff, int k, float[] out) {
+    static void groupsQ8(long start, int groups, float[] x, int xOff, int k, float[] out) {
+        MemorySegment w = AbsoluteMemory.ALL;  // start is an absolute address (see AbsoluteMemory)
         int nb = k / 32;
         long groupBytes = (long) nb * Q8_GROUP_BLOCK;
         for (int g = 0; g < groups; g++) {
@@ -554,7 +575,8 @@ final class GemvKernels {
      * groups per pass sharing the broadcasts gain another 5% in cache but nothing from memory,
      * where the second stream costs what the saved broadcasts gain.)
      */
-    static void groupsQ4(MemorySegment w, long start, int groups, float[] x, float[] negSums, int xOff, int k, float[] out) {
+    static void groupsQ4(long start, int groups, float[] x, float[] negSums, int xOff, int k, float[] out) {
+        MemorySegment w = AbsoluteMemory.ALL;  // start is an absolute address (see AbsoluteMemory)
         int nb = k / 32;
         int b0 = xOff / 32;
         long groupBytes = (long) nb * Q4_GROUP_BLOCK;
@@ -599,8 +621,9 @@ final class GemvKernels {
      * = 2^(149-P)} takes the block sums back (exact: a power of two). The results are therefore
      * bit-identical to {@link #groupsQ4}'s wherever its own stay normal.
      */
-    static void groupsQ4Subnormal(MemorySegment w, long start, int groups, float[] x, float[] negSums, float rowScale, int xOff, int k,
+    static void groupsQ4Subnormal(long start, int groups, float[] x, float[] negSums, float rowScale, int xOff, int k,
                                   float[] out) {
+        MemorySegment w = AbsoluteMemory.ALL;  // start is an absolute address (see AbsoluteMemory)
         int nb = k / 32;
         int b0 = xOff / 32;
         long groupBytes = (long) nb * Q4_GROUP_BLOCK;
@@ -687,8 +710,9 @@ final class GemvKernels {
      * a load with a constant species or the result of such a call; the block's sum leaves the
      * loop through {@code blockSum} (32 shorts of the calling thread's scratch).
      */
-    static void groupsQ4Int(MemorySegment w, long start, int groups, int[] xq, float[] dx, int[] sx8, int xOff, int k, float[] out,
+    static void groupsQ4Int(long start, int groups, int[] xq, float[] dx, int[] sx8, int xOff, int k, float[] out,
                             short[] blockSum) {
+        MemorySegment w = AbsoluteMemory.ALL;  // start is an absolute address (see AbsoluteMemory)
         int nb = k / 32;
         int b0 = xOff / 32;
         long groupBytes = (long) nb * Q4_GROUP_BLOCK;
@@ -751,7 +775,8 @@ final class GemvKernels {
      * block (like the reference), so that non-finite activations give the reference's Inf / NaN:
      * the rare rows that {@link #groupsQ4} does not take.
      */
-    static void groupsQ4Float(MemorySegment w, long start, int groups, float[] x, int xOff, int k, float[] out) {
+    static void groupsQ4Float(long start, int groups, float[] x, int xOff, int k, float[] out) {
+        MemorySegment w = AbsoluteMemory.ALL;  // start is an absolute address (see AbsoluteMemory)
         int nb = k / 32;
         long groupBytes = (long) nb * Q4_GROUP_BLOCK;
         for (int g = 0; g < groups; g++) {

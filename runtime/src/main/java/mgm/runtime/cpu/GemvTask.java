@@ -40,6 +40,8 @@ final class GemvTask extends RangeTask {
     /** Prepared activation rows (see {@link GemvKernels#prepare}), grown when a longer K arrives; off-heap copies for the kernels that read them there. */
     private final float[][] xPrepared = new float[MAX_ROWS][];
     private final MemorySegment[] xOffHeap = new MemorySegment[MAX_ROWS];
+    /** Absolute addresses of the off-heap copies ({@link AbsoluteMemory}: the kernels read through it). */
+    private final long[] xOffHeapAt = new long[MAX_ROWS];
     private final float[][] blockSums = new float[MAX_ROWS][];
     /** Q4_0 (either layout): whether each activation row may take the fast kernel (else the one with the reference's Inf / NaN semantics). */
     private final boolean[] xOrdinary = new boolean[MAX_ROWS];
@@ -73,6 +75,8 @@ final class GemvTask extends RangeTask {
     private long totalRows;
     private final MemorySegment[] w = new MemorySegment[MAX_WEIGHTS];
     private final long[] wb = new long[MAX_WEIGHTS];
+    /** Absolute address of each weight's first byte, its whole extent checked in {@link #addWeight}. */
+    private final long[] wAt = new long[MAX_WEIGHTS];
     private final long[] rowsOf = new long[MAX_WEIGHTS];
     private final long[] firstRow = new long[MAX_WEIGHTS];
     /** Each weight's bias (or null) and output: storage, byte offset of the first element, strides in elements. */
@@ -133,6 +137,7 @@ final class GemvTask extends RangeTask {
                     xOffHeap[r] = Arena.ofAuto().allocate(4L * k, 64);
                 }
                 MemorySegment.copy(xPrepared[r], 0, xOffHeap[r], FL, 0, k);
+                xOffHeapAt[r] = AbsoluteMemory.address(xOffHeap[r], 0, 4L * k);
             }
         }
     }
@@ -140,7 +145,9 @@ final class GemvTask extends RangeTask {
     /**
      * Adds a weight of {@code n} rows (in the form {@link #prepare} was told) with its bias (null:
      * none) and its output {@code [m, n]}. Its rows follow the previous weight's in the call's row
-     * range, so a chunk may end one weight's rows and begin the next one's.
+     * range, so a chunk may end one weight's rows and begin the next one's. The kernels read the
+     * weight at absolute addresses ({@link AbsoluteMemory}); its whole extent (every K tile of its
+     * rows) is checked here.
      */
     void addWeight(MemorySegment w, long wb, int n, MemorySegment bias, long bb, MemorySegment out, long ob, long outRowStride,
                    long outColStride) {
@@ -150,6 +157,7 @@ final class GemvTask extends RangeTask {
         int i = weights++;
         this.w[i] = w;
         this.wb[i] = wb;
+        this.wAt[i] = AbsoluteMemory.address(w, wb, (long) tiles * n * rowBytes);
         this.rowsOf[i] = n;
         this.firstRow[i] = totalRows;
         this.bias[i] = bias;
@@ -206,40 +214,39 @@ final class GemvTask extends RangeTask {
 
     /** Rows {@code [from, to)} of weight i, for every activation row. */
     private void rows(int i, long from, long to, int worker) {
-        MemorySegment w = this.w[i];
         float[] dots = results[worker];
         float[] part = tileResults[worker];
         int rows = (int) (to - from);
         int tileK = k / tiles;
         for (int r = 0; r < m; r++) {
             for (int t = 0; t < tiles; t++) {
-                long first = wb[i] + (t * rowsOf[i] + from) * rowBytes;
+                long first = wAt[i] + (t * rowsOf[i] + from) * rowBytes;
                 float[] target = t == 0 ? dots : part;
                 int xOff = t * tileK;
                 float[] xp = xPrepared[r];
                 switch (wType) {
-                    case F32 -> GemvKernels.rowsF32(w, first, rowBytes, rows, xOffHeap[r], 4L * xOff, tileK, target);
-                    case BF16 -> GemvKernels.rowsBf16(w, first, rowBytes, rows, xOffHeap[r], 4L * xOff, tileK, target);
-                    case F16 -> GemvKernels.rowsF16(w, first, rowBytes, rows, xp, xOff, tileK, target);
-                    case Q8_0 -> GemvKernels.rowsQ8(w, first, rowBytes, rows, xp, xOff, tileK, target);
+                    case F32 -> GemvKernels.rowsF32(first, rowBytes, rows, xOffHeapAt[r] + 4L * xOff, tileK, target);
+                    case BF16 -> GemvKernels.rowsBf16(first, rowBytes, rows, xOffHeapAt[r] + 4L * xOff, tileK, target);
+                    case F16 -> GemvKernels.rowsF16(first, rowBytes, rows, xp, xOff, tileK, target);
+                    case Q8_0 -> GemvKernels.rowsQ8(first, rowBytes, rows, xp, xOff, tileK, target);
                     case Q4_0 -> {
                         if (xOrdinary[r]) {
-                            GemvKernels.rowsQ4(w, first, rowBytes, rows, xp, blockSums[r], xOff, tileK, target);
+                            GemvKernels.rowsQ4(first, rowBytes, rows, xp, blockSums[r], xOff, tileK, target);
                         } else {
-                            GemvKernels.rowsQ4Exact(w, first, rowBytes, rows, xp, xOff, tileK, target);
+                            GemvKernels.rowsQ4Exact(first, rowBytes, rows, xp, xOff, tileK, target);
                         }
                     }
-                    case Q8_0_R32 -> GemvKernels.groupsQ8(w, first, rows / 32, xp, xOff, tileK, target);
+                    case Q8_0_R32 -> GemvKernels.groupsQ8(first, rows / 32, xp, xOff, tileK, target);
                     case Q4_0_R32 -> {
                         if (xIntegers[r]) {
-                            GemvKernels.groupsQ4Int(w, first, rows / 32, xQuants[r], xScales[r], xSums8[r], xOff, tileK, target,
+                            GemvKernels.groupsQ4Int(first, rows / 32, xQuants[r], xScales[r], xSums8[r], xOff, tileK, target,
                                     q4BlockSums[worker]);
                         } else if (xOrdinary[r] && SubnormalOperands.FAST) {
-                            GemvKernels.groupsQ4Subnormal(w, first, rows / 32, xp, blockSums[r], xScaleBack[r], xOff, tileK, target);
+                            GemvKernels.groupsQ4Subnormal(first, rows / 32, xp, blockSums[r], xScaleBack[r], xOff, tileK, target);
                         } else if (xOrdinary[r]) {
-                            GemvKernels.groupsQ4(w, first, rows / 32, xp, blockSums[r], xOff, tileK, target);
+                            GemvKernels.groupsQ4(first, rows / 32, xp, blockSums[r], xOff, tileK, target);
                         } else {
-                            GemvKernels.groupsQ4Float(w, first, rows / 32, xp, xOff, tileK, target);
+                            GemvKernels.groupsQ4Float(first, rows / 32, xp, xOff, tileK, target);
                         }
                     }
                     default -> throw new IllegalStateException("matmul: weight dtype " + wType);

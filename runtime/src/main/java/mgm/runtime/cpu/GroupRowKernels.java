@@ -1,6 +1,5 @@
 package mgm.runtime.cpu;
 
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
@@ -29,6 +28,10 @@ import jdk.incubator.vector.VectorSpecies;
  * is then set exactly by exponent 31) and the caller redoes the work exactly when
  * {@link #sawSpecial} says so. BF16 widens exactly ({@code h << 16}) and needs neither. The last dh
  * mod 2L elements of a row are widened one by one, exactly.
+ *
+ * <p>Rows are read at absolute addresses through {@link AbsoluteMemory#ALL} (the caller checked the
+ * cache's extent once per call), so that the loads do not depend on the JVM-wide profile of the
+ * library's segment accessors (see {@link GemvKernels}).
  *
  * <p>Every vector method in the loops is called on a fresh load, a broadcast or a constant: a method
  * called on a loop-carried or reinterpreted vector is bound through a JVM-wide call profile, and
@@ -81,15 +84,15 @@ final class GroupRowKernels {
 
     /**
      * {@code dots[t] = q_t · row} for the nh (1..4) query rows t at {@code qo + t dh}, the row being
-     * dh BF16 / F16 halves at byte o of seg: whole blocks against {@code qa} (the query
+     * dh BF16 / F16 halves at absolute address o ({@link AbsoluteMemory}): whole blocks against {@code qa} (the query
      * {@linkplain #arrange arranged}, times 2^112 for F16), the rest against {@code q}.
      */
-    static void dots(MemorySegment seg, long o, boolean bf16, float[] q, float[] qa, int qo, int dh, int nh, float[] dots, int[] seen) {
+    static void dots(long o, boolean bf16, float[] q, float[] qa, int qo, int dh, int nh, float[] dots, int[] seen) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         IntVector special = IntVector.zero(I);
         int i = 0;
         for (; i + BLOCK <= dh; i += BLOCK) {
-            IntVector v = IntVector.fromMemorySegment(I, seg, o + 2L * i, LE);
+            IntVector v = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + 2L * i, LE);
             FloatVector even, odd;
             if (bf16) {
                 even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
@@ -128,7 +131,7 @@ final class GroupRowKernels {
             }
         }
         for (; i < dh; i++) {
-            float x = HalfRows.scalar(seg, o + 2L * i, bf16);
+            float x = HalfRows.scalar(AbsoluteMemory.ALL, o + 2L * i, bf16);
             for (int t = 0; t < nh; t++) {
                 dots[t] += q[qo + t * dh + i] * x;
             }
@@ -137,11 +140,11 @@ final class GroupRowKernels {
 
     /**
      * {@code out[at + t dh + i] = sum_j p[h0 + t][j] * row_j[i]} for the nh (1..4) heads h0 + t and the
-     * n rows of dh halves at byte {@code o + j stride} of seg. For F16 the weights p must carry the
+     * n rows of dh halves at absolute address {@code o + j stride}. For F16 the weights p must carry the
      * 2^112 factor (divided out again for the elements past the whole blocks). {@code block} is
      * scratch of 2L floats.
      */
-    static void weightedSums(float[][] p, int h0, int nh, int n, MemorySegment seg, long o, long stride, boolean bf16, int dh,
+    static void weightedSums(float[][] p, int h0, int nh, int n, long o, long stride, boolean bf16, int dh,
                              float[] out, int at, int[] seen, float[] block) {
         IntVector special = IntVector.zero(I);
         int i = 0;
@@ -149,7 +152,7 @@ final class GroupRowKernels {
             FloatVector e0 = FloatVector.zero(F), d0 = e0, e1 = e0, d1 = e0, e2 = e0, d2 = e0, e3 = e0, d3 = e0;
             long r = o + 2L * i;
             for (int j = 0; j < n; j++, r += stride) {
-                IntVector v = IntVector.fromMemorySegment(I, seg, r, LE);
+                IntVector v = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, r, LE);
                 FloatVector even, odd;
                 if (bf16) {
                     even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
@@ -198,19 +201,19 @@ final class GroupRowKernels {
                 float a = 0f;
                 long r = o + 2L * i;
                 for (int j = 0; j < n; j++, r += stride) {
-                    a = Math.fma(p[h0 + t][j] * unscale, HalfRows.scalar(seg, r, bf16), a);
+                    a = Math.fma(p[h0 + t][j] * unscale, HalfRows.scalar(AbsoluteMemory.ALL, r, bf16), a);
                 }
                 out[at + t * dh + i] = a;
             }
         }
     }
 
-    /** {@link #dots} for an F32 row at byte o of seg (query q in its plain order). */
-    static void dotsF32(MemorySegment seg, long o, float[] q, int qo, int dh, int nh, float[] dots) {
+    /** {@link #dots} for an F32 row at absolute address o (query q in its plain order). */
+    static void dotsF32(long o, float[] q, int qo, int dh, int nh, float[] dots) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         int i = 0;
         for (; i + L <= dh; i += L) {
-            FloatVector x = FloatVector.fromMemorySegment(F, seg, o + 4L * i, LE);
+            FloatVector x = FloatVector.fromMemorySegment(F, AbsoluteMemory.ALL, o + 4L * i, LE);
             a0 = FloatVector.fromArray(F, q, qo + i).fma(x, a0);
             if (nh > 1) {
                 a1 = FloatVector.fromArray(F, q, qo + dh + i).fma(x, a1);
@@ -233,22 +236,22 @@ final class GroupRowKernels {
             }
         }
         for (; i < dh; i++) {
-            float x = seg.get(FL, o + 4L * i);
+            float x = AbsoluteMemory.ALL.get(FL, o + 4L * i);
             for (int t = 0; t < nh; t++) {
                 dots[t] += q[qo + t * dh + i] * x;
             }
         }
     }
 
-    /** {@link #weightedSums} for n F32 rows at byte {@code o + j stride} of seg (weights p as they are). */
-    static void weightedSumsF32(float[][] p, int h0, int nh, int n, MemorySegment seg, long o, long stride, int dh, float[] out, int at) {
+    /** {@link #weightedSums} for n F32 rows at absolute address {@code o + j stride} (weights p as they are). */
+    static void weightedSumsF32(float[][] p, int h0, int nh, int n, long o, long stride, int dh, float[] out, int at) {
         int i = 0;
         for (; i + 2 * L <= dh; i += 2 * L) {
             FloatVector e0 = FloatVector.zero(F), d0 = e0, e1 = e0, d1 = e0, e2 = e0, d2 = e0, e3 = e0, d3 = e0;
             long r = o + 4L * i;
             for (int j = 0; j < n; j++, r += stride) {
-                FloatVector x = FloatVector.fromMemorySegment(F, seg, r, LE);
-                FloatVector y = FloatVector.fromMemorySegment(F, seg, r + 4L * L, LE);
+                FloatVector x = FloatVector.fromMemorySegment(F, AbsoluteMemory.ALL, r, LE);
+                FloatVector y = FloatVector.fromMemorySegment(F, AbsoluteMemory.ALL, r + 4L * L, LE);
                 FloatVector w = FloatVector.broadcast(F, p[h0][j]);
                 e0 = w.fma(x, e0);
                 d0 = w.fma(y, d0);
@@ -288,7 +291,7 @@ final class GroupRowKernels {
                 float a = 0f;
                 long r = o + 4L * i;
                 for (int j = 0; j < n; j++, r += stride) {
-                    a = Math.fma(p[h0 + t][j], seg.get(FL, r), a);
+                    a = Math.fma(p[h0 + t][j], AbsoluteMemory.ALL.get(FL, r), a);
                 }
                 out[at + t * dh + i] = a;
             }

@@ -42,14 +42,15 @@ class Q4SubnormalKernelTest {
                 // whole K, then the second of two K tiles (xOff = K / 2)
                 for (int tile = 0; tile < 2; tile++) {
                     int xOff = tile * K / 2, k = tile == 0 ? K : K / 2;
-                    long start = tile == 0 ? 0 : (long) GROUPS * (K / 32) * InterleavedQuant.blockBytes(DType.Q4_0_R32);
+                    long offset = tile == 0 ? 0 : (long) GROUPS * (K / 32) * InterleavedQuant.blockBytes(DType.Q4_0_R32);
+                    long start = AbsoluteMemory.address(w, offset, (long) GROUPS * (k / 32) * InterleavedQuant.blockBytes(DType.Q4_0_R32));
                     float[] plain = new float[32 * GROUPS], plainSums = new float[K / 32];
                     float[] px = new float[K];
                     GemvKernels.prepare(DType.Q4_0_R32, x, K, px, plainSums);
-                    GemvKernels.groupsQ4(w, start, GROUPS, px, plainSums, xOff, k, plain);
+                    GemvKernels.groupsQ4(start, GROUPS, px, plainSums, xOff, k, plain);
                     float[] scaled = new float[K], scaledSums = new float[K / 32], sub = new float[32 * GROUPS];
                     float back = GemvKernels.prepareQ4Subnormal(x, K, GemvKernels.largestMagnitude(x, K), scaled, scaledSums);
-                    GemvKernels.groupsQ4Subnormal(w, start, GROUPS, scaled, scaledSums, back, xOff, k, sub);
+                    GemvKernels.groupsQ4Subnormal(start, GROUPS, scaled, scaledSums, back, xOff, k, sub);
                     for (int o = 0; o < sub.length; o++) {
                         assertEquals(Float.floatToRawIntBits(plain[o]), Float.floatToRawIntBits(sub[o]),
                                 "row " + i + ", tile " + tile + ", output " + o + ": " + plain[o] + " vs " + sub[o]);
