@@ -721,8 +721,10 @@ public abstract class BackendConsistencySuite {
                 {19, 3, 3, 32, 19, 0, 1},     // causal MHA: pairs of consecutive tokens (n and n + 1 keys)
                 {23, 6, 2, 32, 30, 7, 1},     // group of 3: pairs across tokens, an odd row left over
                 {17, 2, 2, 96, 17, 0, 0},     // non-causal (vision)
-                // one query token against 128+ keys: the CPU backend's split over keys (items of keys,
+                // one query token against 16+ keys: the CPU backend's split over keys (items of keys,
                 // partial softmaxes merged); head dims with vector tails and below one vector
+                {1, 4, 2, 64, 16, 15, 1},     // the fewest keys it takes: one item
+                {1, 4, 2, 64, 20, 14, 1},     // one key fewer: the split by heads
                 {1, 16, 4, 128, 640, 639, 1}, // TinyLlama decode at 640 tokens
                 {1, 8, 2, 64, 300, 200, 1},   // cache longer than the visible keys
                 {1, 4, 4, 80, 129, 128, 1},

@@ -31,8 +31,16 @@ final class DecodeAttentionTask extends RangeTask {
     static final int L = F.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfFloat FL = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
-    /** Fewer visible keys than this stay on {@link AttentionTask} (its split by heads suffices). */
-    static final int MIN_KEYS = 128;
+    /**
+     * Fewer visible keys than this stay on {@link AttentionTask}. In decode the cache comes from
+     * memory (the layer's weights streamed through since it was last read), and there this task
+     * was faster from 16 keys on: F16 16/4 heads of 128, two threads, medians of 20 alternating
+     * rounds: 16 / 32 / 48 / 64 / 100 / 127 keys 12 / 14 / 17 / 24 / 34 / 39 us against 27 / 24 / 52
+     * / 53 / 65 / 91; 32/32 heads (MHA) 16 / 64 / 100 keys 33 / 71 / 129 against 44 / 139 / 231; 8
+     * keys 19 against 9. (The bound was 128: a TinyLlama decode after a 64-token prompt spent 145-184
+     * us per layer in attention, 51-70 us now.)
+     */
+    static final int MIN_KEYS = 16;
     /** Keys per work item at least (smaller items cost more in merging than they gain in balance). */
     static final int MIN_CHUNK = 32;
 
