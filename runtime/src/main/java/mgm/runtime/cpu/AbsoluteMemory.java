@@ -4,14 +4,14 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Off-heap storage read at absolute addresses through one segment that spans all memory: the
- * access path of the hottest kernels (decode attention). A vector load from a segment passed as a
+ * access path of the decode kernels (GEMV, decode attention). A vector load from a segment passed as a
  * parameter is compiled from the JVM-wide type profile of the library's segment accessors, shared
  * by every vector load and store in the program: with native and mapped segments in it (a model's
  * own tensors and its memory-mapped weights) each access carries a type switch, and one heap segment
- * anywhere made C2 call the accessors out of line (a cache-resident Q4_0 GEMV fell from 16-17 to
- * 2.7 GB/s in a probe). Loads from this {@code static final} segment compile to the native access
- * alone, whatever the profile: decode attention's per-row dot products 33.5 -> 29 ns (128-dim F32
- * rows, four heads, one core).
+ * anywhere slowed them further (cache-resident, one core: Q8_0 GEMV 25 -> 16 GB/s with mapped
+ * segments in the profile, 11-12 with heap ones; BF16 37 -> 22 / 14-15; {@code
+ * mgm.bench.SegmentProfileReport}). Loads from this {@code static final} segment compile to the
+ * native access alone, whatever the profile.
  *
  * <p>The price is the segment's checks: {@link #address} makes them once per call (range within the
  * segment, native storage, still alive), and the kernels must stay within the range they were

@@ -24,8 +24,8 @@ import mgm.runtime.DType;
  * the address of the first row, checked by the caller ({@link GemvTask}) to lie within the weight.
  * Through a segment parameter the loads were compiled from the JVM-wide profile of the library's
  * segment accessors: once a memory-mapped segment had gone through vector loads (a checkpoint's
- * own BF16 tensors) the cache-resident Q8_0 / F16 kernels ran 35% / 25% slower, once a heap segment
- * had, Q4_0 / Q8_0 / F16 ran 40% / 55% / 45% slower ({@code mgm.bench.SegmentProfileReport}).
+ * own tensors) the cache-resident Q8_0 / F16 / BF16 kernels ran 35% / 36% / 41% slower, once a heap
+ * segment had, Q4_0 / Q8_0 / F16 / BF16 35% / 50-57% / 47% / 60% ({@code mgm.bench.SegmentProfileReport}).
  *
  * <p>F32 and BF16 (cheap per element, so memory-bound): one flat loop over all the rows of a run,
  * whose accumulators are reduced and reset when a row ends (a rarely taken branch). A loop per
