@@ -70,12 +70,12 @@ final class GemvTask extends RangeTask {
     private int k;
     /** K tiles of the weights (1: plain [N, K]); a weight's tile t starts t * (its rows) * rowBytes after its first. */
     private int tiles;
-    /** The call's weights: storage, byte offset of the first element, rows, first row in the call's row range. */
+    /**
+     * The call's weights: the absolute address of the first byte (the whole extent checked in
+     * {@link #addWeight}), rows, first row in the call's row range.
+     */
     private int weights;
     private long totalRows;
-    private final MemorySegment[] w = new MemorySegment[MAX_WEIGHTS];
-    private final long[] wb = new long[MAX_WEIGHTS];
-    /** Absolute address of each weight's first byte, its whole extent checked in {@link #addWeight}. */
     private final long[] wAt = new long[MAX_WEIGHTS];
     private final long[] rowsOf = new long[MAX_WEIGHTS];
     private final long[] firstRow = new long[MAX_WEIGHTS];
@@ -155,8 +155,6 @@ final class GemvTask extends RangeTask {
             throw new IllegalStateException("matmul: more than " + MAX_WEIGHTS + " weights in one call");
         }
         int i = weights++;
-        this.w[i] = w;
-        this.wb[i] = wb;
         this.wAt[i] = AbsoluteMemory.address(w, wb, (long) tiles * n * rowBytes);
         this.rowsOf[i] = n;
         this.firstRow[i] = totalRows;
@@ -196,7 +194,6 @@ final class GemvTask extends RangeTask {
     }
 
     void release() {
-        java.util.Arrays.fill(w, null);
         java.util.Arrays.fill(bias, null);
         java.util.Arrays.fill(out, null);
     }

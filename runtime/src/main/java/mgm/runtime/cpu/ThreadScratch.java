@@ -21,11 +21,7 @@ final class ThreadScratch {
     }
 
     static float[][] floats(int threads, int n) {
-        float[][] out = new float[threads][];
-        for (int w = 0; w < threads; w++) {
-            out[w] = floats(n);
-        }
-        return out;
+        return perThread(new float[threads][], () -> floats(n));
     }
 
     static int[] ints(int n) {
@@ -33,17 +29,17 @@ final class ThreadScratch {
     }
 
     static int[][] ints(int threads, int n) {
-        int[][] out = new int[threads][];
-        for (int w = 0; w < threads; w++) {
-            out[w] = ints(n);
-        }
-        return out;
+        return perThread(new int[threads][], () -> ints(n));
     }
 
     static short[][] shorts(int threads, int n) {
-        short[][] out = new short[threads][];
-        for (int w = 0; w < threads; w++) {
-            out[w] = new short[n + SLACK_BYTES / Short.BYTES];
+        return perThread(new short[threads][], () -> new short[n + SLACK_BYTES / Short.BYTES]);
+    }
+
+    /** Each element of {@code out} (one per thread) a fresh array from {@code make}. */
+    private static <T> T[] perThread(T[] out, java.util.function.Supplier<T> make) {
+        for (int w = 0; w < out.length; w++) {
+            out[w] = make.get();
         }
         return out;
     }
