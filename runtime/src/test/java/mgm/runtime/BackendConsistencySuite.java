@@ -185,6 +185,44 @@ public abstract class BackendConsistencySuite {
         }
     }
 
+    /**
+     * F16 weights (the extremes 65504 and a subnormal among them, a tail past the vector steps)
+     * against activation rows the CPU kernel prepares with a scale other than 2^112 (it keeps the
+     * scaled row below 2^127: elements past 2^15 and up to 1e32, then Inf / NaN beside a 1e5 that
+     * sets the scale alone) and rows of tiny values (1e-35 scale, no absolute slack): the
+     * reference's values, Inf / NaN included, at F32 accuracy.
+     */
+    @Test
+    void matmulF16LargeAndSpecialActivations() {
+        Random r = new Random(12);
+        int n = 40, k = 200;
+        Tensor f = random(r, n, k);
+        f.setFloat(65504f, 0, 3);
+        f.setFloat(-65504f, 5, 150);
+        f.setFloat(3e-6f, 1, 10);
+        f.setFloat(1000f, 2, 197);
+        Tensor w = converted(f, DType.F16);
+        float[] rows = {40000f, 1e20f, 1e32f, 1e-35f, Float.POSITIVE_INFINITY, Float.NaN, Float.NEGATIVE_INFINITY};
+        for (float v : rows) {
+            Tensor x = random(r, 2, k);
+            if (Float.isFinite(v)) {
+                for (int e = 0; e < k; e++) {
+                    x.setFloat(x.getFloat(0, e) * v, 0, e);
+                }
+            } else {
+                x.setFloat(1e5f, 0, 20);
+                x.setFloat(v, 0, 77);
+            }
+            Tensor want = Tensor.allocate(DType.F32, 2, n);
+            reference.matmul(x, w, null, want);
+            Tensor got = out(2, n);
+            backend().matmul(upload(x), upload(w), null, got);
+            float[] atol = new float[2 * n];
+            java.util.Arrays.fill(atol, n, 2 * n, 1e-6f);  // row 0: relative only; row 1: ordinary
+            assertMatmulClose("F16 matmul, x row scaled by / holding " + v, x, w, want, read(got), 1e-5, atol);
+        }
+    }
+
     @Test
     void matmulNonFiniteWeights() {
         Random r = new Random(8);

@@ -129,6 +129,8 @@ final class GemvTask extends RangeTask {
             xOrdinary[r] = GemvKernels.q4RowIsOrdinary(largest);
             if (wType == DType.Q4_0_R32 && xOrdinary[r] && SubnormalOperands.FAST) {
                 xScaleBack[r] = GemvKernels.prepareQ4Subnormal(xRow, k, largest, xPrepared[r], blockSums[r]);
+            } else if (wType == DType.F16) {
+                xScaleBack[r] = GemvKernels.prepareF16(xRow, k, xPrepared[r]);
             } else {
                 GemvKernels.prepare(wType, xRow, k, xPrepared[r], blockSums[r]);
             }
@@ -224,7 +226,7 @@ final class GemvTask extends RangeTask {
                 switch (wType) {
                     case F32 -> GemvKernels.rowsF32(first, rowBytes, rows, xOffHeapAt[r] + 4L * xOff, tileK, target);
                     case BF16 -> GemvKernels.rowsBf16(first, rowBytes, rows, xOffHeapAt[r] + 4L * xOff, tileK, target);
-                    case F16 -> GemvKernels.rowsF16(first, rowBytes, rows, xp, xOff, tileK, target);
+                    case F16 -> GemvKernels.rowsF16(first, rowBytes, rows, xOffHeapAt[r] + 4L * xOff, tileK, xScaleBack[r], target);
                     case Q8_0 -> GemvKernels.rowsQ8(first, rowBytes, rows, xp, xOff, tileK, target);
                     case Q4_0 -> {
                         if (xOrdinary[r]) {
