@@ -19,7 +19,7 @@ import mgm.runtime.DType;
  * kernel wants (see {@link #prepare}); a kernel reads it from {@code xOff} on (the slice of a K tile,
  * see {@link mgm.runtime.TiledWeights}); results go to {@code out[r]}.
  *
- * <p>Weights (and the off-heap activation of the F32 / BF16 kernels) are read at absolute addresses
+ * <p>Weights (and the off-heap activation of the F32 / BF16 / F16 kernels) are read at absolute addresses
  * through {@link AbsoluteMemory#ALL}, bound to a local at the top of each kernel: {@code start} is
  * the address of the first row, checked by the caller ({@link GemvTask}) to lie within the weight.
  * Through a segment parameter the loads were compiled from the JVM-wide profile of the library's
@@ -27,23 +27,24 @@ import mgm.runtime.DType;
  * own tensors) the cache-resident Q8_0 / F16 / BF16 kernels ran 35% / 36% / 41% slower, once a heap
  * segment had, Q4_0 / Q8_0 / F16 / BF16 35% / 50-57% / 47% / 60% ({@code mgm.bench.SegmentProfileReport}).
  *
- * <p>F32 and BF16 (cheap per element, so memory-bound): one flat loop over all the rows of a run,
+ * <p>F32, BF16 and F16: one flat loop over all the rows of a run,
  * whose accumulators are reduced and reset when a row ends (a rarely taken branch). A loop per
  * row streamed ~14 GB/s from a machine whose single-stream read is ~30 (F32, K = 2048, one core);
  * the flat loop streams at the probe's rate. (C2 unrolls the per-row loop and emits each unrolled
  * group's loads in descending address order, which we suspect the prefetchers dislike; the flat
  * loop is not unrolled and reads in address order.) Rows need not be packed: the next row starts
  * {@code rowBytes} after the last. Row tails (K not a multiple of a step) are added in a second
- * pass after the loop: a call left inside the loop made C2 box the live vectors at it. These two
+ * pass after the loop: a call left inside the loop made C2 box the live vectors at it. These three
  * read the activation off heap, 64-byte aligned (a heap array's data is not, so every 64-byte load
  * from it straddles two lines: 24 vs 30 GB/s).
  *
- * <p>F16, Q8_0 and Q4_0 (conversions make them compute-bound) keep a loop per row and a heap
- * activation, a form in which C2 hoists every check out of the inner loop. The flat form's
- * offsets are not linear in the loop counter, and an off-heap activation's accesses carry a
- * liveness and (once other code has passed other segment kinds through the same library methods)
- * a type check that C2 does not hoist: both cost these loops 20-70% (Q4_0 decode of the TinyLlama
- * shape 25 -> 8-10 tok/s), more than the flat loop gains in streaming.
+ * <p>Q8_0 and Q4_0 (conversions make them compute-bound) keep a loop per row (per 32-row group
+ * when interleaved) and a heap activation, a form in which C2 hoists every check out of the inner
+ * loop. When it was measured, the flat form's offsets were not linear in the loop counter and an
+ * off-heap activation's accesses carried a liveness and a type check that C2 did not hoist: both
+ * cost these loops 20-70% (Q4_0 decode of the TinyLlama shape 25 -> 8-10 tok/s). F16 kept that
+ * form too until its activation was read at an absolute address like the weights; flat, it reads
+ * 8-33% more from memory ({@link #rowsF16}).
  *
  * <p>All loops keep several independent accumulators so that FMA latency does not bound them,
  * and allocate nothing. Float formats use the preferred species (any width). Q8_0 uses 512-bit
