@@ -139,60 +139,6 @@ final class GroupRowKernels {
     }
 
     /**
-     * {@link #dots} for MHA, where no two query heads share a cache row: heads h and h + 1 of one
-     * cache row (at absolute addresses o and {@code o + headBytes}) against query heads h and
-     * h + 1 (at qo and qo + dh) in one pass, two independent FMA chains instead of one (nh: 1 or 2).
-     * 32/32 heads of 128, F16, two threads, caches from memory, 15 rounds alternating with the
-     * per-head form in one JVM, both orders: 600 / 1200 / 2000 keys 1.03-1.16 / 1.11-1.14 /
-     * 0.98-1.15 (median ratios); one thread, L3-resident: 1.24. (Four heads per pass gained about as
-     * much from memory in a method twice the size.)
-     */
-    static void dotsHeadPair(long o, long headBytes, boolean bf16, float[] q, float[] qa, int qo, int dh, int nh, float[] dots,
-                             int[] seen) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
-        IntVector special = IntVector.zero(I);
-        int i = 0;
-        for (; i + BLOCK <= dh; i += BLOCK) {
-            int at = qo + i;
-            IntVector v = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + 2L * i, LE);
-            if (!bf16) {
-                special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
-            }
-            a0 = FloatVector.fromArray(F, qa, at + L).fma(oddHalves(v, bf16), FloatVector.fromArray(F, qa, at).fma(evenHalves(v, bf16), a0));
-            if (nh > 1) {
-                IntVector u = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + headBytes + 2L * i, LE);
-                if (!bf16) {
-                    special = u.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
-                }
-                a1 = FloatVector.fromArray(F, qa, at + dh + L).fma(oddHalves(u, bf16), FloatVector.fromArray(F, qa, at + dh).fma(evenHalves(u, bf16), a1));
-            }
-        }
-        if (!bf16) {
-            IntVector.fromArray(I, seen, 0).or(special).intoArray(seen, 0);
-        }
-        dots[0] = a0.reduceLanes(VectorOperators.ADD);
-        if (nh > 1) {
-            dots[1] = a1.reduceLanes(VectorOperators.ADD);
-        }
-        for (; i < dh; i++) {
-            for (int t = 0; t < nh; t++) {
-                dots[t] += q[qo + t * dh + i] * HalfRows.scalar(AbsoluteMemory.ALL, o + t * headBytes + 2L * i, bf16);
-            }
-        }
-    }
-
-    /** The even elements of a freshly loaded block (see the class notes), F16 without its 2^112. */
-    private static FloatVector evenHalves(IntVector v, boolean bf16) {
-        return bf16 ? v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                : v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-    }
-
-    /** The odd elements of a freshly loaded block (see the class notes), F16 without its 2^112. */
-    private static FloatVector oddHalves(IntVector v, boolean bf16) {
-        return bf16 ? v.and(HIGH_HALF).reinterpretAsFloats() : v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-    }
-
-    /**
      * {@code out[at + t dh + i] = sum_j p[h0 + t][j] * row_j[i]} for the nh (1..4) heads h0 + t and the
      * n rows of dh halves at absolute address {@code o + j stride}. For F16 the weights p must carry the
      * 2^112 factor (divided out again for the elements past the whole blocks). {@code block} is
