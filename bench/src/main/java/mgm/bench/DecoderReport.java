@@ -25,7 +25,9 @@ import mgm.runtime.profile.Profiler;
  *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp bench/target/benchmarks.jar \
  *     mgm.bench.DecoderReport [--threads 2] [--dtypes BF16,F16,Q8_0,Q4_0] [--prompt 512] [--generate 128]
- *     [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown] [--q8-activations] [--lm-head-8bit]</pre>
+ *     [--reps 3] [--layers 16] [--kv F16|BF16|F32] [--breakdown] [--q8-activations] [--lm-head-8bit]</pre>
+ * The KV cache is F16 unless {@code --kv} says otherwise: what {@code mgm-run} generates with by default
+ * (MGM's fp16 cache) and llama.cpp's default cache type, so the figures compare like with like.
  * {@code --breakdown} adds one profiled run per dtype and prints the profiler's prefill/decode op tables.
  * {@code --q8-activations} rounds the activations of the Q8_0 / Q4_0 matmuls to Q8_0 first, as llama.cpp
  * does ({@link QuantActivations#Q8_0}). {@code --lm-head-8bit} quantises lm_head to Q8_0 too (as
@@ -57,7 +59,7 @@ public final class DecoderReport {
         int generate = 128;
         int reps = 3;
         int layers = 16;
-        DType kv = DType.F32;
+        DType kv = DType.F16;  // mgm-run's and llama.cpp's default cache type
         boolean breakdown = false;
         QuantActivations activations = QuantActivations.F32;
         boolean lmHead8bit = false;
@@ -75,7 +77,7 @@ public final class DecoderReport {
                 case "--lm-head-8bit" -> lmHead8bit = true;
                 default -> {
                     System.err.println("usage: DecoderReport [--threads N] [--dtypes BF16,F16,Q8_0,Q4_0] [--prompt 512]"
-                            + " [--generate 128] [--reps 3] [--layers 16] [--kv F32|F16|BF16] [--breakdown] [--q8-activations]"
+                            + " [--generate 128] [--reps 3] [--layers 16] [--kv F16|BF16|F32] [--breakdown] [--q8-activations]"
                             + " [--lm-head-8bit]");
                     System.exit(2);
                 }
