@@ -181,13 +181,24 @@ final class GroupRowKernels {
                     }
                 }
             }
-            interleave(e0, d0, block, out, at + i);
+            // the sums leave through block and a scalar helper: a helper taking the vectors (64 bytes of
+            // bytecode, past C2's size for inlining a call that is not hot) was left out of line at the
+            // sites of heads 2-4 in a program that had warmed up on MHA (one head per call) and boxed there
+            e0.intoArray(block, 0);
+            d0.intoArray(block, L);
+            interleave(block, out, at + i);
             if (nh > 1) {
-                interleave(e1, d1, block, out, at + dh + i);
+                e1.intoArray(block, 0);
+                d1.intoArray(block, L);
+                interleave(block, out, at + dh + i);
                 if (nh > 2) {
-                    interleave(e2, d2, block, out, at + 2 * dh + i);
+                    e2.intoArray(block, 0);
+                    d2.intoArray(block, L);
+                    interleave(block, out, at + 2 * dh + i);
                     if (nh > 3) {
-                        interleave(e3, d3, block, out, at + 3 * dh + i);
+                        e3.intoArray(block, 0);
+                        d3.intoArray(block, L);
+                        interleave(block, out, at + 3 * dh + i);
                     }
                 }
             }
@@ -298,10 +309,8 @@ final class GroupRowKernels {
         }
     }
 
-    /** out[at + 2m] = even[m], out[at + 2m + 1] = odd[m] (through block, 2L floats of scratch). */
-    private static void interleave(FloatVector even, FloatVector odd, float[] block, float[] out, int at) {
-        even.intoArray(block, 0);
-        odd.intoArray(block, L);
+    /** out[at + 2m] = block[m] (the even elements), out[at + 2m + 1] = block[L + m] (the odd ones). */
+    private static void interleave(float[] block, float[] out, int at) {
         for (int m = 0; m < L; m++) {
             out[at + 2 * m] = block[m];
             out[at + 2 * m + 1] = block[L + m];
