@@ -770,6 +770,8 @@ public abstract class BackendConsistencySuite {
                 {1, 2, 2, 7, 150, 149, 1},
                 {1, 10, 2, 48, 160, 159, 1},  // groups of 5: four heads per widened row, then one
                 {1, 3, 1, 40, 140, 139, 1},   // group of 3, two vectors and a scalar tail
+                {1, 5, 5, 40, 90, 89, 1},     // MHA: heads in pairs, then one; a vector and a scalar tail
+                {1, 32, 32, 128, 200, 199, 1}, // Vicuna-7B's heads
         };
         Random r = new Random(41);
         for (int[] c : cases) {
@@ -837,6 +839,31 @@ public abstract class BackendConsistencySuite {
             Tensor got2 = out(1, 4, 64);
             backend().attention(upload(q), upload(k2), upload(v2), 0.125f, true, 199, got2);
             assertRel("attention decode with " + special + " in an F16 key row", want2, read(got2), 1e-5, 1e-6);
+        }
+    }
+
+    /**
+     * MHA decode with an Inf / NaN in the second head of a pair (the CPU backend scores two heads of
+     * a row per pass): that head's output is NaN, the others finite, as in the reference.
+     */
+    @Test
+    void attentionDecodeMhaWithSpecialKeys() {
+        Random r = new Random(44);
+        for (float special : new float[] {Float.POSITIVE_INFINITY, Float.NaN}) {
+            Tensor q = random(r, 1, 3, 64);
+            for (int h = 0; h < 3; h++) {
+                q.setFloat(1f, 0, h, 9);
+            }
+            Tensor kf = random(r, 200, 3, 64);
+            kf.setFloat(special, 120, 1, 9);
+            Tensor k = converted(kf, DType.F16);
+            Tensor v = converted(random(r, 200, 3, 64), DType.F16);
+            Tensor want = Tensor.allocate(DType.F32, 1, 3, 64);
+            reference.attention(q, k, v, 0.125f, true, 199, want);
+            assertEquals(true, Float.isNaN(want.getFloat(0, 1, 0)) && !Float.isNaN(want.getFloat(0, 0, 0)), "the reference's NaN head");
+            Tensor got = out(1, 3, 64);
+            backend().attention(upload(q), upload(k), upload(v), 0.125f, true, 199, got);
+            assertRel("MHA attention decode with " + special + " in an F16 key row", want, read(got), 1e-5, 1e-6);
         }
     }
 

@@ -30,19 +30,26 @@ class DecodeAllocationTest {
     @ParameterizedTest
     @EnumSource(WeightFormat.class)
     void decodeStepsAllocateNothing(WeightFormat format) {
-        checkDecodeSteps(BACKEND, format);
+        checkDecodeSteps(BACKEND, format, DType.F32);
+    }
+
+    /** An F16 cache (mgm-run's default) takes the half-row attention kernels; the tiny Vicuna is MHA. */
+    @ParameterizedTest
+    @EnumSource(WeightFormat.class)
+    void decodeStepsWithF16CacheAllocateNothing(WeightFormat format) {
+        checkDecodeSteps(BACKEND, format, DType.F16);
     }
 
     @ParameterizedTest
     @EnumSource(value = WeightFormat.class, names = {"Q8_0", "Q4_0"})
     void decodeStepsWithQ8ActivationsAllocateNothing(WeightFormat format) {
-        checkDecodeSteps(ROUNDING_BACKEND, format);
+        checkDecodeSteps(ROUNDING_BACKEND, format, DType.F32);
     }
 
-    private static void checkDecodeSteps(CpuBackend backend, WeightFormat format) {
+    private static void checkDecodeSteps(CpuBackend backend, WeightFormat format, DType cacheType) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (LoadedDecoder d = TinyModels.loadDecoder(TinyModels.model("MGM-tiny-vicuna"), backend, format, 16);
-             KvCache cache = d.decoder().newCache(1024, DType.F32)) {
+             KvCache cache = d.decoder().newCache(1024, cacheType)) {
             d.decoder().prefill(cache, new int[] {1, 30, 496}, null);
             long best = Long.MAX_VALUE;
             long[] ids = null;
@@ -69,7 +76,7 @@ class DecodeAllocationTest {
                 best = Math.min(best, (sum(mx.getThreadAllocatedBytes(ids)) - before) / 50);
             }
             if (best >= 4096) {
-                fail(format + " (" + backend.quantActivations() + " activations): a decode step allocated " + best + " bytes on the heap; where (JFR allocation samples over "
+                fail(format + " (" + backend.quantActivations() + " activations, " + cacheType + " cache): a decode step allocated " + best + " bytes on the heap; where (JFR allocation samples over "
                         + "50 more steps, innermost mgm frame): " + allocationSites(d.decoder(), cache, token));
             }
         }

@@ -240,14 +240,29 @@ final class DecodeAttentionTask extends RangeTask {
         float[] d = dots[worker];
         java.util.Arrays.fill(saw, 0);
         boolean kBf16 = kType == DType.BF16, vBf16 = vType == DType.BF16;
-        for (int jj = 0; jj < n; jj++) {
-            for (int hk = 0; hk < hkv; hk++) {
-                long o = kAt + 2L * ((j0 + jj) * kS + hk * kH);
-                for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
-                    int nh = Math.min(4, (hk + 1) * group - h0);
-                    GroupRowKernels.dots(o, kBf16, query, queryArranged, h0 * dh, dh, nh, d, saw);
+        if (group == 1) {
+            // MHA: no two query heads share a row, so two heads of a row go in one pass (two independent FMA
+            // chains instead of one; the row is still read in address order)
+            for (int jj = 0; jj < n; jj++) {
+                for (int hk = 0; hk < hkv; hk += 2) {
+                    long o = kAt + 2L * ((j0 + jj) * kS + hk * kH);
+                    int nh = Math.min(2, hkv - hk);
+                    GroupRowKernels.dotsHeadPair(o, 2L * kH, kBf16, query, queryArranged, hk * dh, dh, nh, d, saw);
                     for (int t = 0; t < nh; t++) {
-                        sc[h0 + t][jj] = scale * d[t];
+                        sc[hk + t][jj] = scale * d[t];
+                    }
+                }
+            }
+        } else {
+            for (int jj = 0; jj < n; jj++) {
+                for (int hk = 0; hk < hkv; hk++) {
+                    long o = kAt + 2L * ((j0 + jj) * kS + hk * kH);
+                    for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
+                        int nh = Math.min(4, (hk + 1) * group - h0);
+                        GroupRowKernels.dots(o, kBf16, query, queryArranged, h0 * dh, dh, nh, d, saw);
+                        for (int t = 0; t < nh; t++) {
+                            sc[h0 + t][jj] = scale * d[t];
+                        }
                     }
                 }
             }

@@ -47,6 +47,10 @@ class CpuBackendAllocationTest {
              Tensor kLong = Tensor.allocate(DType.F16, 300, 2, 128); // 201 visible keys: the split over keys
              Tensor vLong = Tensor.allocate(DType.F32, 300, 2, 128);
              Tensor vLongHalf = Tensor.allocate(DType.F16, 300, 2, 128); // F16 keys and values: rows widened in registers
+             Tensor qMha = rand(r, 1, 8, 128);
+             Tensor kMha = Tensor.allocate(DType.F16, 300, 8, 128); // MHA: heads of a row scored in pairs
+             Tensor vMha = Tensor.allocate(DType.F16, 300, 8, 128);
+             Tensor attMha = Tensor.allocate(DType.F32, 1, 8, 128);
              Tensor inv = rand(r, 64);
              Tensor xLong = rand(r, 1, 4096);
              Tensor wLong = Tensor.allocate(DType.Q8_0, 256, 4096);
@@ -66,6 +70,7 @@ class CpuBackendAllocationTest {
                 cpu.attention(q, k, v, 0.1f, true, 40, att);
                 cpu.attention(q, kLong, vLong, 0.1f, true, 200, att);
                 cpu.attention(q, kLong, vLongHalf, 0.1f, true, 200, att);
+                cpu.attention(qMha, kMha, vMha, 0.1f, true, 200, attMha);
                 cpu.add(x, x, x);
                 cpu.gatedActivation(Activation.SILU, out, out2, out2);
                 cpu.softmax(out, out2);
