@@ -107,7 +107,8 @@ class CpuBackendAllocationTest {
         }
     }
 
-    private static long sum(long[] v) {
+    /** Sum of per-thread allocation counters (-1 for a thread that has ended counts as 0). */
+    static long sum(long[] v) {
         long s = 0;
         for (long x : v) {
             s += Math.max(0, x);
@@ -115,7 +116,8 @@ class CpuBackendAllocationTest {
         return s;
     }
 
-    private static Tensor rand(Random r, long... shape) {
+    /** A host F32 tensor of N(0, 0.1^2) values. */
+    static Tensor rand(Random r, long... shape) {
         float[] v = new float[(int) Tensor.product(shape)];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) r.nextGaussian() * 0.1f;

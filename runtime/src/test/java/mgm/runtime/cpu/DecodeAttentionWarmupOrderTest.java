@@ -82,11 +82,11 @@ class DecodeAttentionWarmupOrderTest {
             com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             Random r = new Random(7);
             try (CpuBackend cpu = new CpuBackend(2);
-                 Tensor qMha = rand(r, 1, 32, 128);
+                 Tensor qMha = CpuBackendAllocationTest.rand(r, 1, 32, 128);
                  Tensor kMha = half(r, 640, 32, 128);
                  Tensor vMha = half(r, 640, 32, 128);
                  Tensor outMha = Tensor.allocate(DType.F32, 1, 32, 128);
-                 Tensor qGqa = rand(r, 1, 16, 128);
+                 Tensor qGqa = CpuBackendAllocationTest.rand(r, 1, 16, 128);
                  Tensor kGqa = half(r, 640, 4, 128);
                  Tensor vGqa = half(r, 640, 4, 128);
                  Tensor outGqa = Tensor.allocate(DType.F32, 1, 16, 128)) {
@@ -99,35 +99,19 @@ class DecodeAttentionWarmupOrderTest {
                 long best = Long.MAX_VALUE;
                 // a few windows: the first calls run while C2 recompiles for the new shape
                 for (int window = 0; window < 20 && best >= 4096; window++) {
-                    long before = sum(mx.getThreadAllocatedBytes(ids));
+                    long before = CpuBackendAllocationTest.sum(mx.getThreadAllocatedBytes(ids));
                     for (int i = 0; i < 500; i++) {
                         cpu.attention(qGqa, kGqa, vGqa, 0.1f, true, 639, outGqa);
                     }
-                    best = Math.min(best, (sum(mx.getThreadAllocatedBytes(ids)) - before) / 500);
+                    best = Math.min(best, (CpuBackendAllocationTest.sum(mx.getThreadAllocatedBytes(ids)) - before) / 500);
                 }
                 System.out.println("gqa bytes per call: " + best);
             }
         }
 
-        private static long sum(long[] v) {
-            long s = 0;
-            for (long x : v) {
-                s += Math.max(0, x);
-            }
-            return s;
-        }
-
-        private static Tensor rand(Random r, long... shape) {
-            float[] v = new float[(int) Tensor.product(shape)];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) r.nextGaussian() * 0.1f;
-            }
-            return Tensor.of(v, shape);
-        }
-
         private static Tensor half(Random r, long... shape) {
             Tensor h = Tensor.allocate(DType.F16, shape);
-            try (Tensor f = rand(r, shape); ReferenceBackend ref = new ReferenceBackend()) {
+            try (Tensor f = CpuBackendAllocationTest.rand(r, shape); ReferenceBackend ref = new ReferenceBackend()) {
                 ref.copy(f, h);
             }
             return h;
