@@ -128,14 +128,10 @@ final class DecodeAttentionTask extends RangeTask {
             }
             float factor = kType == DType.F16 ? GroupRowKernels.F16_SCALE : 1f;
             for (int h = 0; h < hq; h++) {
-                GroupRowKernels.arrange(query, queryArranged, h * dh, dh, factor);
+                VecMath.evenOdd(query, queryArranged, h * dh, dh, factor);
             }
-            if (kType == DType.F16) {
-                for (int i = 0; i < hq * dh; i++) {
-                    // |q| < 2^15 keeps q * 2^112 finite; larger (rare) queries take the exact path
-                    halfRows &= !(Math.abs(query[i]) >= 0x1p15f);
-                }
-            }
+            // |q| < 2^15 keeps q * 2^112 finite; larger (rare) queries take the exact path
+            halfRows = kType != DType.F16 || !VecMath.anyMagnitudeAtLeast(query, hq * dh, 0x1p15f);
         }
         if (partMax.length < chunks * hq) {
             partMax = new float[chunks * hq];

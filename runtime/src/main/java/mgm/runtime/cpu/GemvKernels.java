@@ -108,21 +108,10 @@ final class GemvKernels {
      */
     static void prepare(DType w, float[] x, int k, float[] dst, float[] blockSums) {
         switch (w) {
-            case BF16 -> {
-                int c = 0;
-                for (; c + 2 * L <= k; c += 2 * L) {
-                    for (int l = 0; l < L; l++) {
-                        dst[c + l] = x[c + 2 * l];
-                        dst[c + L + l] = x[c + 2 * l + 1];
-                    }
-                }
-                System.arraycopy(x, c, dst, c, k - c);
-            }
+            case BF16 -> VecMath.evenOdd(x, dst, 0, k, 1f);
             case Q4_0, Q4_0_R32 -> {
                 System.arraycopy(x, 0, dst, 0, k);
-                for (int b = 0; b < k / 32; b++) {
-                    blockSums[b] = -blockSum(x, b);
-                }
+                negatedBlockSums(x, k, 1f, blockSums);
             }
             default -> System.arraycopy(x, 0, dst, 0, k);
         }
@@ -351,17 +340,8 @@ final class GemvKernels {
      * {@code 2^s}, which takes the kernel's sums back (exact: a power of two).
      */
     static float prepareF16(float[] x, int k, float[] dst) {
-        float largest = 0f;
-        for (int i = 0; i < k; i++) {
-            float a = Math.abs(x[i]);
-            largest = a > largest && a != Float.POSITIVE_INFINITY ? a : largest;  // NaN compares false
-        }
-        int s = Math.max(0, Math.getExponent(largest) - 14);
-        prepare(DType.BF16, x, k, dst, null);
-        float up = Math.scalb(1f, 112 - s);
-        for (int i = 0; i < k; i++) {
-            dst[i] *= up;
-        }
+        int s = Math.max(0, Math.getExponent(VecMath.maxAbsFinite(x, k)) - 14);
+        VecMath.evenOdd(x, dst, 0, k, Math.scalb(1f, 112 - s));
         return Math.scalb(1f, s);
     }
 
@@ -712,29 +692,46 @@ final class GemvKernels {
      * magnitude is {@code largest} ({@link #largestMagnitude}), for {@link #groupsQ4Subnormal}:
      * {@code dst = x 2^P} with P = 126 - (exponent of largest), {@code negSums[b] = -(sum of block
      * b) 2^(P-149)} (the sums of {@link #prepare}, so that the kernels agree bit for bit); returns
-     * {@code 2^(149-P)}, which takes the kernel's sums back. The scaling runs in double, where
-     * {@code 2^P} (up to 2^253 for a row of zeros or subnormals) is exact.
+     * {@code 2^(149-P)}, which takes the kernel's sums back. P runs from -1 to 253 (a row of zeros
+     * or subnormals), so the row is scaled by {@code 2^min(P, 127)}, then by the rest: both
+     * products exact (below 2^127 all along), except for P = -1, whose one rounding is the
+     * correctly rounded {@code x / 2}.
      */
     static float prepareQ4Subnormal(float[] x, int k, float largest, float[] dst, float[] negSums) {
         int e = Math.getExponent(largest);  // -127 for zero and subnormals
-        double up = Math.scalb(1.0, 126 - e);
-        for (int i = 0; i < k; i++) {
-            dst[i] = (float) (x[i] * up);
+        int p = 126 - e;
+        float first = Math.scalb(1f, Math.min(p, 127)), rest = Math.scalb(1f, p - Math.min(p, 127));
+        int i = 0;
+        for (; i + L <= k; i += L) {
+            FloatVector.fromArray(F, x, i).mul(first).mul(rest).intoArray(dst, i);
         }
-        double sumScale = Math.scalb(1.0, -23 - e);
-        for (int b = 0; b < k / 32; b++) {
-            negSums[b] = (float) (-blockSum(x, b) * sumScale);
+        for (; i < k; i++) {
+            dst[i] = x[i] * first * rest;
         }
+        negatedBlockSums(x, k, Math.scalb(1f, -23 - e), negSums);  // 2^(P-149): from 2^-123 to 2^104
         return Math.scalb(1f, 23 + e);
     }
 
-    /** Sum of block {@code b} of {@code x} (32 elements, in order): the one summation both Q4_0 prepares use. */
-    private static float blockSum(float[] x, int b) {
-        float s = 0;
-        for (int j = 0; j < 32; j++) {
-            s += x[b * 32 + j];
+    /**
+     * {@code out[b] = -(sum of block b of x) * scale} for the k / 32 whole blocks: the one summation
+     * both Q4_0 prepares use (a block's 32 / L vectors added, then their lanes; in order where a
+     * vector is longer than a block).
+     */
+    private static void negatedBlockSums(float[] x, int k, float scale, float[] out) {
+        for (int b = 0; b < k / 32 && L > 32; b++) {
+            float s = 0;
+            for (int j = 0; j < 32; j++) {
+                s += x[32 * b + j];
+            }
+            out[b] = -s * scale;
         }
-        return s;
+        for (int b = 0; b < k / 32 && L <= 32; b++) {
+            FloatVector s = FloatVector.fromArray(F, x, 32 * b);
+            for (int j = L; j < 32; j += L) {
+                s = FloatVector.fromArray(F, x, 32 * b + j).add(s);
+            }
+            out[b] = -s.reduceLanes(VectorOperators.ADD) * scale;
+        }
     }
 
     private static final ShortVector LOW_NIBBLE16 = ShortVector.broadcast(S32, (short) 0xF);
@@ -815,11 +812,7 @@ final class GemvKernels {
 
     /** {@code max |x[i]|} over {@code [0, k)}; NaN if any element is NaN. */
     static float largestMagnitude(float[] x, int k) {
-        float largest = 0;
-        for (int i = 0; i < k; i++) {
-            largest = Math.max(largest, Math.abs(x[i]));  // Math.max keeps a NaN
-        }
-        return largest;
+        return VecMath.maxAbs(x, k);
     }
 
     /**

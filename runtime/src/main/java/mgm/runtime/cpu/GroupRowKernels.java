@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>A row is read 2L halves at a time as L 32-bit lanes, lane m holding elements 2m (low half) and
  * 2m + 1 (high half); the even and odd elements are widened in place (as the BF16 GEMV does), so the
- * other operand comes in the same even / odd order: {@link #arrange} for the query, even / odd
+ * other operand comes in the same even / odd order: {@link VecMath#evenOdd} for the query, even / odd
  * accumulators for the value sums. F16 halves are widened <em>without</em> their 2^112 scale:
  * {@code ((h << 16) >> 3) & 0x8FFFE000} is the F32 whose value is the half's times 2^-112, exactly
  * (subnormal halves become F32 subnormals), and the other factor arrives pre-scaled by 2^112, so
@@ -66,26 +66,9 @@ final class GroupRowKernels {
     }
 
     /**
-     * dst[at .. at + dh) = the dh elements of src from at, times factor, each whole block of 2L in
-     * the kernels' order (the L even elements, then the L odd ones); the rest as they are.
-     */
-    static void arrange(float[] src, float[] dst, int at, int dh, float factor) {
-        int i = 0;
-        for (; i + BLOCK <= dh; i += BLOCK) {
-            for (int m = 0; m < L; m++) {
-                dst[at + i + m] = src[at + i + 2 * m] * factor;
-                dst[at + i + L + m] = src[at + i + 2 * m + 1] * factor;
-            }
-        }
-        for (; i < dh; i++) {
-            dst[at + i] = src[at + i] * factor;
-        }
-    }
-
-    /**
      * {@code dots[t] = q_t · row} for the nh (1..4) query rows t at {@code qo + t dh}, the row being
      * dh BF16 / F16 halves at absolute address o ({@link AbsoluteMemory}): whole blocks against {@code qa} (the query
-     * {@linkplain #arrange arranged}, times 2^112 for F16), the rest against {@code q}.
+     * {@linkplain VecMath#evenOdd arranged}, times 2^112 for F16), the rest against {@code q}.
      */
     static void dots(long o, boolean bf16, float[] q, float[] qa, int qo, int dh, int nh, float[] dots, int[] seen) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
