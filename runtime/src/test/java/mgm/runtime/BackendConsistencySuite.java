@@ -823,23 +823,8 @@ public abstract class BackendConsistencySuite {
         Tensor got = out(1, 4, 64);
         backend().attention(upload(q), upload(k), upload(v), 0.125f, true, 199, got);
         assertRel("attention decode with a NaN in an F16 value row", want, read(got), 1e-5, 1e-6);
-        // an Inf / NaN in an F16 key row, met by a positive query element: that key's score is +Inf /
-        // NaN and the heads of its kv head NaN, as in the reference
-        for (int h = 0; h < 4; h++) {
-            q.setFloat(1f, 0, h, 9);
-        }
-        for (float special : new float[] {Float.POSITIVE_INFINITY, Float.NaN}) {
-            Tensor kf = random(r, 200, 2, 64);
-            kf.setFloat(special, 120, 0, 9);
-            Tensor k2 = converted(kf, DType.F16);
-            Tensor v2 = converted(random(r, 200, 2, 64), DType.F16);
-            Tensor want2 = Tensor.allocate(DType.F32, 1, 4, 64);
-            reference.attention(q, k2, v2, 0.125f, true, 199, want2);
-            assertEquals(true, Float.isNaN(want2.getFloat(0, 0, 0)), "the reference's NaN");
-            Tensor got2 = out(1, 4, 64);
-            backend().attention(upload(q), upload(k2), upload(v2), 0.125f, true, 199, got2);
-            assertRel("attention decode with " + special + " in an F16 key row", want2, read(got2), 1e-5, 1e-6);
-        }
+        // an Inf / NaN in an F16 key row of kv head 0: query heads 0-1 NaN, 2-3 finite
+        attentionDecodeWithSpecialKey(r, 4, 2, 0);
     }
 
     /**
@@ -848,22 +833,33 @@ public abstract class BackendConsistencySuite {
      */
     @Test
     void attentionDecodeMhaWithSpecialKeys() {
-        Random r = new Random(44);
+        attentionDecodeWithSpecialKey(new Random(44), 3, 3, 1);
+    }
+
+    /**
+     * Decode over 200 F16 keys (hq query heads, hkv kv heads of 64) with +Inf, then NaN, in one element
+     * of key row 120's kv head {@code specialHead}, met by a positive query element: that key's score is
+     * +Inf / NaN, so the query heads of that kv head come out NaN and the others finite, as in the reference.
+     */
+    private void attentionDecodeWithSpecialKey(Random r, int hq, int hkv, int specialHead) {
+        int group = hq / hkv;
         for (float special : new float[] {Float.POSITIVE_INFINITY, Float.NaN}) {
-            Tensor q = random(r, 1, 3, 64);
-            for (int h = 0; h < 3; h++) {
+            Tensor q = random(r, 1, hq, 64);
+            for (int h = 0; h < hq; h++) {
                 q.setFloat(1f, 0, h, 9);
             }
-            Tensor kf = random(r, 200, 3, 64);
-            kf.setFloat(special, 120, 1, 9);
+            Tensor kf = random(r, 200, hkv, 64);
+            kf.setFloat(special, 120, specialHead, 9);
             Tensor k = converted(kf, DType.F16);
-            Tensor v = converted(random(r, 200, 3, 64), DType.F16);
-            Tensor want = Tensor.allocate(DType.F32, 1, 3, 64);
+            Tensor v = converted(random(r, 200, hkv, 64), DType.F16);
+            Tensor want = Tensor.allocate(DType.F32, 1, hq, 64);
             reference.attention(q, k, v, 0.125f, true, 199, want);
-            assertEquals(true, Float.isNaN(want.getFloat(0, 1, 0)) && !Float.isNaN(want.getFloat(0, 0, 0)), "the reference's NaN head");
-            Tensor got = out(1, 3, 64);
+            for (int h = 0; h < hq; h++) {
+                assertEquals(h / group == specialHead, Float.isNaN(want.getFloat(0, h, 0)), "the reference's NaN heads: head " + h);
+            }
+            Tensor got = out(1, hq, 64);
             backend().attention(upload(q), upload(k), upload(v), 0.125f, true, 199, got);
-            assertRel("MHA attention decode with " + special + " in an F16 key row", want, read(got), 1e-5, 1e-6);
+            assertRel(hq + "/" + hkv + "-head attention decode with " + special + " in an F16 key row", want, read(got), 1e-5, 1e-6);
         }
     }
 

@@ -689,7 +689,7 @@ final class GemvKernels {
 
     /**
      * Prepares ordinary activation row {@code x[0..k)} ({@link #q4RowIsOrdinary}), whose largest
-     * magnitude is {@code largest} ({@link #largestMagnitude}), for {@link #groupsQ4Subnormal}:
+     * magnitude is {@code largest} ({@link VecMath#maxAbs}), for {@link #groupsQ4Subnormal}:
      * {@code dst = x 2^P} with P = 126 - (exponent of largest), {@code negSums[b] = -(sum of block
      * b) 2^(P-149)} (the sums of {@link #prepare}, so that the kernels agree bit for bit); returns
      * {@code 2^(149-P)}, which takes the kernel's sums back. P runs from -1 to 253 (a row of zeros
@@ -802,18 +802,14 @@ final class GemvKernels {
      * NaN where the reference has +-Inf; such rows take {@link #rowsQ4Exact} / {@link #groupsQ4Float}.
      */
     static boolean q4RowIsOrdinary(float[] x, int k) {
-        return q4RowIsOrdinary(largestMagnitude(x, k));
+        return q4RowIsOrdinary(VecMath.maxAbs(x, k));
     }
 
-    /** The same, from the row's {@link #largestMagnitude}. */
+    /** The same, from the row's largest magnitude ({@link VecMath#maxAbs}). */
     static boolean q4RowIsOrdinary(float largest) {
         return largest <= 0x1p100f;  // false for NaN
     }
 
-    /** {@code max |x[i]|} over {@code [0, k)}; NaN if any element is NaN. */
-    static float largestMagnitude(float[] x, int k) {
-        return VecMath.maxAbs(x, k);
-    }
 
     /**
      * Q4_0_R32 groups against a float activation row, computing {@code d * sum x (q - 8)} per

@@ -125,7 +125,7 @@ final class GemvTask extends RangeTask {
                     continue;  // the integer kernel reads nothing else
                 }
             }
-            float largest = wType == DType.Q4_0 || wType == DType.Q4_0_R32 ? GemvKernels.largestMagnitude(xRow, k) : 0f;
+            float largest = wType == DType.Q4_0 || wType == DType.Q4_0_R32 ? VecMath.maxAbs(xRow, k) : 0f;
             xOrdinary[r] = GemvKernels.q4RowIsOrdinary(largest);
             if (wType == DType.Q4_0_R32 && xOrdinary[r] && SubnormalOperands.FAST) {
                 xScaleBack[r] = GemvKernels.prepareQ4Subnormal(xRow, k, largest, xPrepared[r], blockSums[r]);

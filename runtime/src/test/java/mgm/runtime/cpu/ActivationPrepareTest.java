@@ -70,7 +70,7 @@ class ActivationPrepareTest {
                 x[i] = (float) (r.nextGaussian() * magnitude);
             }
             x[r.nextInt(k)] = 0f;
-            float largest = GemvKernels.largestMagnitude(x, k);
+            float largest = VecMath.maxAbs(x, k);
             if (!GemvKernels.q4RowIsOrdinary(largest)) {
                 continue;
             }

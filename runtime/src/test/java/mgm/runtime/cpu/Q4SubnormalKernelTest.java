@@ -49,7 +49,7 @@ class Q4SubnormalKernelTest {
                     GemvKernels.prepare(DType.Q4_0_R32, x, K, px, plainSums);
                     GemvKernels.groupsQ4(start, GROUPS, px, plainSums, xOff, k, plain);
                     float[] scaled = new float[K], scaledSums = new float[K / 32], sub = new float[32 * GROUPS];
-                    float back = GemvKernels.prepareQ4Subnormal(x, K, GemvKernels.largestMagnitude(x, K), scaled, scaledSums);
+                    float back = GemvKernels.prepareQ4Subnormal(x, K, VecMath.maxAbs(x, K), scaled, scaledSums);
                     GemvKernels.groupsQ4Subnormal(start, GROUPS, scaled, scaledSums, back, xOff, k, sub);
                     for (int o = 0; o < sub.length; o++) {
                         assertEquals(Float.floatToRawIntBits(plain[o]), Float.floatToRawIntBits(sub[o]),
