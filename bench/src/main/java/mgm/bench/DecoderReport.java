@@ -13,6 +13,7 @@ import mgm.runtime.DType;
 import mgm.runtime.QuantActivations;
 import mgm.runtime.Tensor;
 import mgm.runtime.cpu.CpuBackend;
+import mgm.runtime.profile.MachineProbe;
 import mgm.runtime.profile.Profiler;
 
 /**
@@ -131,12 +132,16 @@ public final class DecoderReport {
                 // warm-up passes first: the single pass right after building a model measured 2.6-3.2
                 // GB/s where the next ones measured 13-19 (which made "% of stream" read 192%)
                 stream[r] = probe.measure(1);
+                // whether the threads had cores of their own around this repetition (a hint only: see the README)
+                double before = MachineProbe.fmaScaling(cpu.threads(), 20_000_000L);
                 double[] s = runOnce(model.decoder, cache, backend, ids, generate, best);
+                double after = MachineProbe.fmaScaling(cpu.threads(), 20_000_000L);
                 prefill[r] = prompt / s[0];
                 decode[r] = generate / s[1];
                 ratio[r] = decode[r] * bytes / 1e9 / stream[r];
-                System.out.printf(Locale.ROOT, "  rep %d: prefill %.1f tok/s, decode %.2f tok/s (%.1f GB/s), stream %.1f GB/s%n",
-                        r, prefill[r], decode[r], decode[r] * bytes / 1e9, stream[r]);
+                System.out.printf(Locale.ROOT, "  rep %d: prefill %.1f tok/s, decode %.2f tok/s (%.1f GB/s), stream %.1f GB/s,"
+                                + " FMA rate of %d threads %.2fx / %.2fx one's (before / after)%n",
+                        r, prefill[r], decode[r], decode[r] * bytes / 1e9, stream[r], cpu.threads(), before, after);
             }
             if (profiler != null) {
                 profiler.setEnabled(true);

@@ -40,6 +40,11 @@ public final class MachineProbe {
                 : "streaming read of " + (buffer >> 20) + " MiB")
                 + ", " + (flopsProp != null ? "FLOP/s from -Dmgm.profile.flops" : SPECIES.length() + "-lane F32 FMA loop")
                 + ", " + threads + " threads";
+        if (flopsProp == null && threads > 1) {
+            // whether the threads have cores of their own (see fmaScaling): ~30 ms more
+            source += String.format(java.util.Locale.ROOT, " (their FMA rate %.2fx one thread's)",
+                    flops / peakFmaFlops(1, 30_000_000L));
+        }
         return new Roofline(bw, flops, source);
     }
 
@@ -74,6 +79,19 @@ public final class MachineProbe {
             long best = rounds(threads, budgetNanos, t -> sumLongs(buffer.asSlice(t * slice, slice)));
             return (double) slice * threads / (best * 1e-9);
         }
+    }
+
+    /**
+     * How the threads' FMA rate scales: {@code threads} threads' rate over one thread's (best rounds,
+     * {@code budgetNanos} each). About {@code threads} when each thread has a core of its own; near 1
+     * when the threads share one physical core (SMT siblings: a 2-vCPU VM placed on one core's two
+     * hardware threads reads 1.1-1.2). A host may move a VM's vCPUs between these placements while it
+     * runs, and every compute-bound kernel's two-thread speed moves with it, so reports print this
+     * next to their figures.
+     */
+    public static double fmaScaling(int threads, long budgetNanos) {
+        double all = peakFmaFlops(threads, budgetNanos);
+        return all / peakFmaFlops(1, budgetNanos);
     }
 
     /**
