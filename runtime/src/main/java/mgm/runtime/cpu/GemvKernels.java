@@ -718,19 +718,21 @@ final class GemvKernels {
      * vector is longer than a block).
      */
     private static void negatedBlockSums(float[] x, int k, float scale, float[] out) {
-        for (int b = 0; b < k / 32 && L > 32; b++) {
-            float s = 0;
-            for (int j = 0; j < 32; j++) {
-                s += x[32 * b + j];
+        for (int b = 0; b < k / 32; b++) {
+            float sum;
+            if (L <= 32) {
+                FloatVector s = FloatVector.fromArray(F, x, 32 * b);
+                for (int j = L; j < 32; j += L) {
+                    s = FloatVector.fromArray(F, x, 32 * b + j).add(s);
+                }
+                sum = s.reduceLanes(VectorOperators.ADD);
+            } else {
+                sum = 0;
+                for (int j = 0; j < 32; j++) {
+                    sum += x[32 * b + j];
+                }
             }
-            out[b] = -s * scale;
-        }
-        for (int b = 0; b < k / 32 && L <= 32; b++) {
-            FloatVector s = FloatVector.fromArray(F, x, 32 * b);
-            for (int j = L; j < 32; j += L) {
-                s = FloatVector.fromArray(F, x, 32 * b + j).add(s);
-            }
-            out[b] = -s.reduceLanes(VectorOperators.ADD) * scale;
+            out[b] = -sum * scale;
         }
     }
 

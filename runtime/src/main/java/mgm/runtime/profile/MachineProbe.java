@@ -85,9 +85,9 @@ public final class MachineProbe {
      * How the threads' FMA rate scales: {@code threads} threads' rate over one thread's (best rounds,
      * {@code budgetNanos} each). About {@code threads} when each thread has a core of its own; near 1
      * when the threads share one physical core (SMT siblings: a 2-vCPU VM placed on one core's two
-     * hardware threads reads 1.1-1.2). A host may move a VM's vCPUs between these placements while it
-     * runs, and every compute-bound kernel's two-thread speed moves with it, so reports print this
-     * next to their figures.
+     * hardware threads reads 1.1-1.2). Stable on real hardware; a VM's host may move its vCPUs
+     * between these placements within a second, and every compute-bound kernel's two-thread speed
+     * moves with it, so there a reading is a hint about the moment it was taken, not about a run.
      */
     public static double fmaScaling(int threads, long budgetNanos) {
         double all = peakFmaFlops(threads, budgetNanos);
