@@ -7,7 +7,7 @@ package mgm.runtime.cpu;
  * per-call scratch (four dot products, the record of F16 special values, a 32-float block) in
  * adjacent 16- to 64-byte arrays: a 32-head F16 step ran no faster on two threads than on one;
  * apart, a 640-key TinyLlama step took 120 instead of 153 us and a 32-head 1200-key step 1301
- * instead of 1529 (medians, alternating in one JVM; README, "Per-thread scratch apart"). Every
+ * instead of 1529 (medians, alternating in one JVM; docs/performance-notes.md, "Per-thread scratch apart"). Every
  * per-thread array of the CPU tasks comes from here.
  */
 final class ThreadScratch {
