@@ -49,6 +49,24 @@ final class AddedTokenMatcher {
     /** A match: the token and the span it takes (widened by lstrip/rstrip). */
     record Match(AddedToken token, int start, int end) {}
 
+    /** The longest added token starting at {@code i} of {@code s} (its bare span, no strip), or null. */
+    private Match longestAt(String s, int i) {
+        Node node = root;
+        AddedToken best = null;
+        int bestEnd = -1;
+        for (int j = i; j < s.length(); j++) {
+            node = node.children == null ? null : node.children.get(s.charAt(j));
+            if (node == null) {
+                break;
+            }
+            if (node.token != null) {
+                best = node.token;
+                bestEnd = j + 1;
+            }
+        }
+        return best == null ? null : new Match(best, i, bestEnd);
+    }
+
     /** Leftmost-longest split with no strip or single-word rules: (token or null, text) in order. */
     void splitPlain(String s, java.util.function.BiConsumer<AddedToken, String> sink) {
         int startOffset = 0;
@@ -59,23 +77,13 @@ final class AddedTokenMatcher {
                 i++;
                 continue;
             }
-            Node node = root;
-            AddedToken best = null;
-            int bestEnd = -1;
-            for (int j = i; j < n; j++) {
-                node = node.children == null ? null : node.children.get(s.charAt(j));
-                if (node == null) {
-                    break;
-                }
-                if (node.token != null) {
-                    best = node.token;
-                    bestEnd = j + 1;
-                }
-            }
-            if (best == null) {
+            Match found = longestAt(s, i);
+            if (found == null) {
                 i++;
                 continue;
             }
+            AddedToken best = found.token();
+            int bestEnd = found.end();
             if (startOffset < i) {
                 sink.accept(null, s.substring(startOffset, i));
             }
@@ -98,24 +106,13 @@ final class AddedTokenMatcher {
                 i++;
                 continue;
             }
-            // longest match starting at i
-            Node node = root;
-            AddedToken best = null;
-            int bestEnd = -1;
-            for (int j = i; j < n; j++) {
-                node = node.children == null ? null : node.children.get(s.charAt(j));
-                if (node == null) {
-                    break;
-                }
-                if (node.token != null) {
-                    best = node.token;
-                    bestEnd = j + 1;
-                }
-            }
-            if (best == null) {
+            Match found = longestAt(s, i);
+            if (found == null) {
                 i++;
                 continue;
             }
+            AddedToken best = found.token();
+            int bestEnd = found.end();
             int start = i;
             int stop = bestEnd;
             if (best.singleWord()) {
