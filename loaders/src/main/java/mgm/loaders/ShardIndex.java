@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import mgm.runtime.JsonStrings;
 
 /**
  * The index of a sharded HF checkpoint ({@code model.safetensors.index.json},
@@ -74,12 +75,12 @@ public record ShardIndex(Path file, Map<String, String> weightMap, Map<String, S
      */
     public static String toJson(long totalSize, Map<String, String> weightMap) {
         List<String> names = new ArrayList<>(weightMap.keySet());
-        names.sort(PythonJson::compareCodePoints);
+        names.sort(JsonStrings::compareCodePoints);
         StringBuilder b = new StringBuilder();
         b.append("{\n  \"metadata\": {\n    \"total_size\": ").append(totalSize).append("\n  },\n  \"weight_map\": {");
         for (int i = 0; i < names.size(); i++) {
-            b.append(i == 0 ? "\n" : ",\n").append("    ").append(PythonJson.quote(names.get(i))).append(": ")
-                    .append(PythonJson.quote(weightMap.get(names.get(i))));
+            b.append(i == 0 ? "\n" : ",\n").append("    ").append(JsonStrings.quoteAscii(names.get(i))).append(": ")
+                    .append(JsonStrings.quoteAscii(weightMap.get(names.get(i))));
         }
         b.append(names.isEmpty() ? "}" : "\n  }").append("\n}\n");
         return b.toString();

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import mgm.loaders.CheckpointException;
+import mgm.runtime.JsonStrings;
 import mgm.runtime.Tensor;
 
 /**
@@ -103,7 +104,7 @@ public final class SafetensorsWriter {
                 json.append("\"__metadata__\":{");
                 boolean first = true;
                 for (Map.Entry<String, String> m : meta.entrySet()) {
-                    json.append(first ? "" : ",").append(quote(m.getKey())).append(':').append(quote(m.getValue()));
+                    json.append(first ? "" : ",").append(JsonStrings.quote(m.getKey())).append(':').append(JsonStrings.quote(m.getValue()));
                     first = false;
                 }
                 json.append('}');
@@ -113,7 +114,7 @@ public final class SafetensorsWriter {
                 Tensor t = tensors.get(name);
                 long bytes = t.byteSize();
                 long[] shape = t.dtype().isQuantized() ? QuantMarker.storedShape(t.dtype(), t.shape()) : t.shape();
-                json.append(json.length() > 1 ? "," : "").append(quote(name)).append(":{\"dtype\":\"")
+                json.append(json.length() > 1 ? "," : "").append(JsonStrings.quote(name)).append(":{\"dtype\":\"")
                         .append(SafetensorsDTypes.name(t.dtype())).append("\",\"shape\":[");
                 for (int i = 0; i < shape.length; i++) {
                     json.append(i == 0 ? "" : ",").append(shape[i]);
@@ -207,31 +208,6 @@ public final class SafetensorsWriter {
         while (b.hasRemaining()) {
             ch.write(b);
         }
-    }
-
-    /** JSON string as serde_json writes it: short escapes, other controls as \\u00xx, everything else raw UTF-8. */
-    static String quote(String s) {
-        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                case '\b' -> b.append("\\b");
-                case '\f' -> b.append("\\f");
-                default -> {
-                    if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        return b.append('"').toString();
     }
 
     /** Byte order of the UTF-8 encodings, which is how the reference (Rust strings) sorts names. */

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import mgm.runtime.JsonStrings;
 
 /**
  * Writes JSON the way Python's {@code json.dumps(obj, indent=2, ensure_ascii=False)} does (what
@@ -26,7 +27,7 @@ final class Json {
         if (v == null) {
             b.append("null");
         } else if (v instanceof String s) {
-            quote(b, s);
+            JsonStrings.quote(b, s, false);
         } else if (v instanceof Boolean x) {
             b.append(x ? "true" : "false");
         } else if (v instanceof Double || v instanceof Float) {
@@ -43,13 +44,13 @@ final class Json {
                 keys.add((String) k);
             }
             if (sortKeys) {
-                keys.sort(Json::compareCodePoints);
+                keys.sort(JsonStrings::compareCodePoints);
             }
             b.append('{');
             for (int i = 0; i < keys.size(); i++) {
                 b.append(i == 0 ? "\n" : ",\n");
                 indent(b, depth + 1);
-                quote(b, keys.get(i));
+                JsonStrings.quote(b, keys.get(i), false);
                 b.append(": ");
                 append(b, m.get(keys.get(i)), depth + 1, sortKeys);
             }
@@ -80,31 +81,6 @@ final class Json {
         b.append("  ".repeat(depth));
     }
 
-    /** JSON string with the escapes Python's encoder uses (ensure_ascii=False). */
-    static void quote(StringBuilder b, String s) {
-        b.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> b.append("\\\"");
-                case '\\' -> b.append("\\\\");
-                case '\n' -> b.append("\\n");
-                case '\r' -> b.append("\\r");
-                case '\t' -> b.append("\\t");
-                case '\b' -> b.append("\\b");
-                case '\f' -> b.append("\\f");
-                default -> {
-                    if (c < 0x20 || c == 0x7f) {
-                        b.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        b.append(c);
-                    }
-                }
-            }
-        }
-        b.append('"');
-    }
-
     /** Python's {@code repr(float)}: shortest round-trip digits, exponent form below 1e-4 or from 1e16. */
     static String pythonFloat(double d) {
         if (!Double.isFinite(d)) {
@@ -125,14 +101,4 @@ final class Json {
         return sign + (plain.contains(".") ? plain : plain + ".0");
     }
 
-    private static int compareCodePoints(String a, String b) {
-        int[] x = a.codePoints().toArray();
-        int[] y = b.codePoints().toArray();
-        for (int i = 0; i < Math.min(x.length, y.length); i++) {
-            if (x[i] != y[i]) {
-                return Integer.compare(x[i], y[i]);
-            }
-        }
-        return Integer.compare(x.length, y.length);
-    }
 }

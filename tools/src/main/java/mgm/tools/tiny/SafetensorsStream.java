@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
 import mgm.loaders.ShardIndex;
+import mgm.runtime.JsonStrings;
 
 /**
  * Writes generated tensors to safetensors files without holding them in memory: the header is
@@ -104,7 +105,7 @@ final class SafetensorsStream {
         for (TensorSpec t : order) {
             long n = bytes(t, dtype);
             json.append(',');
-            Json.quote(json, t.name());
+            JsonStrings.quote(json, t.name(), false);
             json.append(":{\"dtype\":\"").append(t.integer() ? "I64" : dtype).append("\",\"shape\":[");
             for (int i = 0; i < t.shape().length; i++) {
                 json.append(i == 0 ? "" : ",").append(t.shape()[i]);
