@@ -691,7 +691,10 @@ final class GemvKernels {
      * Prepares ordinary activation row {@code x[0..k)} ({@link #q4RowIsOrdinary}), whose largest
      * magnitude is {@code largest} ({@link VecMath#maxAbs}), for {@link #groupsQ4Subnormal}:
      * {@code dst = x 2^P} with P = 126 - (exponent of largest), {@code negSums[b] = -(sum of block
-     * b) 2^(P-149)} (the sums of {@link #prepare}, so that the kernels agree bit for bit); returns
+     * b) 2^(P-149)} (the summation of {@link #prepare}, so that the kernels agree bit for bit;
+     * but only when both prepares ran in the same compilation state: {@code FloatVector.reduceLanes}
+     * adds the lanes in another order in C2's code than in the library's Java fallback, which the
+     * interpreter and C1 run, and the sums can differ in their last bits); returns
      * {@code 2^(149-P)}, which takes the kernel's sums back. P runs from -1 to 253 (a row of zeros
      * or subnormals), so the row is scaled by {@code 2^min(P, 127)}, then by the rest: both
      * products exact (below 2^127 all along), except for P = -1, whose one rounding is the
