@@ -102,22 +102,9 @@ final class AttentionOps {
     /** Backend.windowAttention as one fused kernel: a block per token scores its window, softmaxes and sums. */
     void windowAttention(Tensor q, Tensor map, int window, float scale, Tensor out) {
         String op = "windowAttention";
-        OpChecks.notNull(op, "q", q);
-        OpChecks.notNull(op, "map", map);
-        OpChecks.notNull(op, "out", out);
-        OpChecks.onDevice(op, be.device(), q, map, out);
-        OpChecks.dtype(op, "q", q, DType.F32);
-        OpChecks.dtype(op, "map", map, DType.F32);
-        OpChecks.dtype(op, "out", out, DType.F32);
-        OpChecks.rank(op, "map", map, 3);
+        OpChecks.windowAttention(be.device(), q, map, window, out);
         long d = map.dim(2);
-        OpChecks.require(window >= 1 && map.dim(0) % window == 0 && map.dim(1) % window == 0, op,
-                "map " + map.describe() + " is not divisible into " + window + "x" + window + " windows");
         long rows = map.dim(0) / window, cols = map.dim(1) / window;
-        OpChecks.shape(op, "q", q, rows * cols, d);
-        OpChecks.sameShape(op, "q", q, "out", out);
-        OpChecks.contiguous(op, "q", q);
-        OpChecks.contiguous(op, "out", out);
         long T = rows * cols;
         OpChecks.require(d <= Integer.MAX_VALUE && T <= Integer.MAX_VALUE && (long) window * window <= 8192, op, "too large");
         if (T == 0 || d == 0) {

@@ -217,24 +217,10 @@ public interface Backend extends AutoCloseable {
      * {@link #attention}; backends override it with a fused kernel.
      */
     default void windowAttention(Tensor q, Tensor map, int window, float scale, Tensor out) {
-        String op = "windowAttention";
-        OpChecks.notNull(op, "q", q);
-        OpChecks.notNull(op, "map", map);
-        OpChecks.notNull(op, "out", out);
-        OpChecks.onDevice(op, device(), q, map, out);
-        OpChecks.dtype(op, "q", q, DType.F32);
-        OpChecks.dtype(op, "map", map, DType.F32);
-        OpChecks.dtype(op, "out", out, DType.F32);
-        OpChecks.rank(op, "map", map, 3);
+        OpChecks.windowAttention(device(), q, map, window, out);
         long d = map.dim(2);
-        OpChecks.require(window >= 1 && map.dim(0) % window == 0 && map.dim(1) % window == 0, op,
-                "map " + map.describe() + " is not divisible into " + window + "x" + window + " windows");
         long rows = map.dim(0) / window;
         long cols = map.dim(1) / window;
-        OpChecks.shape(op, "q", q, rows * cols, d);
-        OpChecks.sameShape(op, "q", q, "out", out);
-        OpChecks.contiguous(op, "q", q);
-        OpChecks.contiguous(op, "out", out);
         try (Tensor win = allocate(DType.F32, (long) window * window, 1, d)) {
             Tensor win4 = win.reshape(window, window, d);
             for (long t = 0; t < rows * cols; t++) {

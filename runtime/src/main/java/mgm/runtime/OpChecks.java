@@ -85,6 +85,29 @@ public final class OpChecks {
     }
 
     /**
+     * The arguments of {@link Backend#windowAttention}, as every backend checks them: q, map and out
+     * non-null, alive, on {@code device} and F32; map {@code [H, W, D]} divisible into window×window
+     * windows; q {@code [(H / window)·(W / window), D]}, out shaped like q; q and out contiguous.
+     */
+    public static void windowAttention(Device device, Tensor q, Tensor map, int window, Tensor out) {
+        String op = "windowAttention";
+        notNull(op, "q", q);
+        notNull(op, "map", map);
+        notNull(op, "out", out);
+        onDevice(op, device, q, map, out);
+        dtype(op, "q", q, DType.F32);
+        dtype(op, "map", map, DType.F32);
+        dtype(op, "out", out, DType.F32);
+        rank(op, "map", map, 3);
+        require(window >= 1 && map.dim(0) % window == 0 && map.dim(1) % window == 0, op,
+                "map " + map.describe() + " is not divisible into " + window + "x" + window + " windows");
+        shape(op, "q", q, map.dim(0) / window * (map.dim(1) / window), map.dim(2));
+        sameShape(op, "q", q, "out", out);
+        contiguous(op, "q", q);
+        contiguous(op, "out", out);
+    }
+
+    /**
      * Everything about a call on several weights ({@link Backend#matmuls}) that holds on every
      * backend, checked before the first weight is multiplied, so that a bad call writes nothing: ws
      * and outs of one non-zero length without null entries, biases null (no bias) or of that length

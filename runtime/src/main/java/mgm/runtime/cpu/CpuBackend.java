@@ -665,26 +665,9 @@ public final class CpuBackend implements Backend {
     @Override
     public synchronized void windowAttention(Tensor q, Tensor map, int windowSize, float scale, Tensor out) {
         String op = "windowAttention";
-        OpChecks.notNull(op, "q", q);
-        OpChecks.notNull(op, "map", map);
-        OpChecks.notNull(op, "out", out);
-        Checks.on(op, q);
-        Checks.on(op, map);
-        Checks.on(op, out);
-        Checks.dtype(op, "q", q, DType.F32);
-        Checks.dtype(op, "map", map, DType.F32);
-        Checks.dtype(op, "out", out, DType.F32);
-        OpChecks.rank(op, "map", map, 3);
+        OpChecks.windowAttention(Device.CPU, q, map, windowSize, out);
         long d = map.dim(2);
-        if (!(windowSize >= 1 && map.dim(0) % windowSize == 0 && map.dim(1) % windowSize == 0)) {
-            throw Checks.fail(op, "map " + map.describe() + " is not divisible into " + windowSize + "x" + windowSize + " windows");
-        }
-        long rows = map.dim(0) / windowSize;
         long cols = map.dim(1) / windowSize;
-        Checks.shape(op, "q", q, rows * cols, d);
-        OpChecks.sameShape(op, "q", q, "out", out);
-        OpChecks.contiguous(op, "q", q);
-        OpChecks.contiguous(op, "out", out);
         if (OpChecks.mayOverlap(out, map) || OpChecks.mayOverlap(out, q)) {
             throw Checks.fail(op, "out " + out.describe() + " must not overlap q or map");
         }

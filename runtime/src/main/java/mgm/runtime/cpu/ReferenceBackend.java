@@ -333,18 +333,9 @@ public final class ReferenceBackend implements Backend {
 
     @Override
     public void windowAttention(Tensor q, Tensor map, int window, float scale, Tensor out) {
-        String op = "windowAttention";
-        OpChecks.onDevice(op, Device.CPU, q, map, out);
-        OpChecks.dtype(op, "q", q, DType.F32);
-        OpChecks.dtype(op, "map", map, DType.F32);
-        OpChecks.dtype(op, "out", out, DType.F32);
-        OpChecks.rank(op, "map", map, 3);
+        OpChecks.windowAttention(Device.CPU, q, map, window, out);
         long d = map.dim(2);
-        OpChecks.require(window >= 1 && map.dim(0) % window == 0 && map.dim(1) % window == 0, op,
-                "map " + map.describe() + " is not divisible into " + window + "x" + window + " windows");
         long cols = map.dim(1) / window;
-        OpChecks.shape(op, "q", q, map.dim(0) / window * cols, d);
-        OpChecks.sameShape(op, "q", q, "out", out);
         float[] qs = q.toFloatArray();
         float[] m = map.toFloatArray();
         float[] result = new float[qs.length];
