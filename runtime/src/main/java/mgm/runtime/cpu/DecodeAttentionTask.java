@@ -348,7 +348,7 @@ final class DecodeAttentionTask extends RangeTask {
                 for (int c = 0; c < chunks; c++) {
                     acc = FloatVector.fromArray(F, partOut, (c * hq + h) * dh + i).fma(FloatVector.broadcast(F, itemWeight[c]), acc);
                 }
-                acc.mul(inv).intoMemorySegment(out, o + 4L * i, LE);
+                acc.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(out, o + 4L * i, LE);
             }
             for (; i < dh; i++) {
                 float acc = 0f;

@@ -143,7 +143,7 @@ final class GemvKernels {
             a2 = FloatVector.fromMemorySegment(F, w, wo + 8L * L, LE).fma(FloatVector.fromMemorySegment(F, x, o + 8L * L, LE), a2);
             a3 = FloatVector.fromMemorySegment(F, w, wo + 12L * L, LE).fma(FloatVector.fromMemorySegment(F, x, o + 12L * L, LE), a3);
             if (++xi == steps) {
-                out[r++] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+                out[r++] = a0.lanewise(VectorOperators.ADD, a1).lanewise(VectorOperators.ADD, a2.lanewise(VectorOperators.ADD, a3)).reduceLanes(VectorOperators.ADD);
                 a0 = FloatVector.zero(F);
                 a1 = FloatVector.zero(F);
                 a2 = FloatVector.zero(F);
@@ -208,7 +208,7 @@ final class GemvKernels {
             a2 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, o + 8L * L, LE), a2);
             a3 = v1.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, o + 12L * L, LE), a3);
             if (++xi == steps) {
-                out[r++] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+                out[r++] = a0.lanewise(VectorOperators.ADD, a1).lanewise(VectorOperators.ADD, a2.lanewise(VectorOperators.ADD, a3)).reduceLanes(VectorOperators.ADD);
                 a0 = FloatVector.zero(F);
                 a1 = FloatVector.zero(F);
                 a2 = FloatVector.zero(F);
@@ -234,7 +234,7 @@ final class GemvKernels {
                 a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, xOff + 4L * i, LE), a0);
                 a1 = v0.and(HIGH_HALF).reinterpretAsFloats().fma(FloatVector.fromMemorySegment(F, xeo, xOff + 4L * (i + L), LE), a1);
             }
-            s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            s = a0.lanewise(VectorOperators.ADD, a1).reduceLanes(VectorOperators.ADD);
         }
         for (; i < k; i++) {
             s += Float.intBitsToFloat((w.get(SH, row + 2L * i) & 0xFFFF) << 16) * xeo.get(FL, xOff + 4L * i);
@@ -295,7 +295,7 @@ final class GemvKernels {
                 a2 = e1.fma(FloatVector.fromMemorySegment(F, xeo, o + 8L * L, LE), a2);
                 a3 = o1.fma(FloatVector.fromMemorySegment(F, xeo, o + 12L * L, LE), a3);
                 if (++xi == steps) {
-                    out[r++] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+                    out[r++] = a0.lanewise(VectorOperators.ADD, a1).lanewise(VectorOperators.ADD, a2.lanewise(VectorOperators.ADD, a3)).reduceLanes(VectorOperators.ADD);
                     a0 = FloatVector.zero(F);
                     a1 = FloatVector.zero(F);
                     a2 = FloatVector.zero(F);
@@ -378,7 +378,7 @@ final class GemvKernels {
                 a0 = t.fma(FloatVector.broadcast(F16L, Float.float16ToFloat(w.get(SH, o))), a0);
                 a1 = u.fma(FloatVector.broadcast(F16L, Float.float16ToFloat(w.get(SH, o + 34))), a1);
             }
-            out[r] = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            out[r] = a0.lanewise(VectorOperators.ADD, a1).reduceLanes(VectorOperators.ADD);
         }
         if ((nb & 1) != 0) {
             for (int j = 0; j < rows; j++) {
@@ -413,7 +413,7 @@ final class GemvKernels {
                 a2 = t2.fma(d1, a2);
                 a3 = u2.fma(d1, a3);
             }
-            out[r] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+            out[r] = a0.lanewise(VectorOperators.ADD, a1).lanewise(VectorOperators.ADD, a2.lanewise(VectorOperators.ADD, a3)).reduceLanes(VectorOperators.ADD);
         }
         if ((nb & 1) != 0) {
             for (int j = 0; j < rows; j++) {
@@ -480,7 +480,7 @@ final class GemvKernels {
                 a2 = t2.fma(d1, a2);
                 a3 = s2.fma(d1, a3);
             }
-            out[r] = a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+            out[r] = a0.lanewise(VectorOperators.ADD, a1).lanewise(VectorOperators.ADD, a2.lanewise(VectorOperators.ADD, a3)).reduceLanes(VectorOperators.ADD);
         }
         if ((nb & 1) != 0) {
             for (int j = 0; j < rows; j++) {
@@ -573,8 +573,8 @@ final class GemvKernels {
                 IntVector h = IntVector.fromMemorySegment(I16L, w, o, LE);
                 FloatVector d0 = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_112);
                 FloatVector d1 = h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_112);
-                s0.add(p0).fma(d0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
-                s1.add(p1).fma(d1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
+                s0.lanewise(VectorOperators.ADD, p0).fma(d0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
+                s1.lanewise(VectorOperators.ADD, p1).fma(d1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
             }
         }
     }
@@ -635,8 +635,8 @@ final class GemvKernels {
                 IntVector h = IntVector.fromMemorySegment(I16L, w, o, LE);
                 FloatVector d0 = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_112);
                 FloatVector d1 = h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_96);
-                t0.fma(SIXTEENTH, s0).fma(d0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
-                t1.fma(SIXTEENTH, s1).fma(d1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
+                t0.lanewise(VectorOperators.FMA, SIXTEENTH, s0).fma(d0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
+                t1.lanewise(VectorOperators.FMA, SIXTEENTH, s1).fma(d1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
             }
         }
     }
@@ -681,8 +681,8 @@ final class GemvKernels {
                 IntVector h = IntVector.fromMemorySegment(I16L, w, o, LE);
                 FloatVector d0 = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_112);
                 FloatVector d1 = h.lanewise(VectorOperators.ASHR, 3).and(R32_HALF_TO_FLOAT).reinterpretAsFloats().mul(TWO_TO_96);
-                t0.fma(SIXTEENTH, s0).mul(back).fma(d0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
-                t1.fma(SIXTEENTH, s1).mul(back).fma(d1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
+                t0.lanewise(VectorOperators.FMA, SIXTEENTH, s0).mul(back).fma(d0, FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
+                t1.lanewise(VectorOperators.FMA, SIXTEENTH, s1).mul(back).fma(d1, FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
             }
         }
     }
@@ -841,8 +841,8 @@ final class GemvKernels {
                     s1 = nibbleAsFloat(v, 20).fma(xc, s1);
                 }
                 IntVector h = IntVector.fromMemorySegment(I16L, w, o, LE);
-                s0.fma(lowScales(h), FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
-                s1.fma(highScales(h), FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
+                s0.lanewise(VectorOperators.FMA, lowScales(h), FloatVector.fromArray(F16L, out, 32 * g)).intoArray(out, 32 * g);
+                s1.lanewise(VectorOperators.FMA, highScales(h), FloatVector.fromArray(F16L, out, 32 * g + 16)).intoArray(out, 32 * g + 16);
             }
         }
     }

@@ -35,7 +35,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Every vector method in the loops is called on a fresh load, a broadcast or a constant: a method
  * called on a loop-carried or reinterpreted vector is bound through a JVM-wide call profile, and
- * where other vector sizes had polluted it C2 boxed the vectors (see VecMath.expSum).
+ * where other vector sizes had polluted it C2 boxed the vectors (see VecMath.expSum). Past the loops
+ * the accumulators are reduced with {@code reduceLanes} and stored through {@code lanewise(MUL, one)}:
+ * both abstract in FloatVector, so bound at this call site, where {@code intoArray} (final) dispatches
+ * on its receiver inside the library (see the README, "Reading C2's machine code").
  */
 final class GroupRowKernels {
     private GroupRowKernels() {}
@@ -188,6 +191,7 @@ final class GroupRowKernels {
      */
     static void weightedSums(float[][] p, int h0, int nh, int n, long o, long stride, boolean bf16, int dh,
                              float[] out, int at, int[] seen, float[] block) {
+        FloatVector one = FloatVector.broadcast(F, 1f);  // the sums leave times one (see the class notes)
         IntVector special = IntVector.zero(I);
         int i = 0;
         for (; i + BLOCK <= dh; i += BLOCK) {
@@ -226,20 +230,20 @@ final class GroupRowKernels {
             // the sums leave through block and a scalar helper: a helper taking the vectors (64 bytes of
             // bytecode, past C2's size for inlining a call that is not hot) was left out of line at the
             // sites of heads 2-4 in a program that had warmed up on MHA (one head per call) and boxed there
-            e0.intoArray(block, 0);
-            d0.intoArray(block, L);
+            e0.lanewise(VectorOperators.MUL, one).intoArray(block, 0);
+            d0.lanewise(VectorOperators.MUL, one).intoArray(block, L);
             interleave(block, out, at + i);
             if (nh > 1) {
-                e1.intoArray(block, 0);
-                d1.intoArray(block, L);
+                e1.lanewise(VectorOperators.MUL, one).intoArray(block, 0);
+                d1.lanewise(VectorOperators.MUL, one).intoArray(block, L);
                 interleave(block, out, at + dh + i);
                 if (nh > 2) {
-                    e2.intoArray(block, 0);
-                    d2.intoArray(block, L);
+                    e2.lanewise(VectorOperators.MUL, one).intoArray(block, 0);
+                    d2.lanewise(VectorOperators.MUL, one).intoArray(block, L);
                     interleave(block, out, at + 2 * dh + i);
                     if (nh > 3) {
-                        e3.intoArray(block, 0);
-                        d3.intoArray(block, L);
+                        e3.lanewise(VectorOperators.MUL, one).intoArray(block, 0);
+                        d3.lanewise(VectorOperators.MUL, one).intoArray(block, L);
                         interleave(block, out, at + 3 * dh + i);
                     }
                 }
@@ -298,6 +302,7 @@ final class GroupRowKernels {
 
     /** {@link #weightedSums} for n F32 rows at absolute address {@code o + j stride} (weights p as they are). */
     static void weightedSumsF32(float[][] p, int h0, int nh, int n, long o, long stride, int dh, float[] out, int at) {
+        FloatVector one = FloatVector.broadcast(F, 1f);  // the sums leave times one (see the class notes)
         int i = 0;
         for (; i + 2 * L <= dh; i += 2 * L) {
             FloatVector e0 = FloatVector.zero(F), d0 = e0, e1 = e0, d1 = e0, e2 = e0, d2 = e0, e3 = e0, d3 = e0;
@@ -324,17 +329,17 @@ final class GroupRowKernels {
                     }
                 }
             }
-            e0.intoArray(out, at + i);
-            d0.intoArray(out, at + i + L);
+            e0.lanewise(VectorOperators.MUL, one).intoArray(out, at + i);
+            d0.lanewise(VectorOperators.MUL, one).intoArray(out, at + i + L);
             if (nh > 1) {
-                e1.intoArray(out, at + dh + i);
-                d1.intoArray(out, at + dh + i + L);
+                e1.lanewise(VectorOperators.MUL, one).intoArray(out, at + dh + i);
+                d1.lanewise(VectorOperators.MUL, one).intoArray(out, at + dh + i + L);
                 if (nh > 2) {
-                    e2.intoArray(out, at + 2 * dh + i);
-                    d2.intoArray(out, at + 2 * dh + i + L);
+                    e2.lanewise(VectorOperators.MUL, one).intoArray(out, at + 2 * dh + i);
+                    d2.lanewise(VectorOperators.MUL, one).intoArray(out, at + 2 * dh + i + L);
                     if (nh > 3) {
-                        e3.intoArray(out, at + 3 * dh + i);
-                        d3.intoArray(out, at + 3 * dh + i + L);
+                        e3.lanewise(VectorOperators.MUL, one).intoArray(out, at + 3 * dh + i);
+                        d3.lanewise(VectorOperators.MUL, one).intoArray(out, at + 3 * dh + i + L);
                     }
                 }
             }

@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Channels-last image kernels: im2col for conv2d, depthwise convolution, bilinear resize. */
@@ -173,6 +174,7 @@ final class ImageTasks {
 
         /** Four interior output pixels (every tap inside the row), channels [cb, ce). */
         private void fourPixels(long n, long r, int oy, int ox, int ky0, int ky1, int c, int cb, int ce) {
+            FloatVector one = FloatVector.broadcast(F, 1f);  // the sums leave times one (see VecMath's class notes)
             long oo = 4L * ((r * g.wo + ox) * c);
             for (int ch = cb; ch < ce; ch += L) {
                 FloatVector a0 = bias == null ? FloatVector.zero(F) : FloatVector.fromMemorySegment(F, bias, 4L * ch, LE);
@@ -189,15 +191,16 @@ final class ImageTasks {
                         a3 = FloatVector.fromMemorySegment(F, x, xo + 12L * c, LE).fma(wv, a3);
                     }
                 }
-                a0.intoMemorySegment(out, oo + 4L * ch, LE);
-                a1.intoMemorySegment(out, oo + 4L * (c + ch), LE);
-                a2.intoMemorySegment(out, oo + 4L * (2 * c + ch), LE);
-                a3.intoMemorySegment(out, oo + 4L * (3 * c + ch), LE);
+                a0.lanewise(VectorOperators.MUL, one).intoMemorySegment(out, oo + 4L * ch, LE);
+                a1.lanewise(VectorOperators.MUL, one).intoMemorySegment(out, oo + 4L * (c + ch), LE);
+                a2.lanewise(VectorOperators.MUL, one).intoMemorySegment(out, oo + 4L * (2 * c + ch), LE);
+                a3.lanewise(VectorOperators.MUL, one).intoMemorySegment(out, oo + 4L * (3 * c + ch), LE);
             }
         }
 
         /** One output pixel, channels [cb, ce) (the taps outside the image skipped). */
         private void pixel(long n, long r, int oy, int ox, int ky0, int ky1, int c, int cb, int ce) {
+            FloatVector one = FloatVector.broadcast(F, 1f);  // the sums leave times one (see VecMath's class notes)
             int kx0 = Math.max(0, g.pad - ox);
             int kx1 = Math.min(g.kw, g.w + g.pad - ox);
             long oo = 4L * ((r * g.wo + ox) * c);
@@ -211,7 +214,7 @@ final class ImageTasks {
                         acc = xv.fma(FloatVector.fromArray(F, wt, wBase + kx * c), acc);
                     }
                 }
-                acc.intoMemorySegment(out, oo + 4L * ch, LE);
+                acc.lanewise(VectorOperators.MUL, one).intoMemorySegment(out, oo + 4L * ch, LE);
             }
         }
 

@@ -82,7 +82,7 @@ final class WindowAttentionTask extends RangeTask {
                     a1 = FloatVector.fromMemorySegment(F, q, qo + 4L * (c + L), LE)
                             .fma(FloatVector.fromMemorySegment(F, map, po + 4L * (c + L), LE), a1);
                 }
-                float s = a0.add(a1).reduceLanes(VectorOperators.ADD);
+                float s = a0.lanewise(VectorOperators.ADD, a1).reduceLanes(VectorOperators.ADD);
                 for (; c < d; c++) {
                     s += q.get(FL, qo + 4L * c) * map.get(FL, po + 4L * c);
                 }
