@@ -2,16 +2,15 @@ package mgm.runtime;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Random;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import mgm.runtime.cpu.CpuBackend;
 import mgm.runtime.cpu.ReferenceBackend;
+import mgm.runtime.profile.MachineProbe;
 
 /**
  * A quick health check of the runtime (a few seconds): a handful of ops on the fast CPU backend
@@ -91,11 +90,14 @@ public final class SelfCheck {
                 cpu.copy(f, w0); // the fast quantiser (bit-exact with the reference, checked by the tests)
             }
             int copies = (int) Math.max(2, (128L << 20) / w0.byteSize());
+            // in the layout a model loads (K tiles, Q8_0 / Q4_0 rows interleaved by 32 on 512-bit machines)
             Tensor[] ws = new Tensor[copies];
-            ws[0] = w0;
-            for (int i = 1; i < copies; i++) {
-                ws[i] = Tensor.allocate(wt, n, k);
-                ws[i].segment().copyFrom(w0.segment());
+            for (int i = 0; i < copies; i++) {
+                ws[i] = cpu.prepareLinear(w0);
+                if (ws[i] == w0 && i > 0) {
+                    ws[i] = Tensor.allocate(wt, n, k);
+                    ws[i].segment().copyFrom(w0.segment());
+                }
             }
             Tensor x = rand(1, k);
             Tensor out = Tensor.allocate(DType.F32, 1, n);
@@ -115,6 +117,7 @@ public final class SelfCheck {
             for (Tensor wi : ws) {
                 wi.close();
             }
+            w0.close();  // (closing it twice, where ws[0] is w0 itself, is allowed)
         }
     }
 
@@ -130,7 +133,7 @@ public final class SelfCheck {
                 long t0 = System.nanoTime();
                 for (int i = 0; i < threads; i++) {
                     MemorySegment part = buf.asSlice(i * chunk, chunk);
-                    ts[i] = new Thread(() -> sink(sum(part)));
+                    ts[i] = new Thread(() -> sink(MachineProbe.streamingSum(part)));
                     ts[i].start();
                 }
                 for (Thread th : ts) {
@@ -149,19 +152,6 @@ public final class SelfCheck {
 
     private static void sink(float v) {
         sinkhole = v;
-    }
-
-    private static float sum(MemorySegment s) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        long step = F.vectorByteSize();
-        long n = s.byteSize() / (4 * step) * (4 * step);
-        for (long o = 0; o < n; o += 4 * step) {
-            a0 = a0.add(FloatVector.fromMemorySegment(F, s, o, ByteOrder.LITTLE_ENDIAN));
-            a1 = a1.add(FloatVector.fromMemorySegment(F, s, o + step, ByteOrder.LITTLE_ENDIAN));
-            a2 = a2.add(FloatVector.fromMemorySegment(F, s, o + 2 * step, ByteOrder.LITTLE_ENDIAN));
-            a3 = a3.add(FloatVector.fromMemorySegment(F, s, o + 3 * step, ByteOrder.LITTLE_ENDIAN));
-        }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 
     private void report(String what, Tensor want, Tensor got, double tol) {

@@ -1,9 +1,15 @@
 package mgm.runtime.profile;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.DoublePredicate;
+import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * The FMA scaling probe against what it must read whatever the host: one thread against one thread
@@ -34,5 +40,24 @@ class MachineProbeTest {
     void twoThreadsScaleBetweenOneSharedCoreAndTwoCores() {
         // 2 threads on one vCPU still share its time: ~1; on SMT siblings 1.1-1.2; on two cores ~2
         assertOneOfThree(2, s -> s > 0.5 && s < 2.3, "two threads' FMA rate over one thread's, three measurements");
+    }
+
+    @Test
+    void streamingSumAddsEveryWholeGroupOfFourVectors() {
+        int lanes = FloatVector.SPECIES_PREFERRED.length();
+        int n = 4 * lanes * 37 + 5;  // 37 groups of four vectors and a tail it leaves out
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = arena.allocate(4L * n, 64);
+            double want = 0;
+            for (int i = 0; i < n; i++) {
+                float v = (i % 7) - 3;  // small integers: every partial sum exact in any order
+                s.setAtIndex(ValueLayout.JAVA_FLOAT, i, v);
+                if (i < n - 5) {
+                    want += v;
+                }
+            }
+            assertEquals((float) want, MachineProbe.streamingSum(s));
+            assertEquals(0f, MachineProbe.streamingSum(s.asSlice(0, 4L * 4 * lanes - 4)), "less than four vectors: nothing");
+        }
     }
 }
