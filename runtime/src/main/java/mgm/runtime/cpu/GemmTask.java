@@ -449,6 +449,7 @@ final class GemmTask implements WorkerPool.Task {
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
         FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector one = FloatVector.broadcast(F, 1f);  // the tile leaves times one (see GroupRowKernels' class notes)
         int ao = aOff;
         int bo = bOff;
         for (int kk = 0; kk < kc; kk++, ao += MR, bo += NR) {
@@ -467,14 +468,14 @@ final class GemmTask implements WorkerPool.Task {
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
         }
-        c00.intoArray(t, 0);
-        c01.intoArray(t, L);
-        c10.intoArray(t, NR);
-        c11.intoArray(t, NR + L);
-        c20.intoArray(t, 2 * NR);
-        c21.intoArray(t, 2 * NR + L);
-        c30.intoArray(t, 3 * NR);
-        c31.intoArray(t, 3 * NR + L);
+        c00.lanewise(VectorOperators.MUL, one).intoArray(t, 0);
+        c01.lanewise(VectorOperators.MUL, one).intoArray(t, L);
+        c10.lanewise(VectorOperators.MUL, one).intoArray(t, NR);
+        c11.lanewise(VectorOperators.MUL, one).intoArray(t, NR + L);
+        c20.lanewise(VectorOperators.MUL, one).intoArray(t, 2 * NR);
+        c21.lanewise(VectorOperators.MUL, one).intoArray(t, 2 * NR + L);
+        c30.lanewise(VectorOperators.MUL, one).intoArray(t, 3 * NR);
+        c31.lanewise(VectorOperators.MUL, one).intoArray(t, 3 * NR + L);
     }
 
     /** Writes (or, after the first slab, adds) the valid mr x nr part of tile t to C at (row, col). */
