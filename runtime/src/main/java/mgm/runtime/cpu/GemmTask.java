@@ -449,7 +449,7 @@ final class GemmTask implements WorkerPool.Task {
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
         FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        FloatVector one = FloatVector.broadcast(F, 1f);  // the tile leaves times one (see GroupRowKernels' class notes)
+        FloatVector one = FloatVector.broadcast(F, 1f);  // the tile leaves times one (see the README, "Reading C2's machine code")
         int ao = aOff;
         int bo = bOff;
         for (int kk = 0; kk < kc; kk++, ao += MR, bo += NR) {

@@ -174,7 +174,7 @@ final class ImageTasks {
 
         /** Four interior output pixels (every tap inside the row), channels [cb, ce). */
         private void fourPixels(long n, long r, int oy, int ox, int ky0, int ky1, int c, int cb, int ce) {
-            FloatVector one = FloatVector.broadcast(F, 1f);  // the sums leave times one (see VecMath's class notes)
+            FloatVector one = FloatVector.broadcast(F, 1f);  // the sums leave times one (see the README, "Reading C2's machine code")
             long oo = 4L * ((r * g.wo + ox) * c);
             for (int ch = cb; ch < ce; ch += L) {
                 FloatVector a0 = bias == null ? FloatVector.zero(F) : FloatVector.fromMemorySegment(F, bias, 4L * ch, LE);
@@ -200,7 +200,7 @@ final class ImageTasks {
 
         /** One output pixel, channels [cb, ce) (the taps outside the image skipped). */
         private void pixel(long n, long r, int oy, int ox, int ky0, int ky1, int c, int cb, int ce) {
-            FloatVector one = FloatVector.broadcast(F, 1f);  // the sums leave times one (see VecMath's class notes)
+            FloatVector one = FloatVector.broadcast(F, 1f);  // the sums leave times one (see the README, "Reading C2's machine code")
             int kx0 = Math.max(0, g.pad - ox);
             int kx1 = Math.min(g.kw, g.w + g.pad - ox);
             long oo = 4L * ((r * g.wo + ox) * c);

@@ -8,9 +8,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
-import static jdk.incubator.vector.VectorOperators.ADD;
-
 import mgm.runtime.Storage;
+
+import static jdk.incubator.vector.VectorOperators.ADD;
 
 /**
  * Measures this machine's roofline in a fraction of a second, on all cores: the streaming-read
