@@ -84,11 +84,10 @@ public final class InterleavedQuant {
                 || !w.isContiguous() || w.dim(-2) == 0 || w.dim(-2) % GROUP != 0 || w.dim(-1) == 0) {
             return false;
         }
-        MemorySegment seg = w.segment();
-        long base = w.byteOffset();
+        MemorySegment seg = w.segment();  // from the first element
         long blocks = w.numel() / 32;
         for (long b = 0; b < blocks; b++) {
-            if ((seg.get(F16, base + (long) t.blockBytes() * b) & 0x7C00) == 0x7C00) {
+            if ((seg.get(F16, (long) t.blockBytes() * b) & 0x7C00) == 0x7C00) {
                 return false;
             }
         }
@@ -118,7 +117,7 @@ public final class InterleavedQuant {
             throw new IllegalArgumentException("interleaveGroups: groups [" + from + ", " + to + ") of " + w.describe()
                     + " do not fit " + out.describe());
         }
-        move(w.dtype(), w.segment(), w.byteOffset(), out.segment(), out.byteOffset(), w.dim(-1) / 32, from, to, true);
+        move(w.dtype(), w.segment(), out.segment(), w.dim(-1) / 32, from, to, true);
     }
 
     /** A new host tensor (owned by the caller) with the GGML blocks of an interleaved weight, same shape. */
@@ -129,7 +128,7 @@ public final class InterleavedQuant {
         t.checkAlive("deinterleave");
         DType plain = plain(t.dtype());
         Tensor out = Tensor.allocate(plain, t.shape());
-        move(plain, out.segment(), out.byteOffset(), t.segment(), t.byteOffset(), t.dim(-1) / 32, 0, t.numel() / t.dim(-1) / GROUP, false);
+        move(plain, out.segment(), t.segment(), t.dim(-1) / 32, 0, t.numel() / t.dim(-1) / GROUP, false);
         return out;
     }
 
@@ -137,8 +136,8 @@ public final class InterleavedQuant {
      * Copies groups [from, to) between GGML rows and the interleaved layout, in the direction asked.
      * Each group goes through two heap arrays (bulk copies in and out, byte moves between arrays).
      */
-    private static void move(DType plain, MemorySegment ggml, long ggmlBase, MemorySegment inter, long interBase, long blocks, long from,
-                             long to, boolean toInterleaved) {
+    private static void move(DType plain, MemorySegment ggml, MemorySegment inter, long blocks, long from, long to,
+                             boolean toInterleaved) {
         int bb = plain.blockBytes();
         int quants = bb - 2;
         int groupBytes = Math.toIntExact(blocks * GROUP * bb);
@@ -148,7 +147,7 @@ public final class InterleavedQuant {
         boolean q4 = plain == DType.Q4_0;
         for (long g = from; g < to; g++) {
             long at = g * groupBytes;
-            MemorySegment.copy(toInterleaved ? ggml : inter, ValueLayout.JAVA_BYTE, (toInterleaved ? ggmlBase : interBase) + at, src, 0, groupBytes);
+            MemorySegment.copy(toInterleaved ? ggml : inter, ValueLayout.JAVA_BYTE, at, src, 0, groupBytes);
             for (int b = 0; b < blocks; b++) {
                 int block = b * GROUP * bb;
                 for (int r = 0; r < GROUP; r++) {
@@ -170,7 +169,7 @@ public final class InterleavedQuant {
                     }
                 }
             }
-            MemorySegment.copy(dst, 0, toInterleaved ? inter : ggml, ValueLayout.JAVA_BYTE, (toInterleaved ? interBase : ggmlBase) + at, groupBytes);
+            MemorySegment.copy(dst, 0, toInterleaved ? inter : ggml, ValueLayout.JAVA_BYTE, at, groupBytes);
         }
     }
 }

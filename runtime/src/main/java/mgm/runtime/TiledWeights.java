@@ -124,7 +124,7 @@ public final class TiledWeights {
             return untile(w);
         }
         Tensor copy = Tensor.allocate(w.dtype(), w.shape());
-        MemorySegment.copy(w.segment(), w.byteOffset(), copy.segment(), 0, w.dtype().byteSize(w.numel()));
+        MemorySegment.copy(w.segment(), 0, copy.segment(), 0, w.dtype().byteSize(w.numel()));  // segment() starts at the first element
         return copy;
     }
 

@@ -68,6 +68,32 @@ class InterleavedQuantTest {
     }
 
     @Test
+    void viewsThatStartInsideTheirStorageConvertTheirOwnBytes() {
+        // e.g. a packed decoder layer (WeightLoader.packed): a weight a few blocks into a shared allocation
+        for (DType t : PLAIN) {
+            long at = 3L * t.blockBytes();
+            try (Tensor w = quantised(t, 64, 96, 7); Tensor x = InterleavedQuant.interleave(w);
+                 Tensor shared = Tensor.allocate(DType.I8, at + w.byteSize() + at + x.byteSize())) {
+                MemorySegment.copy(w.segment(), 0, shared.segment(), at, w.byteSize());
+                MemorySegment.copy(x.segment(), 0, shared.segment(), at + w.byteSize() + at, x.byteSize());
+                Tensor wView = Tensor.wrap(shared.storage(), at, t, false, 64, 96);
+                Tensor xView = Tensor.wrap(shared.storage(), at + w.byteSize() + at, x.dtype(), false, 64, 96);
+                assertTrue(wView.byteOffset() > 0 && xView.byteOffset() > 0, "the views start inside the storage");
+                assertTrue(InterleavedQuant.canInterleave(wView));
+                try (Tensor fromView = InterleavedQuant.interleave(wView); Tensor back = InterleavedQuant.deinterleave(xView);
+                     Tensor plain = TiledWeights.plainCopy(xView); Tensor copy = TiledWeights.plainCopy(wView)) {
+                    assertArrayEquals(bytes(x), bytes(fromView), t + " interleaved from a view");
+                    assertArrayEquals(bytes(w), bytes(back), t + " de-interleaved from a view");
+                    assertArrayEquals(bytes(w), bytes(plain), t + " plain copy of an interleaved view");
+                    assertArrayEquals(bytes(w), bytes(copy), t + " plain copy of a plain view");
+                }
+                shared.segment().set(F16, at + (long) t.blockBytes() * 5, (short) 0x7C00);  // an Inf scale in the view's own blocks
+                assertFalse(InterleavedQuant.canInterleave(wView));
+            }
+        }
+    }
+
+    @Test
     void refusesWhatItCannotInterleave() {
         for (DType t : PLAIN) {
             try (Tensor w = quantised(t, 48, 64, 4)) { // 48 rows: not whole groups
