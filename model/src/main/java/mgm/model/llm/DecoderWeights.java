@@ -44,13 +44,19 @@ public record DecoderWeights(Tensor embedTokens, LayerWeights[] layers, Tensor f
                     up[e] = w.linear(x + "w3.weight", inter, h);
                     down[e] = w.linear(x + "w2.weight", h, inter);
                 }
-                layers[i] = new LayerWeights(attnNorm, wq, wk, wv, wo, bq, bk, bv, mlpNorm, null, null, null,
-                        router, gate, up, down);
+                // one allocation for the layer's attention part and router (the experts are large enough alone)
+                Tensor[] t = w.packed(attnNorm, wq, wk, wv, wo, bq, bk, bv, mlpNorm, router);
+                layers[i] = new LayerWeights(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], null, null, null,
+                        t[9], gate, up, down);
             } else {
                 String m = p + "mlp.";
-                layers[i] = new LayerWeights(attnNorm, wq, wk, wv, wo, bq, bk, bv, mlpNorm,
-                        w.linear(m + "gate_proj.weight", inter, h), w.linear(m + "up_proj.weight", inter, h),
-                        w.linear(m + "down_proj.weight", h, inter), null, null, null, null);
+                Tensor gate = w.linear(m + "gate_proj.weight", inter, h);
+                Tensor up = w.linear(m + "up_proj.weight", inter, h);
+                Tensor down = w.linear(m + "down_proj.weight", h, inter);
+                // one allocation for the layer (huge pages for all but its last few MB: WeightLoader.packed)
+                Tensor[] t = w.packed(attnNorm, wq, wk, wv, wo, bq, bk, bv, mlpNorm, gate, up, down);
+                layers[i] = new LayerWeights(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11],
+                        null, null, null, null);
             }
             progress.step(i + 1, c.numLayers());
         }
