@@ -220,7 +220,8 @@ public final class WeightLoader implements AutoCloseable {
      * all of it; one allocation per decoder layer leaves a single tail per layer. Tensors that are
      * mapped from the checkpoint, on a device, null, or of {@value #PACK_MAX_BYTES} bytes and more
      * (at least 94% in huge pages already; moving them would only cost time) are returned as given.
-     * Costs one copy of the moved bytes and, while it runs, their memory twice.
+     * Costs one copy of the moved bytes and, while it runs, their memory twice; when that memory
+     * cannot be had, the tensors are returned as given.
      */
     public Tensor[] packed(Tensor... tensors) {
         Tensor[] result = tensors.clone();
@@ -235,7 +236,12 @@ public final class WeightLoader implements AutoCloseable {
         if (offsets.size() < 2) {
             return result;
         }
-        Tensor slab = Tensor.allocate(DType.I8, total);
+        Tensor slab;
+        try {
+            slab = Tensor.allocate(DType.I8, total);
+        } catch (OutOfMemoryError e) {
+            return result;  // an optimisation only: without room for the copy, the tensors stay where they are
+        }
         owned.add(slab);
         IdentityHashMap<Tensor, Tensor> moved = new IdentityHashMap<>();
         for (Map.Entry<Tensor, Long> e : offsets.entrySet()) {
