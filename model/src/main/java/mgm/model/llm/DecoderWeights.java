@@ -44,7 +44,8 @@ public record DecoderWeights(Tensor embedTokens, LayerWeights[] layers, Tensor f
                     up[e] = w.linear(x + "w3.weight", inter, h);
                     down[e] = w.linear(x + "w2.weight", h, inter);
                 }
-                // one allocation for the layer's attention part and router (the experts are large enough alone)
+                // one allocation for the layer's attention part and router; the experts stay apart (Mixtral's are
+                // 33 MB and more each, nearly all in huge pages already, and moving them would hold a layer's experts twice)
                 Tensor[] t = w.packed(attnNorm, wq, wk, wv, wo, bq, bk, bv, mlpNorm, router);
                 layers[i] = new LayerWeights(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], null, null, null,
                         t[9], gate, up, down);
