@@ -6,12 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class HugePageMemoryTest {
     @Test
@@ -42,6 +48,44 @@ class HugePageMemoryTest {
             seg.get().fill((byte) 7);
             assertEquals(7, seg.get().get(ValueLayout.JAVA_BYTE, seg.get().byteSize() - 1));
         }
+    }
+
+    @Test
+    void fileMappingsAreAdvisedForHugePages(@TempDir Path dir) throws IOException {
+        assumeTrue(System.getProperty("os.name", "").startsWith("Linux"), "huge pages are requested on Linux only");
+        assumeTrue(Boolean.parseBoolean(System.getProperty("mgm.hugepages", "true")), "-Dmgm.hugepages=false");
+        Path file = dir.resolve("weights.bin");
+        Files.write(file, new byte[6 << 20]);
+        try (Arena arena = Arena.ofShared(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            MemorySegment mapping = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            assertFalse(HugePageMemory.adviseMapped(mapping.asSlice(100)), "a slice off a page boundary is not advised");
+            assertFalse(HugePageMemory.adviseMapped(mapping.asSlice(0, 1 << 20)), "under one huge page: nothing to gain");
+            Storage s = Storage.wrapMappedFile(mapping, 64);
+            assertEquals(mapping.address() + 64, s.segment().address());
+            assertEquals(mapping.byteSize() - 64, s.byteSize());
+            // the kernel lists the advice as VmFlags "hg" on the mapping
+            String flags = vmFlags(mapping.address());
+            assumeTrue(flags != null, "mapping not found in /proc/self/smaps");
+            boolean advised = flags.contains(" hg");
+            if (!advised) {
+                assumeTrue(HugePageMemory.adviseMapped(mapping), "the kernel refused MADV_HUGEPAGE (built without THP)");
+            }
+            assertTrue(advised, "wrapMappedFile left the mapping unadvised: " + flags);
+        }
+    }
+
+    /** The VmFlags line of the mapping that starts at {@code address} in /proc/self/smaps, or null. */
+    private static String vmFlags(long address) throws IOException {
+        String start = Long.toHexString(address) + "-";
+        boolean inside = false;
+        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                inside = line.startsWith(start);
+            } else if (inside && line.startsWith("VmFlags:")) {
+                return line;
+            }
+        }
+        return null;
     }
 
     @Test

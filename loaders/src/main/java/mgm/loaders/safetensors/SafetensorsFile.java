@@ -51,7 +51,7 @@ public final class SafetensorsFile implements Checkpoint {
             Arena arena = Arena.ofShared();
             try {
                 MemorySegment all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-                Storage data = Storage.wrapHost(all.asSlice(8 + headerLength));
+                Storage data = Storage.wrapMappedFile(all, 8 + headerLength);
                 return new SafetensorsFile(file, header, arena, data);
             } catch (IOException | RuntimeException e) {
                 arena.close();
