@@ -218,7 +218,7 @@ public final class WeightLoader implements AutoCloseable {
      * {@link #quantized()}). Why: host allocations get transparent huge pages for their whole 2 MiB
      * pages only, so a 6.5 MB matrix streams its last 0.5 MB through 4 KiB pages and a 0.3 MB one
      * all of it; one allocation per decoder layer leaves a single tail per layer. Tensors that are
-     * mapped from the checkpoint, on a device, null, or of {@value #PACK_MAX_BYTES} bytes and more
+     * mapped from the checkpoint, on a device, null, or of 32 MiB ({@link #PACK_MAX_BYTES}) and more
      * (at least 94% in huge pages already; moving them would only cost time) are returned as given.
      * Costs one copy of the moved bytes and, while it runs, their memory twice; when that memory
      * cannot be had, the tensors are returned as given.
