@@ -328,14 +328,15 @@ final class AttentionTask extends RangeTask {
                 a6 = FloatVector.fromArray(F, kt, o + 6 * L).fma(qd, a6);
                 a7 = FloatVector.fromArray(F, kt, o + 7 * L).fma(qd, a7);
             }
-            a0.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc, j);
-            a1.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc, j + L);
-            a2.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc, j + 2 * L);
-            a3.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc, j + 3 * L);
-            a4.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc, j + 4 * L);
-            a5.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc, j + 5 * L);
-            a6.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc, j + 6 * L);
-            a7.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc, j + 7 * L);
+            FloatVector scaleV = FloatVector.broadcast(F, scale);
+            a0.lanewise(VectorOperators.MUL, scaleV).intoArray(sc, j);
+            a1.lanewise(VectorOperators.MUL, scaleV).intoArray(sc, j + L);
+            a2.lanewise(VectorOperators.MUL, scaleV).intoArray(sc, j + 2 * L);
+            a3.lanewise(VectorOperators.MUL, scaleV).intoArray(sc, j + 3 * L);
+            a4.lanewise(VectorOperators.MUL, scaleV).intoArray(sc, j + 4 * L);
+            a5.lanewise(VectorOperators.MUL, scaleV).intoArray(sc, j + 5 * L);
+            a6.lanewise(VectorOperators.MUL, scaleV).intoArray(sc, j + 6 * L);
+            a7.lanewise(VectorOperators.MUL, scaleV).intoArray(sc, j + 7 * L);
         }
         for (; j < nv; j += L) {
             FloatVector a = FloatVector.zero(F);
@@ -373,14 +374,15 @@ final class AttentionTask extends RangeTask {
                 b2 = k2.fma(q1, b2);
                 b3 = k3.fma(q1, b3);
             }
-            a0.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc0, j);
-            a1.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc0, j + L);
-            a2.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc0, j + 2 * L);
-            a3.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc0, j + 3 * L);
-            b0.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc1, j);
-            b1.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc1, j + L);
-            b2.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc1, j + 2 * L);
-            b3.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc1, j + 3 * L);
+            FloatVector scaleV = FloatVector.broadcast(F, scale);
+            a0.lanewise(VectorOperators.MUL, scaleV).intoArray(sc0, j);
+            a1.lanewise(VectorOperators.MUL, scaleV).intoArray(sc0, j + L);
+            a2.lanewise(VectorOperators.MUL, scaleV).intoArray(sc0, j + 2 * L);
+            a3.lanewise(VectorOperators.MUL, scaleV).intoArray(sc0, j + 3 * L);
+            b0.lanewise(VectorOperators.MUL, scaleV).intoArray(sc1, j);
+            b1.lanewise(VectorOperators.MUL, scaleV).intoArray(sc1, j + L);
+            b2.lanewise(VectorOperators.MUL, scaleV).intoArray(sc1, j + 2 * L);
+            b3.lanewise(VectorOperators.MUL, scaleV).intoArray(sc1, j + 3 * L);
         }
         for (; j < nv; j += L) {
             FloatVector a = FloatVector.zero(F);
@@ -390,8 +392,9 @@ final class AttentionTask extends RangeTask {
                 a = kd.fma(FloatVector.broadcast(F, qr[d]), a);
                 b = kd.fma(FloatVector.broadcast(F, qr[dh + d]), b);
             }
-            a.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc0, j);
-            b.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, scale)).intoArray(sc1, j);
+            FloatVector scaleV = FloatVector.broadcast(F, scale);
+            a.lanewise(VectorOperators.MUL, scaleV).intoArray(sc0, j);
+            b.lanewise(VectorOperators.MUL, scaleV).intoArray(sc1, j);
         }
     }
 
@@ -428,14 +431,15 @@ final class AttentionTask extends RangeTask {
             b3 = FloatVector.fromMemorySegment(F, vs, o + 12L * L, LE).fma(pb, b3);
         }
         MemorySegment dst = out;
-        a0.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv0)).intoMemorySegment(dst, oo0, LE);
-        a1.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv0)).intoMemorySegment(dst, oo0 + 4L * L, LE);
-        a2.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv0)).intoMemorySegment(dst, oo0 + 8L * L, LE);
-        a3.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv0)).intoMemorySegment(dst, oo0 + 12L * L, LE);
-        b0.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv1)).intoMemorySegment(dst, oo1, LE);
-        b1.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv1)).intoMemorySegment(dst, oo1 + 4L * L, LE);
-        b2.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv1)).intoMemorySegment(dst, oo1 + 8L * L, LE);
-        b3.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv1)).intoMemorySegment(dst, oo1 + 12L * L, LE);
+        FloatVector inv0V = FloatVector.broadcast(F, inv0), inv1V = FloatVector.broadcast(F, inv1);
+        a0.lanewise(VectorOperators.MUL, inv0V).intoMemorySegment(dst, oo0, LE);
+        a1.lanewise(VectorOperators.MUL, inv0V).intoMemorySegment(dst, oo0 + 4L * L, LE);
+        a2.lanewise(VectorOperators.MUL, inv0V).intoMemorySegment(dst, oo0 + 8L * L, LE);
+        a3.lanewise(VectorOperators.MUL, inv0V).intoMemorySegment(dst, oo0 + 12L * L, LE);
+        b0.lanewise(VectorOperators.MUL, inv1V).intoMemorySegment(dst, oo1, LE);
+        b1.lanewise(VectorOperators.MUL, inv1V).intoMemorySegment(dst, oo1 + 4L * L, LE);
+        b2.lanewise(VectorOperators.MUL, inv1V).intoMemorySegment(dst, oo1 + 8L * L, LE);
+        b3.lanewise(VectorOperators.MUL, inv1V).intoMemorySegment(dst, oo1 + 12L * L, LE);
     }
 
     /** As {@link #weightedSum4} over 8L dimensions: eight FMA chains (one pass for head dim 64 on AVX2). */
@@ -454,14 +458,15 @@ final class AttentionTask extends RangeTask {
             a7 = FloatVector.fromMemorySegment(F, vs, o + 28L * L, LE).fma(pj, a7);
         }
         MemorySegment dst = out;
-        a0.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(dst, oo, LE);
-        a1.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(dst, oo + 4L * L, LE);
-        a2.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(dst, oo + 8L * L, LE);
-        a3.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(dst, oo + 12L * L, LE);
-        a4.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(dst, oo + 16L * L, LE);
-        a5.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(dst, oo + 20L * L, LE);
-        a6.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(dst, oo + 24L * L, LE);
-        a7.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(dst, oo + 28L * L, LE);
+        FloatVector invV = FloatVector.broadcast(F, inv);
+        a0.lanewise(VectorOperators.MUL, invV).intoMemorySegment(dst, oo, LE);
+        a1.lanewise(VectorOperators.MUL, invV).intoMemorySegment(dst, oo + 4L * L, LE);
+        a2.lanewise(VectorOperators.MUL, invV).intoMemorySegment(dst, oo + 8L * L, LE);
+        a3.lanewise(VectorOperators.MUL, invV).intoMemorySegment(dst, oo + 12L * L, LE);
+        a4.lanewise(VectorOperators.MUL, invV).intoMemorySegment(dst, oo + 16L * L, LE);
+        a5.lanewise(VectorOperators.MUL, invV).intoMemorySegment(dst, oo + 20L * L, LE);
+        a6.lanewise(VectorOperators.MUL, invV).intoMemorySegment(dst, oo + 24L * L, LE);
+        a7.lanewise(VectorOperators.MUL, invV).intoMemorySegment(dst, oo + 28L * L, LE);
     }
 
     /** {@code out[0 .. 4L) = inv * Σ_j p[j] v_j[0 .. 4L)} with the four accumulators in registers. */
@@ -475,10 +480,11 @@ final class AttentionTask extends RangeTask {
             a3 = FloatVector.fromMemorySegment(F, vs, o + 12L * L, LE).fma(pj, a3);
         }
         MemorySegment dst = out;
-        a0.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(dst, oo, LE);
-        a1.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(dst, oo + 4L * L, LE);
-        a2.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(dst, oo + 8L * L, LE);
-        a3.lanewise(VectorOperators.MUL, FloatVector.broadcast(F, inv)).intoMemorySegment(dst, oo + 12L * L, LE);
+        FloatVector invV = FloatVector.broadcast(F, inv);
+        a0.lanewise(VectorOperators.MUL, invV).intoMemorySegment(dst, oo, LE);
+        a1.lanewise(VectorOperators.MUL, invV).intoMemorySegment(dst, oo + 4L * L, LE);
+        a2.lanewise(VectorOperators.MUL, invV).intoMemorySegment(dst, oo + 8L * L, LE);
+        a3.lanewise(VectorOperators.MUL, invV).intoMemorySegment(dst, oo + 12L * L, LE);
     }
 
     /** q · (the F32 row at byte o of seg), four independent accumulators. */
