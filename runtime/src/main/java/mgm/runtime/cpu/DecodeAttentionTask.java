@@ -146,11 +146,8 @@ final class DecodeAttentionTask extends RangeTask {
         int padded = VecMath.padded(chunk);
         for (int w = 0; w < scores.length; w++) {
             if (scores[w].length < hq || scores[w][0].length < padded) {
-                scores[w] = ThreadScratch.floats(hq, padded);
-            }
-            if ((kType != DType.F32 || vType != DType.F32) && (rowBuf[w] == null || rowBuf[w].byteSize() < 4L * chunk * hkv * dh)) {
-                rowBuf[w] = Arena.ofAuto().allocate(4L * chunk * hkv * dh, 64);
-                rowBufAt[w] = AbsoluteMemory.address(rowBuf[w], 0, rowBuf[w].byteSize());
+                // at least doubled: the item grows with the key count, i.e. at every few decode steps
+                scores[w] = ThreadScratch.floats(hq, Math.max(padded, scores[w].length < hq ? 0 : 2 * scores[w][0].length));
             }
         }
         return split(chunks, 1);
@@ -183,7 +180,7 @@ final class DecodeAttentionTask extends RangeTask {
         int j0 = c * chunk;
         int n = Math.min(keys, j0 + chunk) - j0;
         float[][] sc = scores[worker];
-        MemorySegment buf = rowBuf[worker];
+        MemorySegment buf = kType == DType.F32 && vType == DType.F32 ? null : rowBuffer(worker, 4L * n * hkv * dh);
         // where key row j0 + jj starts: base + jj * rowStride, its heads headStride apart (absolute address, F32)
         long base = kType == DType.F32 ? kAt + 4L * j0 * kS : rowBufAt[worker];
         long rowStride = kType == DType.F32 ? 4L * kS : 0;
@@ -221,6 +218,23 @@ final class DecodeAttentionTask extends RangeTask {
                 GroupRowKernels.weightedSumsF32(sc, h0, nh, n, base + hk * headStride, rowStride, dh, partOut, (c * hq + h0) * dh);
             }
         }
+    }
+
+    /**
+     * Worker w's buffer for widened rows, at least {@code bytes} long. Made here, on the worker, and
+     * only for the items that widen rows into it (F16 / BF16 caches take {@link #attendHalfChunk},
+     * which needs none, unless the call is one of its rare exceptions); grown at least twofold, since
+     * the item grows with the key count. (Made by {@link #set} for every BF16 / F16 call at the item's
+     * exact size, it had been allocated and cleared anew whenever the item grew: at every step of a
+     * 7B decode below 64 keys, where the one item is the whole call, up to 1 MB per thread.)
+     */
+    private MemorySegment rowBuffer(int w, long bytes) {
+        if (rowBuf[w] == null || rowBuf[w].byteSize() < bytes) {
+            long size = Math.max(bytes, rowBuf[w] == null ? 0 : 2 * rowBuf[w].byteSize());
+            rowBuf[w] = Arena.ofAuto().allocate(size, 64);
+            rowBufAt[w] = AbsoluteMemory.address(rowBuf[w], 0, size);
+        }
+        return rowBuf[w];
     }
 
     /**

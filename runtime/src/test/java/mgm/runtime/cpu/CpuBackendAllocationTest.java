@@ -107,6 +107,59 @@ class CpuBackendAllocationTest {
         }
     }
 
+    /**
+     * A decode step attends over one key more than the last, so decode attention's work items grow
+     * as the cache fills; their scratch must grow in few steps, not at every one (its widened-row
+     * buffer had been made anew, and cleared, whenever the item grew: at every step below 64 keys).
+     * A sweep over 17..300 visible keys, as a decoder makes, on a fresh backend after the same sweep
+     * warmed the JIT on another: the calls that allocate on the heap (any thread) must be few.
+     */
+    @org.junit.jupiter.api.Test
+    void decodeAttentionScratchGrowsInFewStepsAsTheCacheFills() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        Random r = new Random(6);
+        try (Tensor q = rand(r, 1, 8, 64);
+             Tensor kMha = rand(r, 300, 8, 64); Tensor kMhaHalf = Tensor.allocate(DType.F16, 300, 8, 64);
+             Tensor kGqa = rand(r, 300, 2, 64); Tensor kGqaHalf = Tensor.allocate(DType.F16, 300, 2, 64);
+             Tensor vGqa = rand(r, 300, 2, 64); // F32 values beside F16 keys: rows widened through the buffer
+             Tensor out = Tensor.allocate(DType.F32, 1, 8, 64)) {
+            int[] allocating = new int[1];
+            long[] reading = {0}; // what reading the counters allocates itself (their result array)
+            java.util.function.BiConsumer<CpuBackend, long[]> sweep = (cpu, ids) -> {
+                for (int start = 16; start < 300; start++) {
+                    long before = ids == null ? 0 : sum(mx.getThreadAllocatedBytes(ids));
+                    cpu.attention(q, kMhaHalf, kMhaHalf, 0.1f, true, start, out);
+                    cpu.attention(q, kGqaHalf, kGqaHalf, 0.1f, true, start, out);
+                    cpu.attention(q, kGqaHalf, vGqa, 0.1f, true, start, out);
+                    if (ids != null && sum(mx.getThreadAllocatedBytes(ids)) - before > reading[0]) {
+                        allocating[0]++;
+                    }
+                }
+            };
+            try (CpuBackend warm = new CpuBackend(2)) {
+                warm.copy(kMha, kMhaHalf);
+                warm.copy(kGqa, kGqaHalf);
+                for (int i = 0; i < 5; i++) {
+                    sweep.accept(warm, null);
+                }
+            }
+            try (CpuBackend cpu = new CpuBackend(2)) {
+                cpu.attention(q, kGqaHalf, kGqaHalf, 0.1f, true, 0, out); // starts the pool threads
+                long[] ids = Thread.getAllStackTraces().keySet().stream()
+                        .filter(t -> t.getName().startsWith("mgm-cpu-") || t == Thread.currentThread())
+                        .mapToLong(Thread::threadId).toArray();
+                reading[0] = Long.MAX_VALUE;
+                for (int i = 0; i < 20; i++) {
+                    long before = sum(mx.getThreadAllocatedBytes(ids));
+                    reading[0] = Math.min(reading[0], sum(mx.getThreadAllocatedBytes(ids)) - before);
+                }
+                sweep.accept(cpu, ids);
+            }
+            // doubling from nothing to ~40 keys per item: a handful of growths per shape, and room for a JIT event or two
+            assertTrue(allocating[0] <= 24, allocating[0] + " of 284 decode steps allocated on the heap in attention");
+        }
+    }
+
     /** Sum of per-thread allocation counters (-1 for a thread that has ended counts as 0). */
     static long sum(long[] v) {
         long s = 0;
