@@ -132,15 +132,17 @@ final class AttentionTask extends RangeTask {
             if (qRow[w].length < 2 * dh) {
                 qRow[w] = ThreadScratch.floats(2 * dh);
             }
+            // buffers grow at least twofold, from room for the decode steps this task takes (fewer than
+            // DecodeAttentionTask.MIN_KEYS keys): the visible keys grow by one at every decode step
             if (kType != DType.F32 && (kBuf[w] == null || kBuf[w].byteSize() < 4L * visible * dh)) {
-                kBuf[w] = java.lang.foreign.Arena.ofAuto().allocate(4L * visible * dh, 64);
+                kBuf[w] = grown(kBuf[w], 4L * Math.max(visible, DecodeAttentionTask.MIN_KEYS) * dh);
             }
             if (t * group >= TRANSPOSE_FROM_ROWS && kT[w].length < (long) VecMath.padded(visible) * dh) {
-                kT[w] = ThreadScratch.floats(VecMath.padded(visible) * dh);
+                kT[w] = ThreadScratch.floats(Math.max(VecMath.padded(visible) * dh, 2 * kT[w].length));
             }
             if ((vType != DType.F32 || t * group >= TRANSPOSE_FROM_ROWS)
                     && (vBuf[w] == null || vBuf[w].byteSize() < 4L * visible * dh)) {
-                vBuf[w] = java.lang.foreign.Arena.ofAuto().allocate(4L * visible * dh, 64);
+                vBuf[w] = grown(vBuf[w], 4L * Math.max(visible, DecodeAttentionTask.MIN_KEYS) * dh);
             }
         }
         int blocksPerHead = Math.max(1, (ITEMS_PER_THREAD * threads + hkv - 1) / hkv);
@@ -148,6 +150,12 @@ final class AttentionTask extends RangeTask {
         this.tokenBlocks = (t + tokenBlock - 1) / tokenBlock;
         long items = (long) tokenBlocks * hkv;
         return split(items, 1);
+    }
+
+    /** A new off-heap buffer of at least {@code bytes}, and at least twice {@code old}'s size. */
+    private static MemorySegment grown(MemorySegment old, long bytes) {
+        long size = Math.max(bytes, old == null ? 0 : 2 * old.byteSize());
+        return java.lang.foreign.Arena.ofAuto().allocate(size, 64);
     }
 
     void release() {

@@ -133,15 +133,17 @@ final class DecodeAttentionTask extends RangeTask {
             // |q| < 2^15 keeps q * 2^112 finite; larger (rare) queries take the exact path
             halfRows = kType != DType.F16 || !VecMath.anyMagnitudeAtLeast(query, hq * dh, 0x1p15f);
         }
+        // room for the most items a call makes (the item count grows with the keys up to that)
+        int most = Math.max(chunks, 4 * threads);
         if (partMax.length < chunks * hq) {
-            partMax = new float[chunks * hq];
-            partSum = new float[chunks * hq];
+            partMax = new float[most * hq];
+            partSum = new float[most * hq];
         }
         if (itemWeight.length < chunks) {
-            itemWeight = new float[chunks];
+            itemWeight = new float[most];
         }
         if (partOut.length < chunks * hq * dh) {
-            partOut = new float[chunks * hq * dh];
+            partOut = new float[most * hq * dh];
         }
         int padded = VecMath.padded(chunk);
         for (int w = 0; w < scores.length; w++) {

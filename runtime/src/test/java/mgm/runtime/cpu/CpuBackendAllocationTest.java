@@ -108,11 +108,12 @@ class CpuBackendAllocationTest {
     }
 
     /**
-     * A decode step attends over one key more than the last, so decode attention's work items grow
-     * as the cache fills; their scratch must grow in few steps, not at every one (its widened-row
-     * buffer had been made anew, and cleared, whenever the item grew: at every step below 64 keys).
-     * A sweep over 17..300 visible keys, as a decoder makes, on a fresh backend after the same sweep
-     * warmed the JIT on another: the calls that allocate on the heap (any thread) must be few.
+     * A decode step attends over one key more than the last, so decode attention's buffers and
+     * work items grow as the cache fills; their scratch must grow in few steps, not at every one
+     * (the widened-row buffer had been made anew, and cleared, whenever an item grew: at every step
+     * below 64 keys). A sweep over 1..300 visible keys (the first 15 on AttentionTask), as a decoder
+     * makes, on a fresh backend after the same sweeps warmed the JIT on another: the calls that
+     * allocate on the heap (any thread) must be few.
      */
     @org.junit.jupiter.api.Test
     void decodeAttentionScratchGrowsInFewStepsAsTheCacheFills() {
@@ -121,43 +122,59 @@ class CpuBackendAllocationTest {
         try (Tensor q = rand(r, 1, 8, 64);
              Tensor kMha = rand(r, 300, 8, 64); Tensor kMhaHalf = Tensor.allocate(DType.F16, 300, 8, 64);
              Tensor kGqa = rand(r, 300, 2, 64); Tensor kGqaHalf = Tensor.allocate(DType.F16, 300, 2, 64);
-             Tensor vGqa = rand(r, 300, 2, 64); // F32 values beside F16 keys: rows widened through the buffer
+             Tensor vGqa = rand(r, 300, 2, 64); // F32 values beside F16 keys: rows widened through a buffer
              Tensor out = Tensor.allocate(DType.F32, 1, 8, 64)) {
-            int[] allocating = new int[1];
-            long[] reading = {0}; // what reading the counters allocates itself (their result array)
-            java.util.function.BiConsumer<CpuBackend, long[]> sweep = (cpu, ids) -> {
-                for (int start = 16; start < 300; start++) {
-                    long before = ids == null ? 0 : sum(mx.getThreadAllocatedBytes(ids));
-                    cpu.attention(q, kMhaHalf, kMhaHalf, 0.1f, true, start, out);
-                    cpu.attention(q, kGqaHalf, kGqaHalf, 0.1f, true, start, out);
-                    cpu.attention(q, kGqaHalf, vGqa, 0.1f, true, start, out);
-                    if (ids != null && sum(mx.getThreadAllocatedBytes(ids)) - before > reading[0]) {
-                        allocating[0]++;
-                    }
-                }
+            AttentionStep step = (cpu, start) -> {
+                cpu.attention(q, kMhaHalf, kMhaHalf, 0.1f, true, start, out);
+                cpu.attention(q, kGqaHalf, kGqaHalf, 0.1f, true, start, out);
+                cpu.attention(q, kGqaHalf, vGqa, 0.1f, true, start, out);
             };
             try (CpuBackend warm = new CpuBackend(2)) {
                 warm.copy(kMha, kMhaHalf);
                 warm.copy(kGqa, kGqaHalf);
-                for (int i = 0; i < 5; i++) {
-                    sweep.accept(warm, null);
+                for (int i = 0; i < 400; i++) { if (i >= 40) { for (int st = 0; st < 16; st++) step.run(warm, st); continue; }
+                    for (int start = 0; start < 300; start += i < 5 ? 1 : 8) {
+                        step.run(warm, start);
+                    }
                 }
             }
-            try (CpuBackend cpu = new CpuBackend(2)) {
-                cpu.attention(q, kGqaHalf, kGqaHalf, 0.1f, true, 0, out); // starts the pool threads
-                long[] ids = Thread.getAllStackTraces().keySet().stream()
-                        .filter(t -> t.getName().startsWith("mgm-cpu-") || t == Thread.currentThread())
-                        .mapToLong(Thread::threadId).toArray();
-                reading[0] = Long.MAX_VALUE;
-                for (int i = 0; i < 20; i++) {
-                    long before = sum(mx.getThreadAllocatedBytes(ids));
-                    reading[0] = Math.min(reading[0], sum(mx.getThreadAllocatedBytes(ids)) - before);
+            // each attempt on a fresh backend (its scratch grows from nothing); a JIT event (a method
+            // deoptimised and run in the interpreter until recompiled) can make one attempt allocate
+            // at every step, so the sweep counts as failed only if every attempt does
+            String attempts = "";
+            for (int attempt = 0; attempt < 4; attempt++) {
+                StringBuilder seen = new StringBuilder();
+                int allocating = 0;
+                try (CpuBackend cpu = new CpuBackend(2)) {
+                    cpu.attention(q, kGqaHalf, kGqaHalf, 0.1f, true, 0, out); // starts the pool threads
+                    long[] ids = Thread.getAllStackTraces().keySet().stream()
+                            .filter(t -> t.getName().startsWith("mgm-cpu-") || t == Thread.currentThread())
+                            .mapToLong(Thread::threadId).toArray();
+                    for (int start = 0; start < 300; start++) {
+                        long a = sum(mx.getThreadAllocatedBytes(ids));
+                        long b = sum(mx.getThreadAllocatedBytes(ids));
+                        step.run(cpu, start);
+                        long c = sum(mx.getThreadAllocatedBytes(ids));
+                        long bytes = (c - b) - (b - a); // less what one reading of the counters allocates itself
+                        if (bytes > 0) {
+                            allocating++;
+                            seen.append(' ').append(start + 1).append(" keys: ").append(bytes).append(" B;");
+                        }
+                    }
                 }
-                sweep.accept(cpu, ids);
+                // a doubling or two per shape, and room for a JIT event or two
+                if (allocating <= 16) {
+                    return;
+                }
+                attempts += "\n" + allocating + " of 300 decode steps allocated on the heap in attention:" + seen;
             }
-            // doubling from nothing to ~40 keys per item: a handful of growths per shape, and room for a JIT event or two
-            assertTrue(allocating[0] <= 24, allocating[0] + " of 284 decode steps allocated on the heap in attention");
+            fail("every attempt allocated at many steps:" + attempts);
         }
+    }
+
+    /** One decode step's attention calls over {@code start + 1} keys. */
+    private interface AttentionStep {
+        void run(CpuBackend cpu, int start);
     }
 
     /** Sum of per-thread allocation counters (-1 for a thread that has ended counts as 0). */
