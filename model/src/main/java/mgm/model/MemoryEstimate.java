@@ -1,15 +1,12 @@
 package mgm.model;
 
-import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import mgm.loaders.config.ClipVisionConfig;
 import mgm.loaders.config.LlmConfig;
 import mgm.loaders.config.MgmConfig;
 import mgm.model.llm.Decoder;
 import mgm.model.llm.KvCache;
 import mgm.runtime.DType;
+import mgm.runtime.HostMemory;
 
 /**
  * Memory a model needs, computed from its configs alone (nothing is mapped or read): weights in
@@ -68,8 +65,8 @@ public record MemoryEstimate(long weightBytes, long kvCacheBytes, long scratchBy
     public static final String AVAILABLE_PROPERTY = "mgm.memory.available";
 
     /**
-     * Memory the OS can give us now: MemAvailable from /proc/meminfo, else the JVM's view of free
-     * memory; {@link #AVAILABLE_PROPERTY} overrides both.
+     * Memory the OS can give us now ({@link HostMemory#availableBytes}); {@link #AVAILABLE_PROPERTY}
+     * overrides it.
      */
     public static long availableBytes() {
         String assumed = System.getProperty(AVAILABLE_PROPERTY);
@@ -80,17 +77,7 @@ public record MemoryEstimate(long weightBytes, long kvCacheBytes, long scratchBy
                 throw new IllegalArgumentException(AVAILABLE_PROPERTY + " must be a number of bytes, got '" + assumed + "'");
             }
         }
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (line.startsWith("MemAvailable:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
-            // fall through to the JVM's figure
-        }
-        var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        return os.getFreeMemorySize();
+        return HostMemory.availableBytes();
     }
 
     /** e.g. {@code 14.2 GiB}. */

@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import mgm.runtime.HostMemory;
 import mgm.runtime.Storage;
 
 import static jdk.incubator.vector.VectorOperators.ADD;
@@ -27,7 +28,6 @@ public final class MachineProbe {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
     /** Independent FMA chains: enough to cover FMA latency × ports on current x86 and ARM cores. */
     private static final int CHAINS = 12;
-    private static final long DEFAULT_BUFFER = 256L << 20;
 
     private MachineProbe() {}
 
@@ -36,7 +36,7 @@ public final class MachineProbe {
         int threads = Runtime.getRuntime().availableProcessors();
         Double bwProp = gigaProperty("mgm.profile.bandwidth");
         Double flopsProp = gigaProperty("mgm.profile.flops");
-        long buffer = Math.clamp(threads * (16L << 20), 128L << 20, 1L << 30);
+        long buffer = probeBufferBytes(threads, HostMemory.availableBytes());
         double bw = bwProp != null ? bwProp : streamingReadBandwidth(threads, buffer, 150_000_000L);
         double flops = flopsProp != null ? flopsProp : peakFmaFlops(threads, 100_000_000L);
         String source = (bwProp != null ? "bandwidth from -Dmgm.profile.bandwidth"
@@ -49,6 +49,19 @@ public final class MachineProbe {
                     flops / peakFmaFlops(1, 30_000_000L));
         }
         return new Roofline(bw, flops, source);
+    }
+
+    /**
+     * The streaming probe's buffer: 64 MiB per thread, 512 MiB to 2 GiB, so that it is far larger
+     * than the last-level cache, which on some hosts is large: a 2-vCPU VM read 128 MiB at 72-74 GB/s
+     * against 58-61 for 512 MiB and 1 GiB in the same minute, 106-113 for 32 MiB (128 MiB had been
+     * the size for up to 8 threads, and the rooflines of `--profile` and `mgm-run bench` read high).
+     * At most an eighth of the memory available (a probe after loading a model that nearly fills the
+     * machine), and 128 MiB at least.
+     */
+    static long probeBufferBytes(int threads, long availableBytes) {
+        long wanted = Math.clamp(threads * (64L << 20), 512L << 20, 2L << 30);
+        return Math.max(128L << 20, Math.min(wanted, availableBytes / 8 / (64 << 10) * (64 << 10)));
     }
 
     private static Double gigaProperty(String name) {

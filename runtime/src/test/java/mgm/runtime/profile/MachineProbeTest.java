@@ -43,6 +43,16 @@ class MachineProbeTest {
     }
 
     @Test
+    void streamingProbeBufferOutgrowsLargeCachesWithinTheMemoryAvailable() {
+        long mib = 1L << 20;
+        assertEquals(512 * mib, MachineProbe.probeBufferBytes(2, 24L << 30), "two threads: the 512 MiB floor");
+        assertEquals(1024 * mib, MachineProbe.probeBufferBytes(16, 64L << 30), "64 MiB per thread");
+        assertEquals(2048 * mib, MachineProbe.probeBufferBytes(128, 512L << 30), "at most 2 GiB");
+        assertEquals(256 * mib, MachineProbe.probeBufferBytes(2, 2L << 30), "an eighth of 2 GiB available");
+        assertEquals(128 * mib, MachineProbe.probeBufferBytes(2, 100 * mib), "never below 128 MiB");
+    }
+
+    @Test
     void streamingSumAddsEveryWholeGroupOfFourVectors() {
         int lanes = FloatVector.SPECIES_PREFERRED.length();
         int n = 4 * lanes * 37 + 5;  // 37 groups of four vectors and a tail it leaves out
