@@ -132,17 +132,17 @@ final class AttentionTask extends RangeTask {
             if (qRow[w].length < 2 * dh) {
                 qRow[w] = ThreadScratch.floats(2 * dh);
             }
-            // buffers grow at least twofold, from room for the decode steps this task takes (fewer than
-            // DecodeAttentionTask.MIN_KEYS keys): the visible keys grow by one at every decode step
+            // buffers with room for every key of the cache (s), not just the visible ones: made once, not
+            // at every decode step as the visible keys grow (see DecodeAttentionTask.ensureRowBuffer)
             if (kType != DType.F32 && (kBuf[w] == null || kBuf[w].byteSize() < 4L * visible * dh)) {
-                kBuf[w] = grown(kBuf[w], 4L * Math.max(visible, DecodeAttentionTask.MIN_KEYS) * dh);
+                kBuf[w] = java.lang.foreign.Arena.ofAuto().allocate(4L * s * dh, 64);
             }
             if (t * group >= TRANSPOSE_FROM_ROWS && kT[w].length < (long) VecMath.padded(visible) * dh) {
-                kT[w] = ThreadScratch.floats(Math.max(VecMath.padded(visible) * dh, 2 * kT[w].length));
+                kT[w] = ThreadScratch.floats(VecMath.padded(s) * dh);
             }
             if ((vType != DType.F32 || t * group >= TRANSPOSE_FROM_ROWS)
                     && (vBuf[w] == null || vBuf[w].byteSize() < 4L * visible * dh)) {
-                vBuf[w] = grown(vBuf[w], 4L * Math.max(visible, DecodeAttentionTask.MIN_KEYS) * dh);
+                vBuf[w] = java.lang.foreign.Arena.ofAuto().allocate(4L * s * dh, 64);
             }
         }
         int blocksPerHead = Math.max(1, (ITEMS_PER_THREAD * threads + hkv - 1) / hkv);
@@ -150,12 +150,6 @@ final class AttentionTask extends RangeTask {
         this.tokenBlocks = (t + tokenBlock - 1) / tokenBlock;
         long items = (long) tokenBlocks * hkv;
         return split(items, 1);
-    }
-
-    /** A new off-heap buffer of at least {@code bytes}, and at least twice {@code old}'s size. */
-    private static MemorySegment grown(MemorySegment old, long bytes) {
-        long size = Math.max(bytes, old == null ? 0 : 2 * old.byteSize());
-        return java.lang.foreign.Arena.ofAuto().allocate(size, 64);
     }
 
     void release() {

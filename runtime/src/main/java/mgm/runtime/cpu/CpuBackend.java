@@ -650,7 +650,7 @@ public final class CpuBackend implements Backend {
         if (q.dim(0) == 1 && visible >= DecodeAttentionTask.MIN_KEYS) {
             int items = decodeAttention.set(seg(q), q.byteOffset(), q.stride(1), seg(k), k.byteOffset(), k.stride(0), k.stride(1),
                     k.dtype(), seg(v), v.byteOffset(), v.stride(0), v.stride(1), v.dtype(), (int) q.dim(1), (int) k.dim(1),
-                    (int) q.dim(2), visible, scale, threads);
+                    (int) q.dim(2), visible, (int) k.dim(0), scale, threads);
             runAndRelease(decodeAttention, items);
             decodeAttention.merge(seg(out), out.byteOffset(), out.stride(1));
             return;

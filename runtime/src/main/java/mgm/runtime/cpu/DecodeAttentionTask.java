@@ -91,7 +91,7 @@ final class DecodeAttentionTask extends RangeTask {
      * returns the item count. Segments are whole storages; strides in elements.
      */
     int set(MemorySegment q, long qb, long qH, MemorySegment k, long kb, long kS, long kH, DType kType, MemorySegment v, long vb,
-            long vS, long vH, DType vType, int hq, int hkv, int dh, int keys, float scale, int threads) {
+            long vS, long vH, DType vType, int hq, int hkv, int dh, int keys, int capacity, float scale, int threads) {
         this.k = k;
         this.kb = kb;
         this.kS = kS;
@@ -145,11 +145,15 @@ final class DecodeAttentionTask extends RangeTask {
         if (partOut.length < chunks * hq * dh) {
             partOut = new float[most * hq * dh];
         }
-        int padded = VecMath.padded(chunk);
+        // scratch for the longest item a call on this cache can make, so that it is made once, not as
+        // the cache fills (see ensureRowBuffer)
+        int longest = Math.max(chunk, longestItem(capacity, threads));
         for (int w = 0; w < scores.length; w++) {
-            if (scores[w].length < hq || scores[w][0].length < padded) {
-                // at least doubled: the item grows with the key count, i.e. at every few decode steps
-                scores[w] = ThreadScratch.floats(hq, Math.max(padded, scores[w].length < hq ? 0 : 2 * scores[w][0].length));
+            if (scores[w].length < hq || scores[w][0].length < VecMath.padded(chunk)) {
+                scores[w] = ThreadScratch.floats(hq, VecMath.padded(longest));
+            }
+            if ((kType != DType.F32 || vType != DType.F32) && (rowBuf[w] == null || rowBuf[w].byteSize() < 4L * chunk * hkv * dh)) {
+                ensureRowBuffer(w, 4L * longest * hkv * dh);
             }
         }
         return split(chunks, 1);
@@ -182,7 +186,7 @@ final class DecodeAttentionTask extends RangeTask {
         int j0 = c * chunk;
         int n = Math.min(keys, j0 + chunk) - j0;
         float[][] sc = scores[worker];
-        MemorySegment buf = kType == DType.F32 && vType == DType.F32 ? null : rowBuffer(worker, 4L * n * hkv * dh);
+        MemorySegment buf = rowBuf[worker];
         // where key row j0 + jj starts: base + jj * rowStride, its heads headStride apart (absolute address, F32)
         long base = kType == DType.F32 ? kAt + 4L * j0 * kS : rowBufAt[worker];
         long rowStride = kType == DType.F32 ? 4L * kS : 0;
@@ -223,20 +227,27 @@ final class DecodeAttentionTask extends RangeTask {
     }
 
     /**
-     * Worker w's buffer for widened rows, at least {@code bytes} long. Made here, on the worker, and
-     * only for the items that widen rows into it (F16 / BF16 caches take {@link #attendHalfChunk},
-     * which needs none, unless the call is one of its rare exceptions); grown at least twofold, since
-     * the item grows with the key count. (Made by {@link #set} for every BF16 / F16 call at the item's
-     * exact size, it had been allocated and cleared anew whenever the item grew: at every step of a
-     * 7B decode below 64 keys, where the one item is the whole call, up to 1 MB per thread.)
+     * The most keys an item holds in a call over at most {@code capacity} keys: below 2 MIN_CHUNK
+     * keys a call is one item; above, at least two, each under 2 MIN_CHUNK keys until there are
+     * 4 per thread.
      */
-    private MemorySegment rowBuffer(int w, long bytes) {
-        if (rowBuf[w] == null || rowBuf[w].byteSize() < bytes) {
-            long size = Math.max(bytes, rowBuf[w] == null ? 0 : 2 * rowBuf[w].byteSize());
-            rowBuf[w] = Arena.ofAuto().allocate(size, 64);
-            rowBufAt[w] = AbsoluteMemory.address(rowBuf[w], 0, size);
-        }
-        return rowBuf[w];
+    static int longestItem(int capacity, int threads) {
+        return Math.max(2 * MIN_CHUNK - 1, (capacity + 4 * threads - 1) / (4 * threads));
+    }
+
+    /**
+     * Worker w's buffer for widened rows (BF16 / F16 rows that {@link #attendChunk} widens: a cache
+     * of F32 beside halves, or one of {@link #attendHalfChunk}'s rare exceptions, known only while an
+     * item runs), {@code bytes} long. {@link #set} asks for room for the longest item its cache allows:
+     * made at each call's item size, the buffer had been allocated and cleared anew whenever the
+     * item grew (at every step of a 7B decode below 64 keys, up to 1 MB per thread); grown twofold
+     * instead, it made set's growth branch so rare that C2 compiled it as a trap, and the decode
+     * step that took it deoptimised set (the vector helpers compiled into it then ran in the
+     * interpreter and C1 for the next few hundred calls, allocating ~20 KB per call).
+     */
+    private void ensureRowBuffer(int w, long bytes) {
+        rowBuf[w] = Arena.ofAuto().allocate(bytes, 64);
+        rowBufAt[w] = AbsoluteMemory.address(rowBuf[w], 0, bytes);
     }
 
     /**

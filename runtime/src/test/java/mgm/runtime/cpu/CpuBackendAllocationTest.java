@@ -108,15 +108,15 @@ class CpuBackendAllocationTest {
     }
 
     /**
-     * A decode step attends over one key more than the last, so decode attention's buffers and
-     * work items grow as the cache fills; their scratch must grow in few steps, not at every one
-     * (the widened-row buffer had been made anew, and cleared, whenever an item grew: at every step
-     * below 64 keys). A sweep over 1..300 visible keys (the first 15 on AttentionTask), as a decoder
-     * makes, on a fresh backend after the same sweeps warmed the JIT on another: the calls that
-     * allocate on the heap (any thread) must be few.
+     * A decode step attends over one key more than the last, so decode attention's items grow as
+     * the cache fills; their scratch must be made once for the cache, not as it fills (the
+     * widened-row buffer had been made anew, and cleared, whenever an item grew: at every step below
+     * 64 keys). A sweep over 1..300 visible keys (the first 15 on AttentionTask), as a decoder makes,
+     * on a fresh backend after the same sweeps warmed the JIT on another: only the first calls of
+     * each kind may allocate on the heap (any thread).
      */
     @org.junit.jupiter.api.Test
-    void decodeAttentionScratchGrowsInFewStepsAsTheCacheFills() {
+    void decodeAttentionScratchIsMadeOnceNotAsTheCacheFills() {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         Random r = new Random(6);
         try (Tensor q = rand(r, 1, 8, 64);
@@ -132,15 +132,24 @@ class CpuBackendAllocationTest {
             try (CpuBackend warm = new CpuBackend(2)) {
                 warm.copy(kMha, kMhaHalf);
                 warm.copy(kGqa, kGqaHalf);
-                for (int i = 0; i < 400; i++) { if (i >= 40) { for (int st = 0; st < 16; st++) step.run(warm, st); continue; }
+                // whole sweeps, then sparser ones; then the steps below 16 keys (AttentionTask), which
+                // a sweep runs too few times for C2 to compile their loops
+                for (int i = 0; i < 40; i++) {
                     for (int start = 0; start < 300; start += i < 5 ? 1 : 8) {
                         step.run(warm, start);
                     }
                 }
+                for (int i = 0; i < 360; i++) {
+                    for (int start = 0; start < 16; start++) {
+                        step.run(warm, start);
+                    }
+                }
             }
-            // each attempt on a fresh backend (its scratch grows from nothing); a JIT event (a method
-            // deoptimised and run in the interpreter until recompiled) can make one attempt allocate
-            // at every step, so the sweep counts as failed only if every attempt does
+            // each attempt on a fresh backend (its scratch made from nothing). Its first calls take set's
+            // allocating branches, which C2 may have compiled as traps from the other backend's profile:
+            // set is then deoptimised, and its vector helpers run in the interpreter / C1, allocating
+            // at every call until it is recompiled (seen in ~1 of 8 attempts), so the sweep counts as
+            // failed only if every attempt allocates at many steps
             String attempts = "";
             for (int attempt = 0; attempt < 4; attempt++) {
                 StringBuilder seen = new StringBuilder();
@@ -162,8 +171,8 @@ class CpuBackendAllocationTest {
                         }
                     }
                 }
-                // a doubling or two per shape, and room for a JIT event or two
-                if (allocating <= 16) {
+                // the first call of each task and shape, and room for a JIT event or two
+                if (allocating <= 8) {
                     return;
                 }
                 attempts += "\n" + allocating + " of 300 decode steps allocated on the heap in attention:" + seen;
