@@ -111,9 +111,7 @@ final class DecodeAttentionTask extends RangeTask {
         // the kernels read the caches at absolute addresses: the rows the call may touch, checked once
         kAt = AbsoluteMemory.address(k, kb, kType.byteSize((keys - 1) * kS + (hkv - 1) * kH + dh));
         vAt = AbsoluteMemory.address(v, vb, vType.byteSize((keys - 1) * vS + (hkv - 1) * vH + dh));
-        // up to 4 items per thread of at least MIN_CHUNK keys; rounding the size up may leave fewer items
-        int wanted = Math.max(1, Math.min(4 * threads, keys / MIN_CHUNK));
-        this.chunk = (keys + wanted - 1) / wanted;
+        this.chunk = itemKeys(keys, threads);
         this.chunks = (keys + chunk - 1) / chunk;
         if (query.length < hq * dh) {
             query = new float[hq * dh];
@@ -227,7 +225,16 @@ final class DecodeAttentionTask extends RangeTask {
     }
 
     /**
-     * The most keys an item holds in a call over at most {@code capacity} keys: below 2 MIN_CHUNK
+     * Keys per work item of a call over {@code keys} keys: up to 4 items per thread of at least
+     * MIN_CHUNK keys (rounding the size up may leave fewer items).
+     */
+    static int itemKeys(int keys, int threads) {
+        int wanted = Math.max(1, Math.min(4 * threads, keys / MIN_CHUNK));
+        return (keys + wanted - 1) / wanted;
+    }
+
+    /**
+     * The most keys an item ({@link #itemKeys}) holds in a call over at most {@code capacity} keys: below 2 MIN_CHUNK
      * keys a call is one item; above, at least two, each under 2 MIN_CHUNK keys until there are
      * 4 per thread.
      */
