@@ -132,17 +132,20 @@ final class AttentionTask extends RangeTask {
             if (qRow[w].length < 2 * dh) {
                 qRow[w] = ThreadScratch.floats(2 * dh);
             }
-            // buffers with room for every key of the cache (s), not just the visible ones: made once, not
-            // at every decode step as the visible keys grow (see DecodeAttentionTask.ensureRowBuffer)
+            // key / value buffers with room for the decode steps this task takes (below
+            // DecodeAttentionTask.MIN_KEYS keys) from the first, so that they are not made anew at each
+            // step as the visible keys grow; a prefill sizes them for its own keys (the transposed keys
+            // serve prefill only), not for the whole cache, which may hold 100K+ positions
+            long rows = Math.max(visible, DecodeAttentionTask.MIN_KEYS);
             if (kType != DType.F32 && (kBuf[w] == null || kBuf[w].byteSize() < 4L * visible * dh)) {
-                kBuf[w] = java.lang.foreign.Arena.ofAuto().allocate(4L * s * dh, 64);
+                kBuf[w] = java.lang.foreign.Arena.ofAuto().allocate(4L * rows * dh, 64);
             }
             if (t * group >= TRANSPOSE_FROM_ROWS && kT[w].length < (long) VecMath.padded(visible) * dh) {
-                kT[w] = ThreadScratch.floats(VecMath.padded(s) * dh);
+                kT[w] = ThreadScratch.floats(VecMath.padded(visible) * dh);
             }
             if ((vType != DType.F32 || t * group >= TRANSPOSE_FROM_ROWS)
                     && (vBuf[w] == null || vBuf[w].byteSize() < 4L * visible * dh)) {
-                vBuf[w] = java.lang.foreign.Arena.ofAuto().allocate(4L * s * dh, 64);
+                vBuf[w] = java.lang.foreign.Arena.ofAuto().allocate(4L * rows * dh, 64);
             }
         }
         int blocksPerHead = Math.max(1, (ITEMS_PER_THREAD * threads + hkv - 1) / hkv);
