@@ -84,6 +84,21 @@ final class ActivationQ8 {
     }
 
     /**
+     * Rewrites the quants {@link #round} left in {@code q[0..k)} for the integer Q4_0 kernel
+     * ({@link GemvKernels#groupsQ4Int}): in each block of 32, quant {@code 16 + j} becomes
+     * {@code q[16 + j] - 16 q[j]} (paired), within +-2160, so that the kernel multiplies a whole
+     * weight byte {@code lo + 16 hi} by {@code q[j]} and its high nibble by the folded quant.
+     */
+    static void foldUpperHalves(int[] q, int k) {
+        for (int o = 0; o + 32 <= k; o += 32) {
+            for (int j = 0; j < 16; j++) {
+                int low = (short) q[o + j], high = (short) q[o + 16 + j];
+                q[o + 16 + j] = paired(high - 16 * low);
+            }
+        }
+    }
+
+    /**
      * A quant in both 16-bit halves of an int: a 32-bit broadcast of it is 32 16-bit lanes of the
      * quant, which the integer Q4_0 kernel gets from a load ({@link GemvKernels#groupsQ4Int}).
      */

@@ -47,7 +47,7 @@ final class GemvTask extends RangeTask {
     private final boolean[] xOrdinary = new boolean[MAX_ROWS];
     /** Q4_0_R32 rows prepared for the subnormal kernel: the factor that takes its sums back (see {@link GemvKernels#prepareQ4Subnormal}). */
     private final float[] xScaleBack = new float[MAX_ROWS];
-    /** Activation rows rounded to Q8_0 ({@link mgm.runtime.QuantActivations#Q8_0}): paired quants, scales, 8 x block sums (see {@link ActivationQ8}). */
+    /** Activation rows rounded to Q8_0 ({@link mgm.runtime.QuantActivations#Q8_0}): paired quants (each block's upper half folded for the integer Q4_0 kernel: {@link ActivationQ8#foldUpperHalves}), scales, 8 x block sums (see {@link ActivationQ8}). */
     private final int[][] xQuants = new int[MAX_ROWS][];
     private final float[][] xScales = new float[MAX_ROWS][];
     private final int[][] xSums8 = new int[MAX_ROWS][];
@@ -122,6 +122,7 @@ final class GemvTask extends RangeTask {
                 }
                 xIntegers[r] = ActivationQ8.round(xRow, k, xQuants[r], xScales[r], xSums8[r], xRow) && wType == DType.Q4_0_R32;
                 if (xIntegers[r]) {
+                    ActivationQ8.foldUpperHalves(xQuants[r], k);
                     continue;  // the integer kernel reads nothing else
                 }
             }

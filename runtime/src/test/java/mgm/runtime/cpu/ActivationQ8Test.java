@@ -99,6 +99,41 @@ class ActivationQ8Test {
         }
     }
 
+    /**
+     * The folded quants are {@code b - 16 a} in both halves, the lower sixteen untouched; and the
+     * integer Q4_0 kernel's product of a whole weight byte with them, in wrapping 16-bit arithmetic,
+     * is the dot product of its two nibbles with the original quants, for every byte and quant pair.
+     */
+    @Test
+    void foldsEachBlocksUpperHalfForTheIntegerQ4Kernel() {
+        int[] quants = {-128, -127, -100, -16, -1, 0, 1, 15, 16, 99, 126, 127};
+        for (int a : quants) {
+            for (int b : quants) {
+                int[] q = new int[64];
+                for (int o = 0; o < 64; o += 32) {
+                    for (int j = 0; j < 16; j++) {
+                        q[o + j] = ActivationQ8.paired(j % 2 == 0 ? a : -a - 1);  // neighbours differ, within int8
+                        q[o + 16 + j] = ActivationQ8.paired(b);
+                    }
+                }
+                int[] folded = q.clone();
+                ActivationQ8.foldUpperHalves(folded, 64);
+                for (int o = 0; o < 64; o += 32) {
+                    for (int j = 0; j < 16; j++) {
+                        int low = (short) q[o + j];
+                        assertEquals(q[o + j], folded[o + j], "lower quant " + j + " unchanged");
+                        assertEquals(ActivationQ8.paired(b - 16 * low), folded[o + 16 + j], "folded quant " + j + " (a " + low + ", b " + b + ")");
+                        short f = (short) folded[o + 16 + j];
+                        for (int c = 0; c < 256; c++) {
+                            short kernel = (short) ((short) (c * low) + (short) ((c >> 4) * f));
+                            assertEquals((short) ((c & 15) * low + (c >> 4) * b), kernel, "byte " + c + ", a " + low + ", b " + b);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private static void fill(float[] x, int block, float scale, Random r) {
         for (int j = 0; j < 32; j++) {
             x[32 * block + j] = (float) (r.nextGaussian() * scale);
