@@ -24,6 +24,7 @@ final class ActivationQ8 {
      */
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final FloatVector HALF = FloatVector.broadcast(F, 0.5f);
     private static final FloatVector ONE = FloatVector.broadcast(F, 1f);
     private static final int SIGN = 0x80000000;
@@ -90,10 +91,26 @@ final class ActivationQ8 {
      * weight byte {@code lo + 16 hi} by {@code q[j]} and its high nibble by the folded quant.
      */
     static void foldUpperHalves(int[] q, int k) {
+        if (L > 16) {  // a vector longer than half a block
+            foldUpperHalvesScalar(q, k);
+            return;
+        }
+        for (int o = 0; o + 32 <= k; o += 32) {
+            for (int j = 0; j < 16; j += L) {
+                // in 32-bit lanes: the low halves sign-extended, the fold, paired again (no 16-bit wrap: within +-2160)
+                IntVector low = IntVector.fromArray(I, q, o + j).lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16);
+                IntVector high = IntVector.fromArray(I, q, o + 16 + j).lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16);
+                IntVector folded = high.sub(low.lanewise(VectorOperators.LSHL, 4));
+                folded.and(0xFFFF).or(folded.lanewise(VectorOperators.LSHL, 16)).intoArray(q, o + 16 + j);
+            }
+        }
+    }
+
+    /** {@link #foldUpperHalves} one quant at a time. */
+    static void foldUpperHalvesScalar(int[] q, int k) {
         for (int o = 0; o + 32 <= k; o += 32) {
             for (int j = 0; j < 16; j++) {
-                int low = (short) q[o + j], high = (short) q[o + 16 + j];
-                q[o + 16 + j] = paired(high - 16 * low);
+                q[o + 16 + j] = paired((short) q[o + 16 + j] - 16 * (short) q[o + j]);
             }
         }
     }

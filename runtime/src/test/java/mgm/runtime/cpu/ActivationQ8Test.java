@@ -1,5 +1,6 @@
 package mgm.runtime.cpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.lang.foreign.Arena;
@@ -118,6 +119,9 @@ class ActivationQ8Test {
                 }
                 int[] folded = q.clone();
                 ActivationQ8.foldUpperHalves(folded, 64);
+                int[] foldedScalar = q.clone();
+                ActivationQ8.foldUpperHalvesScalar(foldedScalar, 64);
+                assertArrayEquals(foldedScalar, folded, "vector and scalar folds (a " + a + ", b " + b + ")");
                 for (int o = 0; o < 64; o += 32) {
                     for (int j = 0; j < 16; j++) {
                         int low = (short) q[o + j];
