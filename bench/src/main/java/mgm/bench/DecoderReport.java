@@ -89,6 +89,7 @@ public final class DecoderReport {
                         + " %d threads, prompt %d, generate %d, KV %s, %d reps, Java %s, load %s%n",
                 config.hiddenSize(), layers, config.numHeads(), config.numKvHeads(), config.intermediateSize(),
                 config.vocabSize(), threads, prompt, generate, kv, reps, Runtime.version(), Load.average());
+        System.out.println("host: " + mgm.runtime.HostCpu.current().describe());
         List<Result> results = new ArrayList<>();
         try (Bandwidth probe = new Bandwidth(512L << 20, threads); CpuBackend cpu = new CpuBackend(threads, activations)) {
             probe.measure(1);

@@ -32,7 +32,8 @@ public final class KernelThroughput {
                 }
             }
         }
-        System.out.printf(Locale.ROOT, "kernel throughput, %d thread(s), best of %d samples, load %s%n", threads, samples, Load.average());
+        System.out.printf(Locale.ROOT, "kernel throughput, %d thread(s), best of %d samples, load %s, %s%n", threads, samples, Load.average(),
+                mgm.runtime.HostCpu.current().describe());
         try (CpuBackend cpu = new CpuBackend(threads)) {
             for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16, DType.Q8_0, DType.Q4_0}) {
                 for (int m : new int[] {1, 4}) {

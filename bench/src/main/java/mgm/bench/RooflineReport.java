@@ -42,8 +42,8 @@ public final class RooflineReport {
                 }
             }
         }
-        System.out.printf("mgm roofline: %d threads, %s, Java %s%n", threads, jdk.incubator.vector.FloatVector.SPECIES_PREFERRED,
-                Runtime.version());
+        System.out.printf("mgm roofline: %d threads, %s, Java %s, %s%n", threads, jdk.incubator.vector.FloatVector.SPECIES_PREFERRED,
+                Runtime.version(), mgm.runtime.HostCpu.current().describe());
         List<Row> rows = new ArrayList<>();
         int rounds = quick ? 5 : 15;
         try (Bandwidth probe = new Bandwidth(512L << 20, threads); CpuBackend cpu = new CpuBackend(threads);

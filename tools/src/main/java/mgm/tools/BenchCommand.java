@@ -162,6 +162,7 @@ final class BenchCommand implements Callable<Integer> {
             ObjectNode o = JSON.createObjectNode();
             o.put("model", m.modelPath().toString());
             o.put("backend", m.backend().name());
+            o.put("host_cpu", mgm.runtime.HostCpu.current().describe());
             o.put("weights", model.format().name().toLowerCase(Locale.ROOT));
             o.put("lm_head", headName(m));
             o.put("kv_dtype", m.kvDtype().name().toLowerCase(Locale.ROOT));
@@ -188,6 +189,7 @@ final class BenchCommand implements Callable<Integer> {
                 m.modelPath(), c.architecture(), c.numLayers(), c.hiddenSize(), c.vocabSize(),
                 model.format() == mgm.model.WeightFormat.STORED ? "as stored" : model.format().name(), headName(m), m.kvDtype(),
                 m.backend().name());
+        out.println("host:    " + mgm.runtime.HostCpu.current().describe());
         if (encodeMs >= 0) {
             out.printf(Locale.ROOT, "image:   %.1f ms per image (%d visual tokens)%n", encodeMs, m.tokensPerImage());
         }

@@ -1,11 +1,6 @@
 package mgm.runtime.cpu;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
  * Whether this CPU multiplies subnormal floats at full speed, which {@link GemvKernels#groupsQ4Subnormal}
@@ -30,13 +25,8 @@ final class SubnormalOperands {
         };
     }
 
-    /** The CPU's vendor id ("AuthenticAMD", "GenuineIntel") from /proc/cpuinfo, or "" where unknown. */
+    /** The CPU's vendor id ("AuthenticAMD", "GenuineIntel"), or "" where unknown. */
     static String vendor() {
-        try (Stream<String> lines = Files.lines(Path.of("/proc/cpuinfo"))) {  // the first line that names it, not the whole file
-            return lines.filter(line -> line.startsWith("vendor_id")).findFirst()
-                    .map(line -> line.substring(line.indexOf(':') + 1).trim()).orElse("");
-        } catch (IOException | UncheckedIOException | SecurityException e) {
-            return "";  // not Linux, or not readable: unknown
-        }
+        return mgm.runtime.HostCpu.current().vendor();
     }
 }
