@@ -44,10 +44,19 @@ class HostCpuTest {
         assertEquals(Optional.empty(), odd.amdGeneration());
     }
 
+    /** On Linux, the vendor and family read here are the ones /proc/cpuinfo lists for its first processor. */
     @Test
-    void thisMachineDescribesItself() {
+    void thisMachineDescribesItself() throws java.io.IOException {
         HostCpu here = HostCpu.current();
         assertEquals(Runtime.getRuntime().availableProcessors(), here.logicalCpus());
         assertTrue(here.describe().endsWith("logical CPU" + (here.logicalCpus() == 1 ? "" : "s")), here.describe());
+        java.nio.file.Path cpuinfo = java.nio.file.Path.of("/proc/cpuinfo");
+        if (java.nio.file.Files.isReadable(cpuinfo)) {
+            List<String> lines = java.nio.file.Files.readAllLines(cpuinfo);
+            lines.stream().filter(l -> l.startsWith("vendor_id")).findFirst()
+                    .ifPresent(l -> assertEquals(l.substring(l.indexOf(':') + 1).trim(), here.vendor()));
+            lines.stream().filter(l -> l.startsWith("cpu family")).findFirst()
+                    .ifPresent(l -> assertEquals(Integer.parseInt(l.substring(l.indexOf(':') + 1).trim()), here.family()));
+        }
     }
 }
