@@ -838,18 +838,21 @@ public abstract class BackendConsistencySuite {
 
     /**
      * Decode over 200 F16 keys (hq query heads, hkv kv heads of 64) with +Inf, then NaN, in one element
-     * of key row 120's kv head {@code specialHead}, met by a positive query element: that key's score is
-     * +Inf / NaN, so the query heads of that kv head come out NaN and the others finite, as in the reference.
+     * of key row 120's, then 121's, kv head {@code specialHead}, met by a positive query element: that
+     * key's score is +Inf / NaN, so the query heads of that kv head come out NaN and the others finite,
+     * as in the reference. (Two neighbouring rows: the CPU backend scores GQA keys two rows at a time,
+     * and one of the two is the second of its pair whichever key its work item starts at.)
      */
     private void attentionDecodeWithSpecialKey(Random r, int hq, int hkv, int specialHead) {
         int group = hq / hkv;
+        for (int row : new int[] {120, 121})
         for (float special : new float[] {Float.POSITIVE_INFINITY, Float.NaN}) {
             Tensor q = random(r, 1, hq, 64);
             for (int h = 0; h < hq; h++) {
                 q.setFloat(1f, 0, h, 9);
             }
             Tensor kf = random(r, 200, hkv, 64);
-            kf.setFloat(special, 120, specialHead, 9);
+            kf.setFloat(special, row, specialHead, 9);
             Tensor k = converted(kf, DType.F16);
             Tensor v = converted(random(r, 200, hkv, 64), DType.F16);
             Tensor want = Tensor.allocate(DType.F32, 1, hq, 64);
@@ -859,7 +862,7 @@ public abstract class BackendConsistencySuite {
             }
             Tensor got = out(1, hq, 64);
             backend().attention(upload(q), upload(k), upload(v), 0.125f, true, 199, got);
-            assertRel(hq + "/" + hkv + "-head attention decode with " + special + " in an F16 key row", want, read(got), 1e-5, 1e-6);
+            assertRel(hq + "/" + hkv + "-head attention decode with " + special + " in F16 key row " + row, want, read(got), 1e-5, 1e-6);
         }
     }
 

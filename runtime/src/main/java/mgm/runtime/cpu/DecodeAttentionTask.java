@@ -51,13 +51,13 @@ final class DecodeAttentionTask extends RangeTask {
     private float[] query = new float[0];
     /** The query in {@link GroupRowKernels}' order, times 2^112 for an F16 cache. */
     private float[] queryArranged = new float[0];
-    /** Per thread: the GroupRowKernels' record of F16 exponents seen, one call's dot products, and a block of scratch. */
+    /** Per thread: the GroupRowKernels' record of F16 exponents seen, one call's dot products (up to two keys of four heads), and a block of scratch. */
     private final int[][] seen;
     private final float[][] dots;
     private final float[][] block;
     /** Whether this call takes {@link #attendHalfChunk} (BF16 / F16 K and V, a query that survives the 2^112 scaling). */
     private boolean halfRows;
-    /** Where {@link #touchValueRows} leaves its sum, so that its reads are not optimised away. */
+    /** Where {@link #touchRows} leaves its sum, so that its reads are not optimised away. */
     @SuppressWarnings("unused")
     private int sink;
     /** Per item and head: the score max, the sum of exp(score - max), and the value sum weighted by those exponentials. */
@@ -82,7 +82,7 @@ final class DecodeAttentionTask extends RangeTask {
         rowBuf = new MemorySegment[threads];
         rowBufAt = new long[threads];
         seen = ThreadScratch.ints(threads, GroupRowKernels.L);
-        dots = ThreadScratch.floats(threads, 4);
+        dots = ThreadScratch.floats(threads, 8);
         block = ThreadScratch.floats(threads, GroupRowKernels.BLOCK);
     }
 
@@ -208,7 +208,7 @@ final class DecodeAttentionTask extends RangeTask {
         }
         partialSoftmax(c, sc, n, 1f);
         if (vType == DType.F32) {
-            sink = touchValueRows(j0, n);  // as in attendHalfChunk (BF16 / F16 rows stream in through widenRows)
+            sink += touchRows(v, vb, vType, vS, vH, j0, n);  // as in attendHalfChunk (BF16 / F16 rows stream in through widenRows)
         }
         if (vType != DType.F32) {
             widenRows(v, vType, vb, vS, vH, j0, n, buf);
@@ -270,6 +270,7 @@ final class DecodeAttentionTask extends RangeTask {
         float[] d = dots[worker];
         java.util.Arrays.fill(saw, 0);
         boolean kBf16 = kType == DType.BF16, vBf16 = vType == DType.BF16;
+        sink += touchRows(k, kb, kType, kS, kH, j0, n);  // as the value rows below (see touchRows)
         if (group == 1) {
             // MHA: no two query heads share a row, so two heads of a row go in one pass (two independent FMA
             // chains instead of one; the row is still read in address order)
@@ -284,7 +285,22 @@ final class DecodeAttentionTask extends RangeTask {
                 }
             }
         } else {
-            for (int jj = 0; jj < n; jj++) {
+            // keys in pairs (two rows per call: see dotsKeyPair), then an odd one left over
+            int jj = 0;
+            for (; jj + 1 < n; jj += 2) {
+                for (int hk = 0; hk < hkv; hk++) {
+                    long o = kAt + 2L * ((j0 + jj) * kS + hk * kH);
+                    for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
+                        int nh = Math.min(4, (hk + 1) * group - h0);
+                        GroupRowKernels.dotsKeyPair(o, 2L * kS, kBf16, query, queryArranged, h0 * dh, dh, nh, d, saw);
+                        for (int t = 0; t < nh; t++) {
+                            sc[h0 + t][jj] = scale * d[t];
+                            sc[h0 + t][jj + 1] = scale * d[4 + t];
+                        }
+                    }
+                }
+            }
+            if (jj < n) {
                 for (int hk = 0; hk < hkv; hk++) {
                     long o = kAt + 2L * ((j0 + jj) * kS + hk * kH);
                     for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
@@ -298,7 +314,7 @@ final class DecodeAttentionTask extends RangeTask {
             }
         }
         partialSoftmax(c, sc, n, vBf16 ? 1f : GroupRowKernels.F16_SCALE);  // F16 rows: the weights carry 2^112
-        sink = touchValueRows(j0, n);
+        sink += touchRows(v, vb, vType, vS, vH, j0, n);
         for (int hk = 0; hk < hkv; hk++) {
             long o = vAt + 2L * (j0 * vS + hk * vH);
             for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
@@ -326,21 +342,29 @@ final class DecodeAttentionTask extends RangeTask {
     }
 
     /**
-     * Reads one byte per cache line of value rows j0 .. j0 + n - 1 (every head), in address order.
-     * The value sums then go head by head and 2L elements at a time, each pass reading one line of
-     * every row at the row stride, which from memory waited on the lines one pass after another;
-     * streamed in first, the rows are in L2 for those passes (640-key F16 step from memory, same
-     * JVM, alternating rounds: 1 thread 200 -> 171 us, 2 threads 149-169 -> 135-167 us; an F32
-     * cache: 1 thread 282 -> 257 us, 2 threads unchanged at 136 us).
+     * Reads one byte per cache line of rows j0 .. j0 + n - 1 (every head) of a cache, in address
+     * order, before an item's pass over them. The value sums go head by head and 2L elements at a
+     * time, each pass reading one line of every row at the row stride, which from memory waited on
+     * the lines one pass after another; streamed in first, the rows are in L2 for those passes
+     * (640-key F16 step from memory, same JVM, alternating rounds: 1 thread 200 -> 171 us, 2
+     * threads 149-169 -> 135-167 us; an F32 cache: 1 thread 282 -> 257 us, 2 threads unchanged at
+     * 136 us). The BF16 / F16 key rows likewise: the scores read them in address order, but two
+     * rows at a time ({@link GroupRowKernels#dotsKeyPair}), and from memory that pass ran slower
+     * than the one-row form until the rows were streamed in first (64 caches of 640 F16 keys, 16 / 4
+     * heads of 128, taken in turn: whole call with both changes against neither, medians of 1000
+     * calls in 8 alternating rounds: 2 threads 110-139 -> 97-131 us, better in 8 of 8 rounds, 1 thread
+     * 175-242 -> 153-213 us, 7 of 8; BF16 cache 7 of 8, 0.88; MHA 32 / 32 heads, with the key rows
+     * streamed in and read as before, 7 of 8, 0.89; an F32 cache gained nothing, so its rows are
+     * read as they are).
      */
-    private int touchValueRows(int j0, int n) {
+    private int touchRows(MemorySegment seg, long base, DType type, long rowStride, long headStride, int j0, int n) {
         int sum = 0;
-        long elt = vType.byteSize(1);
+        long elt = type.byteSize(1);
         for (int j = j0; j < j0 + n; j++) {
             for (int hk = 0; hk < hkv; hk++) {
-                long o = vb + elt * (j * vS + hk * vH);
+                long o = base + elt * (j * rowStride + hk * headStride);
                 for (long b = 0; b < elt * dh; b += 64) {
-                    sum += v.get(ValueLayout.JAVA_BYTE, o + b);
+                    sum += seg.get(ValueLayout.JAVA_BYTE, o + b);
                 }
             }
         }
