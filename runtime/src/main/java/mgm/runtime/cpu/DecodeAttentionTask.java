@@ -285,29 +285,19 @@ final class DecodeAttentionTask extends RangeTask {
                 }
             }
         } else {
-            // keys in pairs (two rows per call: see dotsKeyPair), then an odd one left over
-            int jj = 0;
-            for (; jj + 1 < n; jj += 2) {
+            // keys in pairs (two rows per call: see dotsKeyPair); an odd last key is read as both rows (next = 0)
+            for (int jj = 0; jj < n; jj += 2) {
+                boolean pair = jj + 1 < n;
                 for (int hk = 0; hk < hkv; hk++) {
                     long o = kAt + 2L * ((j0 + jj) * kS + hk * kH);
                     for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
                         int nh = Math.min(4, (hk + 1) * group - h0);
-                        GroupRowKernels.dotsKeyPair(o, 2L * kS, kBf16, query, queryArranged, h0 * dh, dh, nh, d, saw);
+                        GroupRowKernels.dotsKeyPair(o, pair ? 2L * kS : 0, kBf16, query, queryArranged, h0 * dh, dh, nh, d, saw);
                         for (int t = 0; t < nh; t++) {
                             sc[h0 + t][jj] = scale * d[t];
-                            sc[h0 + t][jj + 1] = scale * d[4 + t];
-                        }
-                    }
-                }
-            }
-            if (jj < n) {
-                for (int hk = 0; hk < hkv; hk++) {
-                    long o = kAt + 2L * ((j0 + jj) * kS + hk * kH);
-                    for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
-                        int nh = Math.min(4, (hk + 1) * group - h0);
-                        GroupRowKernels.dots(o, kBf16, query, queryArranged, h0 * dh, dh, nh, d, saw);
-                        for (int t = 0; t < nh; t++) {
-                            sc[h0 + t][jj] = scale * d[t];
+                            if (pair) {
+                                sc[h0 + t][jj + 1] = scale * d[4 + t];
+                            }
                         }
                     }
                 }

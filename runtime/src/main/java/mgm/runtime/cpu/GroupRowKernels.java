@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Decode attention's two loops (scores, value sums) with every cache row read once for up to four
  * query heads of a GQA group, instead of once per head. Used by {@link DecodeAttentionTask}. F32
  * rows ({@link #dotsF32}, {@link #weightedSumsF32}) are read as they are; BF16 / F16 rows
- * ({@link #dots}, {@link #weightedSums}) are widened in registers (instead of into a buffer that is
+ * ({@link #dotsKeyPair}, {@link #weightedSums}) are widened in registers (instead of into a buffer that is
  * read back once per head). The two storage forms keep separate loops on purpose: one loop that
  * branched on the storage type per row measured 5-10% slower on F32 rows, and the per-row work
  * cannot move into a helper without its eight accumulators leaving registers.
@@ -69,69 +69,16 @@ final class GroupRowKernels {
     }
 
     /**
-     * {@code dots[t] = q_t · row} for the nh (1..4) query rows t at {@code qo + t dh}, the row being
-     * dh BF16 / F16 halves at absolute address o ({@link AbsoluteMemory}): whole blocks against {@code qa} (the query
-     * {@linkplain VecMath#evenOdd arranged}, times 2^112 for F16), the rest against {@code q}.
-     */
-    static void dots(long o, boolean bf16, float[] q, float[] qa, int qo, int dh, int nh, float[] dots, int[] seen) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        IntVector special = IntVector.zero(I);
-        int i = 0;
-        for (; i + BLOCK <= dh; i += BLOCK) {
-            IntVector v = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + 2L * i, LE);
-            FloatVector even, odd;
-            if (bf16) {
-                even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                odd = v.and(HIGH_HALF).reinterpretAsFloats();
-            } else {
-                special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
-                even = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                odd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-            }
-            int at = qo + i;
-            a0 = FloatVector.fromArray(F, qa, at + L).fma(odd, FloatVector.fromArray(F, qa, at).fma(even, a0));
-            if (nh > 1) {
-                at += dh;
-                a1 = FloatVector.fromArray(F, qa, at + L).fma(odd, FloatVector.fromArray(F, qa, at).fma(even, a1));
-                if (nh > 2) {
-                    at += dh;
-                    a2 = FloatVector.fromArray(F, qa, at + L).fma(odd, FloatVector.fromArray(F, qa, at).fma(even, a2));
-                    if (nh > 3) {
-                        at += dh;
-                        a3 = FloatVector.fromArray(F, qa, at + L).fma(odd, FloatVector.fromArray(F, qa, at).fma(even, a3));
-                    }
-                }
-            }
-        }
-        if (!bf16) {
-            IntVector.fromArray(I, seen, 0).or(special).intoArray(seen, 0);
-        }
-        dots[0] = a0.reduceLanes(VectorOperators.ADD);
-        if (nh > 1) {
-            dots[1] = a1.reduceLanes(VectorOperators.ADD);
-            if (nh > 2) {
-                dots[2] = a2.reduceLanes(VectorOperators.ADD);
-                if (nh > 3) {
-                    dots[3] = a3.reduceLanes(VectorOperators.ADD);
-                }
-            }
-        }
-        for (; i < dh; i++) {
-            float x = HalfRows.scalar(AbsoluteMemory.ALL, o + 2L * i, bf16);
-            for (int t = 0; t < nh; t++) {
-                dots[t] += q[qo + t * dh + i] * x;
-            }
-        }
-    }
-
-    /**
-     * {@link #dots} for two cache rows at once, consecutive keys of one kv head: row o into
-     * {@code dots[t]}, row {@code o + next} into {@code dots[4 + t]} (dots holds 8). Eight
-     * independent FMA chains instead of four, and one call, one read of the query per two keys: in
-     * {@link #dots} each call's four chains of 2 dh / BLOCK dependent FMAs and its four reductions
-     * ran one after another (C2 leaves a method this size out of line, so no two calls overlap).
-     * Scores of 640 F16 keys for 16 / 4 heads of 128, one thread, cache-resident, medians of 2000
-     * calls: 70-87 -> 50 us (four keys per call: 47-51, no better).
+     * {@code dots[t] = q_t · row} and {@code dots[4 + t] = q_t · row'} for the nh (1..4) query rows t
+     * at {@code qo + t dh}, the rows being dh BF16 / F16 halves at absolute addresses o and
+     * {@code o + next} ({@link AbsoluteMemory}; consecutive keys of one kv head, or next = 0 for a
+     * lone key): whole blocks against {@code qa} (the query {@linkplain VecMath#evenOdd arranged},
+     * times 2^112 for F16), the rest against {@code q}. Two rows per call, eight independent FMA
+     * chains and one read of the query per two keys: with one row per call, each call's four chains
+     * of 2 dh / BLOCK dependent FMAs and its four reductions ran one after another (C2 leaves a
+     * method this size out of line, so no two calls overlap). Scores of 640 F16 keys for 16 / 4
+     * heads of 128, one thread, cache-resident, medians of 2000 calls: 70-87 -> 50 us (four keys
+     * per call: 47-51, no better).
      */
     static void dotsKeyPair(long o, long next, boolean bf16, float[] q, float[] qa, int qo, int dh, int nh, float[] dots,
                             int[] seen) {
@@ -209,7 +156,7 @@ final class GroupRowKernels {
     }
 
     /**
-     * {@link #dots} for MHA, where no two query heads share a cache row: heads h and h + 1 of one
+     * {@link #dotsKeyPair} for MHA, where no two query heads share a cache row: heads h and h + 1 of one
      * cache row (at absolute addresses o and {@code o + headBytes}) against query heads h and
      * h + 1 (at qo and qo + dh) in one pass, two independent FMA chains instead of one (nh: 1 or 2).
      * 32/32 heads of 128, F16, two threads, caches from memory, 15-21 rounds alternating with the
@@ -349,7 +296,7 @@ final class GroupRowKernels {
         }
     }
 
-    /** {@link #dots} for an F32 row at absolute address o (query q in its plain order). */
+    /** {@link #dotsKeyPair} for one F32 row at absolute address o (query q in its plain order). */
     static void dotsF32(long o, float[] q, int qo, int dh, int nh, float[] dots) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         int i = 0;
