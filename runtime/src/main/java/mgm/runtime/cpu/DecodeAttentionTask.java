@@ -111,7 +111,8 @@ final class DecodeAttentionTask extends RangeTask {
         // the kernels read the caches at absolute addresses: the rows the call may touch, checked once
         kAt = AbsoluteMemory.address(k, kb, kType.byteSize((keys - 1) * kS + (hkv - 1) * kH + dh));
         vAt = AbsoluteMemory.address(v, vb, vType.byteSize((keys - 1) * vS + (hkv - 1) * vH + dh));
-        this.chunk = itemKeys(keys, threads);
+        long keyRowBytes = kType.byteSize((long) hkv * dh);
+        this.chunk = itemKeys(keys, threads, keyRowBytes);
         this.chunks = (keys + chunk - 1) / chunk;
         if (query.length < hq * dh) {
             query = new float[hq * dh];
@@ -145,7 +146,7 @@ final class DecodeAttentionTask extends RangeTask {
         }
         // scratch for the longest item a call on this cache can make, so that it is made once, not as
         // the cache fills (see ensureRowBuffer)
-        int longest = Math.max(chunk, longestItem(capacity, threads));
+        int longest = Math.max(chunk, longestItem(capacity, threads, keyRowBytes));
         for (int w = 0; w < scores.length; w++) {
             if (scores[w].length < hq || scores[w][0].length < VecMath.padded(chunk)) {
                 scores[w] = ThreadScratch.floats(hq, VecMath.padded(longest));
@@ -208,7 +209,7 @@ final class DecodeAttentionTask extends RangeTask {
         }
         partialSoftmax(c, sc, n, 1f);
         if (vType == DType.F32) {
-            sink += touchRows(v, vb, vType, vS, vH, j0, n);  // as in attendHalfChunk (BF16 / F16 rows stream in through widenRows)
+            sink += touchRows(vAt, vType, vS, vH, j0, n);  // as in attendHalfChunk (BF16 / F16 rows stream in through widenRows)
         }
         if (vType != DType.F32) {
             widenRows(v, vType, vb, vS, vH, j0, n, buf);
@@ -225,21 +226,44 @@ final class DecodeAttentionTask extends RangeTask {
     }
 
     /**
-     * Keys per work item of a call over {@code keys} keys: up to 4 items per thread of at least
-     * MIN_CHUNK keys (rounding the size up may leave fewer items).
+     * Key bytes per work item (its rows of every kv head) that {@link #itemKeys} aims at: an item's
+     * key and value rows are streamed into L2 ({@link #touchRows}) and read from there, so together
+     * they should fit in half of a 1 MB L2; and each item costs a fixed amount besides (streams
+     * started, a softmax and value-sum passes per head, a share of the merge), so items should not be
+     * smaller than that. Items had been a quarter of a thread's keys whatever their size (32-key
+     * items at 256 keys). F16 cache, two threads, medians of 2000 calls in 8 rounds alternating in
+     * one JVM, caches taken in turn so that they come from memory (Zen 5 host): TinyLlama's 16 / 4
+     * heads of 128 at 128 / 256 / 400 / 640 / 1024 keys 0.73 / 0.72 / 0.71 / 0.97 / 0.97 of the
+     * time; LLaMA-3's 32 / 8 at 256 / 400 keys 0.73 / 0.87; one thread, 256 / 640 keys 0.80 / 0.94;
+     * unchanged where a thread's keys exceed four such items (MHA rows of 8 KB, 1536+ GQA keys).
+     * Items of 512 KB were worse there (2048 keys: 1.06; LLaMA-3 at 1024: 1.06).
      */
-    static int itemKeys(int keys, int threads) {
-        int wanted = Math.max(1, Math.min(4 * threads, keys / MIN_CHUNK));
+    static final long ITEM_KEY_BYTES = 320 * 1024;
+    /** Items per thread at most: below that, a slow thread holds the others back longer. */
+    static final int MAX_ITEMS_PER_THREAD = 4;
+
+    /**
+     * Keys per work item of a call over {@code keys} keys of {@code keyRowBytes} bytes each (every
+     * kv head): as many items per thread as {@link #ITEM_KEY_BYTES} asks, from one up to
+     * {@link #MAX_ITEMS_PER_THREAD}, of at least MIN_CHUNK keys (rounding the size up may leave
+     * fewer items).
+     */
+    static int itemKeys(int keys, int threads, long keyRowBytes) {
+        long perThread = Math.ceilDiv(keys * keyRowBytes, threads);
+        long itemsPerThread = Math.clamp(Math.ceilDiv(perThread, ITEM_KEY_BYTES), 1, MAX_ITEMS_PER_THREAD);
+        int wanted = (int) Math.max(1, Math.min(itemsPerThread * threads, keys / MIN_CHUNK));
         return (keys + wanted - 1) / wanted;
     }
 
     /**
-     * The most keys an item ({@link #itemKeys}) holds in a call over at most {@code capacity} keys: below 2 MIN_CHUNK
-     * keys a call is one item; above, at least two, each under 2 MIN_CHUNK keys until there are
-     * 4 per thread.
+     * The most keys an item ({@link #itemKeys}) holds in a call over at most {@code capacity} keys:
+     * below 2 MIN_CHUNK keys a call is one item; above, items of {@link #ITEM_KEY_BYTES} at most
+     * until a thread has {@link #MAX_ITEMS_PER_THREAD} of them, then a growing share of the keys.
      */
-    static int longestItem(int capacity, int threads) {
-        return Math.max(2 * MIN_CHUNK - 1, (capacity + 4 * threads - 1) / (4 * threads));
+    static int longestItem(int capacity, int threads, long keyRowBytes) {
+        long bytesBound = Math.ceilDiv(ITEM_KEY_BYTES, keyRowBytes);
+        long shareBound = Math.ceilDiv(capacity, (long) MAX_ITEMS_PER_THREAD * threads);
+        return (int) Math.min(capacity, Math.max(2 * MIN_CHUNK - 1, Math.max(bytesBound, shareBound)));
     }
 
     /**
@@ -270,7 +294,7 @@ final class DecodeAttentionTask extends RangeTask {
         float[] d = dots[worker];
         java.util.Arrays.fill(saw, 0);
         boolean kBf16 = kType == DType.BF16, vBf16 = vType == DType.BF16;
-        sink += touchRows(k, kb, kType, kS, kH, j0, n);  // as the value rows below (see touchRows)
+        sink += touchRows(kAt, kType, kS, kH, j0, n);  // as the value rows below (see touchRows)
         if (group == 1) {
             // MHA: no two query heads share a row, so two heads of a row go in one pass (two independent FMA
             // chains instead of one; the row is still read in address order)
@@ -304,7 +328,7 @@ final class DecodeAttentionTask extends RangeTask {
             }
         }
         partialSoftmax(c, sc, n, vBf16 ? 1f : GroupRowKernels.F16_SCALE);  // F16 rows: the weights carry 2^112
-        sink += touchRows(v, vb, vType, vS, vH, j0, n);
+        sink += touchRows(vAt, vType, vS, vH, j0, n);
         for (int hk = 0; hk < hkv; hk++) {
             long o = vAt + 2L * (j0 * vS + hk * vH);
             for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
@@ -345,16 +369,19 @@ final class DecodeAttentionTask extends RangeTask {
      * calls in 8 alternating rounds: 2 threads 110-139 -> 97-131 us, better in 8 of 8 rounds, 1 thread
      * 175-242 -> 153-213 us, 7 of 8; BF16 cache 7 of 8, 0.88; MHA 32 / 32 heads, with the key rows
      * streamed in and read as before, 7 of 8, 0.89; an F32 cache gained nothing, so its rows are
-     * read as they are).
+     * read as they are). The reads go to absolute addresses ({@link AbsoluteMemory}) as the kernels'
+     * do: through the cache's segment each carried a bounds check (256 / 640 keys, Zen 5 host,
+     * alternating rounds: 0.97-0.98 of the call's time from memory, 1.00 with the cache in L2).
      */
-    private int touchRows(MemorySegment seg, long base, DType type, long rowStride, long headStride, int j0, int n) {
+    private int touchRows(long at, DType type, long rowStride, long headStride, int j0, int n) {
+        MemorySegment all = AbsoluteMemory.ALL;  // at: kAt or vAt, the rows' extent checked in set
         int sum = 0;
         long elt = type.byteSize(1);
         for (int j = j0; j < j0 + n; j++) {
             for (int hk = 0; hk < hkv; hk++) {
-                long o = base + elt * (j * rowStride + hk * headStride);
+                long o = at + elt * (j * rowStride + hk * headStride);
                 for (long b = 0; b < elt * dh; b += 64) {
-                    sum += seg.get(ValueLayout.JAVA_BYTE, o + b);
+                    sum += all.get(ValueLayout.JAVA_BYTE, o + b);
                 }
             }
         }
