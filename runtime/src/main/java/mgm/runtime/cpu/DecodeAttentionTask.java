@@ -296,15 +296,19 @@ final class DecodeAttentionTask extends RangeTask {
         boolean kBf16 = kType == DType.BF16, vBf16 = vType == DType.BF16;
         sink += touchRows(kAt, kType, kS, kH, j0, n);  // as the value rows below (see touchRows)
         if (group == 1) {
-            // MHA: no two query heads share a row, so two heads of a row go in one pass (two independent FMA
-            // chains instead of one; the row is still read in address order)
-            for (int jj = 0; jj < n; jj++) {
+            // MHA: no two query heads share a row, so two heads of two keys go in one call (four independent FMA
+            // chains; rows still read in address order); an odd last key is read as both keys (next = 0)
+            for (int jj = 0; jj < n; jj += 2) {
+                boolean pair = jj + 1 < n;
                 for (int hk = 0; hk < hkv; hk += 2) {
                     long o = kAt + 2L * ((j0 + jj) * kS + hk * kH);
                     int nh = Math.min(2, hkv - hk);
-                    GroupRowKernels.dotsHeadPair(o, 2L * kH, kBf16, query, queryArranged, hk * dh, dh, nh, d, saw);
+                    GroupRowKernels.dotsKeyPairHeadPair(o, pair ? 2L * kS : 0, 2L * kH, kBf16, query, queryArranged, hk * dh, dh, nh, d, saw);
                     for (int t = 0; t < nh; t++) {
                         sc[hk + t][jj] = scale * d[t];
+                        if (pair) {
+                            sc[hk + t][jj + 1] = scale * d[4 + t];
+                        }
                     }
                 }
             }
@@ -329,11 +333,19 @@ final class DecodeAttentionTask extends RangeTask {
         }
         partialSoftmax(c, sc, n, vBf16 ? 1f : GroupRowKernels.F16_SCALE);  // F16 rows: the weights carry 2^112
         sink += touchRows(vAt, vType, vS, vH, j0, n);
-        for (int hk = 0; hk < hkv; hk++) {
-            long o = vAt + 2L * (j0 * vS + hk * vH);
-            for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
-                int nh = Math.min(4, (hk + 1) * group - h0);
-                GroupRowKernels.weightedSums(sc, h0, nh, n, o, 2L * vS, vBf16, dh, partOut, (c * hq + h0) * dh, saw, block[worker]);
+        if (group == 1) {
+            for (int hk = 0; hk < hkv; hk += 2) {  // MHA: two heads per pass, each its own rows
+                long o = vAt + 2L * (j0 * vS + hk * vH);
+                GroupRowKernels.weightedSumsHeadPair(sc, hk, Math.min(2, hkv - hk), n, o, 2L * vH, 2L * vS, vBf16, dh, partOut,
+                        (c * hq + hk) * dh, saw, block[worker]);
+            }
+        } else {
+            for (int hk = 0; hk < hkv; hk++) {
+                long o = vAt + 2L * (j0 * vS + hk * vH);
+                for (int h0 = hk * group; h0 < (hk + 1) * group; h0 += 4) {
+                    int nh = Math.min(4, (hk + 1) * group - h0);
+                    GroupRowKernels.weightedSums(sc, h0, nh, n, o, 2L * vS, vBf16, dh, partOut, (c * hq + h0) * dh, saw, block[worker]);
+                }
             }
         }
         return kBf16 && vBf16 || !GroupRowKernels.sawSpecial(saw);

@@ -156,60 +156,81 @@ final class GroupRowKernels {
     }
 
     /**
-     * {@link #dotsKeyPair} for MHA, where no two query heads share a cache row: heads h and h + 1 of one
-     * cache row (at absolute addresses o and {@code o + headBytes}) against query heads h and
-     * h + 1 (at qo and qo + dh) in one pass, two independent FMA chains instead of one (nh: 1 or 2).
-     * 32/32 heads of 128, F16, two threads, caches from memory, 15-21 rounds alternating with the
-     * per-head form in one JVM (median ratios): 600 keys 1.08; 1200 keys 1.17-1.18 with the old form
-     * first in each round, 0.93-0.94 with the new one first; 2000 keys 1.11 / 1.15 (both orders); one
-     * thread, L3-resident: 1.15. In a decoder (TinyLlama's shape with 16 / 16 heads, 512-token prompt,
-     * Q4_0, F16 cache, both forms switched round by round in one JVM, both orders): attention 254 -> 226
-     * and 206 -> 186 us per layer, decode +3.1% / +2.1%. (Four heads per pass gained about as much from
-     * memory in a method twice the size.)
+     * {@link #dotsKeyPair} for MHA, where no two query heads share a cache row: heads h and h + 1
+     * (at absolute addresses o and {@code o + headBytes}, nh: 1 or 2) of two consecutive keys (the
+     * second at {@code o + next}; next = 0 for a lone key) against query heads h and h + 1 (at qo and
+     * qo + dh): {@code dots[t]} for the first key, {@code dots[4 + t]} for the second. Four
+     * independent FMA chains and one read of each query block per two keys; the form with one key
+     * per call (two chains) ran its calls one after another as the one-row GQA kernel did. With
+     * {@link #weightedSumsHeadPair} (32 / 32 heads of 128, F16 cache, medians of 300-1500 calls in 8
+     * rounds alternating in one JVM, caches from memory, Zen 5 host): two threads, 200 / 640 / 2048
+     * keys 0.83 / 0.80 / 0.79 of the time, one thread at 640 keys 0.89; 40 / 40 heads (Vicuna-13B's)
+     * at 640 keys 0.86. (Four heads per call: 0.97-1.09 of the two-head form.)
      */
-    static void dotsHeadPair(long o, long headBytes, boolean bf16, float[] q, float[] qa, int qo, int dh, int nh, float[] dots,
-                             int[] seen) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+    static void dotsKeyPairHeadPair(long o, long next, long headBytes, boolean bf16, float[] q, float[] qa, int qo, int dh, int nh,
+                                    float[] dots, int[] seen) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
         IntVector special = IntVector.zero(I);
         int i = 0;
         for (; i + BLOCK <= dh; i += BLOCK) {
-            // written out for each head as in dots (helpers returning the widened vectors boxed them in
+            // written out for each head as in dotsKeyPair (helpers returning the widened vectors boxed them in
             // some programs: the runtime test suite's)
-            int at = qo + i;
             IntVector v = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + 2L * i, LE);
-            FloatVector even, odd;
+            IntVector u = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + next + 2L * i, LE);
+            FloatVector vEven, vOdd, uEven, uOdd;
             if (bf16) {
-                even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                odd = v.and(HIGH_HALF).reinterpretAsFloats();
+                vEven = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                vOdd = v.and(HIGH_HALF).reinterpretAsFloats();
+                uEven = u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                uOdd = u.and(HIGH_HALF).reinterpretAsFloats();
             } else {
                 special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
-                even = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                odd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                special = u.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
+                vEven = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                vOdd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                uEven = u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                uOdd = u.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
             }
-            a0 = FloatVector.fromArray(F, qa, at + L).fma(odd, FloatVector.fromArray(F, qa, at).fma(even, a0));
+            int at = qo + i;
+            FloatVector qEven = FloatVector.fromArray(F, qa, at), qOdd = FloatVector.fromArray(F, qa, at + L);
+            a0 = qOdd.fma(vOdd, qEven.fma(vEven, a0));
+            b0 = qOdd.fma(uOdd, qEven.fma(uEven, b0));
             if (nh > 1) {
-                IntVector u = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + headBytes + 2L * i, LE);
+                v = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + headBytes + 2L * i, LE);
+                u = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + headBytes + next + 2L * i, LE);
                 if (bf16) {
-                    even = u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                    odd = u.and(HIGH_HALF).reinterpretAsFloats();
+                    vEven = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    vOdd = v.and(HIGH_HALF).reinterpretAsFloats();
+                    uEven = u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    uOdd = u.and(HIGH_HALF).reinterpretAsFloats();
                 } else {
+                    special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
                     special = u.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
-                    even = u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                    odd = u.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                    vEven = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                    vOdd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                    uEven = u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                    uOdd = u.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
                 }
-                a1 = FloatVector.fromArray(F, qa, at + dh + L).fma(odd, FloatVector.fromArray(F, qa, at + dh).fma(even, a1));
+                at += dh;
+                qEven = FloatVector.fromArray(F, qa, at);
+                qOdd = FloatVector.fromArray(F, qa, at + L);
+                a1 = qOdd.fma(vOdd, qEven.fma(vEven, a1));
+                b1 = qOdd.fma(uOdd, qEven.fma(uEven, b1));
             }
         }
         if (!bf16) {
             IntVector.fromArray(I, seen, 0).or(special).intoArray(seen, 0);
         }
         dots[0] = a0.reduceLanes(VectorOperators.ADD);
+        dots[4] = b0.reduceLanes(VectorOperators.ADD);
         if (nh > 1) {
             dots[1] = a1.reduceLanes(VectorOperators.ADD);
+            dots[5] = b1.reduceLanes(VectorOperators.ADD);
         }
         for (; i < dh; i++) {
             for (int t = 0; t < nh; t++) {
                 dots[t] += q[qo + t * dh + i] * HalfRows.scalar(AbsoluteMemory.ALL, o + t * headBytes + 2L * i, bf16);
+                dots[4 + t] += q[qo + t * dh + i] * HalfRows.scalar(AbsoluteMemory.ALL, o + t * headBytes + next + 2L * i, bf16);
             }
         }
     }
@@ -288,6 +309,77 @@ final class GroupRowKernels {
             for (int t = 0; t < nh; t++) {
                 float a = 0f;
                 long r = o + 2L * i;
+                for (int j = 0; j < n; j++, r += stride) {
+                    a = Math.fma(p[h0 + t][j] * unscale, HalfRows.scalar(AbsoluteMemory.ALL, r, bf16), a);
+                }
+                out[at + t * dh + i] = a;
+            }
+        }
+    }
+
+    /**
+     * {@link #weightedSums} for MHA: query heads h0 and h0 + 1 (nh: 1 or 2), each with its own value
+     * rows (head h0 + 1's at {@code o + headBytes} in every cache row), so that each pass over the
+     * item's rows runs four independent FMA chains instead of two (one head per call: each block's
+     * two n-deep chains bound the pass). 32 / 32 heads of 128, F16, with the scores' two-head form
+     * already in: two threads, caches from memory, 200 / 640 / 2048 keys 0.92 / 0.96 / 0.93 of the
+     * time (8 of 8, 6 of 8, 8 of 8 alternating rounds).
+     */
+    static void weightedSumsHeadPair(float[][] p, int h0, int nh, int n, long o, long headBytes, long stride, boolean bf16, int dh,
+                                     float[] out, int at, int[] seen, float[] block) {
+        FloatVector one = FloatVector.broadcast(F, 1f);  // the sums leave times one (see the class notes)
+        IntVector special = IntVector.zero(I);
+        int i = 0;
+        for (; i + BLOCK <= dh; i += BLOCK) {
+            FloatVector e0 = FloatVector.zero(F), d0 = e0, e1 = e0, d1 = e0;
+            long r = o + 2L * i;
+            for (int j = 0; j < n; j++, r += stride) {
+                IntVector v = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, r, LE);
+                FloatVector even, odd;
+                if (bf16) {
+                    even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    odd = v.and(HIGH_HALF).reinterpretAsFloats();
+                } else {
+                    special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
+                    even = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                    odd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                }
+                FloatVector w = FloatVector.broadcast(F, p[h0][j]);
+                e0 = w.fma(even, e0);
+                d0 = w.fma(odd, d0);
+                if (nh > 1) {
+                    v = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, r + headBytes, LE);
+                    if (bf16) {
+                        even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                        odd = v.and(HIGH_HALF).reinterpretAsFloats();
+                    } else {
+                        special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
+                        even = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                        odd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                    }
+                    w = FloatVector.broadcast(F, p[h0 + 1][j]);
+                    e1 = w.fma(even, e1);
+                    d1 = w.fma(odd, d1);
+                }
+            }
+            // out through block, as in weightedSums
+            e0.lanewise(VectorOperators.MUL, one).intoArray(block, 0);
+            d0.lanewise(VectorOperators.MUL, one).intoArray(block, L);
+            interleave(block, out, at + i);
+            if (nh > 1) {
+                e1.lanewise(VectorOperators.MUL, one).intoArray(block, 0);
+                d1.lanewise(VectorOperators.MUL, one).intoArray(block, L);
+                interleave(block, out, at + dh + i);
+            }
+        }
+        if (!bf16) {
+            IntVector.fromArray(I, seen, 0).or(special).intoArray(seen, 0);
+        }
+        float unscale = bf16 ? 1f : 1f / F16_SCALE;
+        for (; i < dh; i++) {
+            for (int t = 0; t < nh; t++) {
+                float a = 0f;
+                long r = o + t * headBytes + 2L * i;
                 for (int j = 0; j < n; j++, r += stride) {
                     a = Math.fma(p[h0 + t][j] * unscale, HalfRows.scalar(AbsoluteMemory.ALL, r, bf16), a);
                 }
