@@ -304,17 +304,7 @@ final class GroupRowKernels {
         if (!bf16) {
             IntVector.fromArray(I, seen, 0).or(special).intoArray(seen, 0);
         }
-        float unscale = bf16 ? 1f : 1f / F16_SCALE;
-        for (; i < dh; i++) {
-            for (int t = 0; t < nh; t++) {
-                float a = 0f;
-                long r = o + 2L * i;
-                for (int j = 0; j < n; j++, r += stride) {
-                    a = Math.fma(p[h0 + t][j] * unscale, HalfRows.scalar(AbsoluteMemory.ALL, r, bf16), a);
-                }
-                out[at + t * dh + i] = a;
-            }
-        }
+        scalarSums(p, h0, nh, n, o, 0, stride, bf16, dh, i, out, at);
     }
 
     /**
@@ -375,8 +365,17 @@ final class GroupRowKernels {
         if (!bf16) {
             IntVector.fromArray(I, seen, 0).or(special).intoArray(seen, 0);
         }
+        scalarSums(p, h0, nh, n, o, headBytes, stride, bf16, dh, i, out, at);
+    }
+
+    /**
+     * Elements {@code from .. dh-1} of the value sums of {@link #weightedSums} / {@link #weightedSumsHeadPair}
+     * (those past the last whole block), one at a time and exactly; head t's rows at {@code o + t headBytes}.
+     */
+    private static void scalarSums(float[][] p, int h0, int nh, int n, long o, long headBytes, long stride, boolean bf16, int dh,
+                                   int from, float[] out, int at) {
         float unscale = bf16 ? 1f : 1f / F16_SCALE;
-        for (; i < dh; i++) {
+        for (int i = from; i < dh; i++) {
             for (int t = 0; t < nh; t++) {
                 float a = 0f;
                 long r = o + t * headBytes + 2L * i;
