@@ -296,14 +296,21 @@ final class DecodeAttentionTask extends RangeTask {
         boolean kBf16 = kType == DType.BF16, vBf16 = vType == DType.BF16;
         sink += touchRows(kAt, kType, kS, kH, j0, n);  // as the value rows below (see touchRows)
         if (group == 1) {
-            // MHA: no two query heads share a row, so two heads of two keys go in one call (four independent FMA
-            // chains; rows still read in address order); an odd last key is read as both keys (next = 0)
+            // MHA: no two query heads share a row, so two keys of two heads go in one call over F16 rows (four
+            // independent FMA chains), two keys of one head over BF16 ones; an odd last key is read as both keys
+            // (next = 0), a lone last head as both heads
             for (int jj = 0; jj < n; jj += 2) {
                 boolean pair = jj + 1 < n;
-                for (int hk = 0; hk < hkv; hk += 2) {
+                long next = pair ? 2L * kS : 0;
+                for (int hk = 0; hk < hkv; hk += kBf16 ? 1 : 2) {
                     long o = kAt + 2L * ((j0 + jj) * kS + hk * kH);
-                    int nh = Math.min(2, hkv - hk);
-                    GroupRowKernels.dotsKeyPairHeadPair(o, pair ? 2L * kS : 0, 2L * kH, kBf16, query, queryArranged, hk * dh, dh, nh, d, saw);
+                    int nh = kBf16 ? 1 : Math.min(2, hkv - hk);
+                    if (kBf16) {
+                        GroupRowKernels.dotsKeyPair(o, next, true, query, queryArranged, hk * dh, dh, 1, d, saw);
+                    } else {
+                        GroupRowKernels.dotsKeyPairHeadPair(o, next, nh > 1 ? 2L * kH : 0, query, queryArranged, hk * dh, nh > 1 ? dh : 0,
+                                dh, nh, d, saw);
+                    }
                     for (int t = 0; t < nh; t++) {
                         sc[hk + t][jj] = scale * d[t];
                         if (pair) {
@@ -333,11 +340,12 @@ final class DecodeAttentionTask extends RangeTask {
         }
         partialSoftmax(c, sc, n, vBf16 ? 1f : GroupRowKernels.F16_SCALE);  // F16 rows: the weights carry 2^112
         sink += touchRows(vAt, vType, vS, vH, j0, n);
-        if (group == 1) {
-            for (int hk = 0; hk < hkv; hk += 2) {  // MHA: two heads per pass, each its own rows
+        if (group == 1 && !vBf16) {
+            for (int hk = 0; hk < hkv; hk += 2) {  // MHA over F16 rows: two heads per pass, each its own rows
                 long o = vAt + 2L * (j0 * vS + hk * vH);
-                GroupRowKernels.weightedSumsHeadPair(sc, hk, Math.min(2, hkv - hk), n, o, 2L * vH, 2L * vS, vBf16, dh, partOut,
-                        (c * hq + hk) * dh, saw, block[worker]);
+                int nh = Math.min(2, hkv - hk);
+                GroupRowKernels.weightedSumsHeadPair(sc, hk, nh, n, o, nh > 1 ? 2L * vH : 0, 2L * vS, dh, partOut, (c * hq + hk) * dh,
+                        saw, block[worker]);
             }
         } else {
             for (int hk = 0; hk < hkv; hk++) {

@@ -156,81 +156,60 @@ final class GroupRowKernels {
     }
 
     /**
-     * {@link #dotsKeyPair} for MHA, where no two query heads share a cache row: heads h and h + 1
-     * (at absolute addresses o and {@code o + headBytes}, nh: 1 or 2) of two consecutive keys (the
-     * second at {@code o + next}; next = 0 for a lone key) against query heads h and h + 1 (at qo and
-     * qo + dh): {@code dots[t]} for the first key, {@code dots[4 + t]} for the second. Four
-     * independent FMA chains and one read of each query block per two keys; the form with one key
-     * per call (two chains) ran its calls one after another as the one-row GQA kernel did. With
-     * {@link #weightedSumsHeadPair} (32 / 32 heads of 128, F16 cache, medians of 300-1500 calls in 8
+     * {@link #dotsKeyPair} for MHA over an F16 cache, where no two query heads share a cache row:
+     * heads h and h + 1 (at absolute addresses o and {@code o + headBytes}) of two consecutive keys
+     * (the second at {@code o + next}; next = 0 for a lone key) against query heads h and h + 1 (at
+     * qo and {@code qo + qNext}, qNext = dh): {@code dots[t]} for the first key, {@code dots[4 + t]}
+     * for the second, t < nh. A lone last head (nh = 1) is passed as both heads (headBytes = qNext =
+     * 0). Four independent FMA chains and one read of each query block per two keys; the form with
+     * one key per call (two chains) ran its calls one after another as the one-row GQA kernel did.
+     * With {@link #weightedSumsHeadPair} (32 / 32 heads of 128, medians of 300-1500 calls in 8
      * rounds alternating in one JVM, caches from memory, Zen 5 host): two threads, 200 / 640 / 2048
-     * keys 0.83 / 0.80 / 0.79 of the time, one thread at 640 keys 0.89; 40 / 40 heads (Vicuna-13B's)
-     * at 640 keys 0.86. (Four heads per call: 0.97-1.09 of the two-head form.)
+     * keys 0.80 / 0.80 / 0.83 of the time, one thread at 640 keys 0.82; 40 / 40 heads (Vicuna-13B's)
+     * at 640 keys 0.81; 8 of 8 rounds each. (Four heads per call: 0.97-1.09 of the two-head form.) F16 only, without a
+     * branch on nh in the loop: a first form that also widened BF16 rows and branched on nh per
+     * block was, in some runs of the runtime test suite, compiled so that it allocated at every
+     * call (CpuBackendAllocationTest); a BF16 MHA cache takes {@link #dotsKeyPair} head by head.
      */
-    static void dotsKeyPairHeadPair(long o, long next, long headBytes, boolean bf16, float[] q, float[] qa, int qo, int dh, int nh,
-                                    float[] dots, int[] seen) {
+    static void dotsKeyPairHeadPair(long o, long next, long headBytes, float[] q, float[] qa, int qo, int qNext, int dh,
+                                    int nh, float[] dots, int[] seen) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
         IntVector special = IntVector.zero(I);
         int i = 0;
         for (; i + BLOCK <= dh; i += BLOCK) {
-            // written out for each head as in dotsKeyPair (helpers returning the widened vectors boxed them in
-            // some programs: the runtime test suite's)
+            // every row written out (helpers returning the widened vectors boxed them in some programs: the
+            // runtime test suite's); no branch on nh or on the storage type in the loop (see the method notes)
             IntVector v = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + 2L * i, LE);
             IntVector u = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + next + 2L * i, LE);
-            FloatVector vEven, vOdd, uEven, uOdd;
-            if (bf16) {
-                vEven = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                vOdd = v.and(HIGH_HALF).reinterpretAsFloats();
-                uEven = u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                uOdd = u.and(HIGH_HALF).reinterpretAsFloats();
-            } else {
-                special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
-                special = u.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
-                vEven = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                vOdd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                uEven = u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                uOdd = u.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-            }
+            IntVector v1 = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + headBytes + 2L * i, LE);
+            IntVector u1 = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + headBytes + next + 2L * i, LE);
+            special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(u.and(F16_EXPONENTS).add(F16_EXPONENT_ONES))
+                    .or(v1.and(F16_EXPONENTS).add(F16_EXPONENT_ONES)).or(u1.and(F16_EXPONENTS).add(F16_EXPONENT_ONES)).or(special);
+            FloatVector vEven = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+            FloatVector vOdd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+            FloatVector uEven = u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+            FloatVector uOdd = u.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+            FloatVector v1Even = v1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+            FloatVector v1Odd = v1.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+            FloatVector u1Even = u1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+            FloatVector u1Odd = u1.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
             int at = qo + i;
             FloatVector qEven = FloatVector.fromArray(F, qa, at), qOdd = FloatVector.fromArray(F, qa, at + L);
+            FloatVector q1Even = FloatVector.fromArray(F, qa, at + qNext), q1Odd = FloatVector.fromArray(F, qa, at + qNext + L);
             a0 = qOdd.fma(vOdd, qEven.fma(vEven, a0));
             b0 = qOdd.fma(uOdd, qEven.fma(uEven, b0));
-            if (nh > 1) {
-                v = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + headBytes + 2L * i, LE);
-                u = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, o + headBytes + next + 2L * i, LE);
-                if (bf16) {
-                    vEven = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                    vOdd = v.and(HIGH_HALF).reinterpretAsFloats();
-                    uEven = u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                    uOdd = u.and(HIGH_HALF).reinterpretAsFloats();
-                } else {
-                    special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
-                    special = u.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
-                    vEven = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                    vOdd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                    uEven = u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                    uOdd = u.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                }
-                at += dh;
-                qEven = FloatVector.fromArray(F, qa, at);
-                qOdd = FloatVector.fromArray(F, qa, at + L);
-                a1 = qOdd.fma(vOdd, qEven.fma(vEven, a1));
-                b1 = qOdd.fma(uOdd, qEven.fma(uEven, b1));
-            }
+            a1 = q1Odd.fma(v1Odd, q1Even.fma(v1Even, a1));
+            b1 = q1Odd.fma(u1Odd, q1Even.fma(u1Even, b1));
         }
-        if (!bf16) {
-            IntVector.fromArray(I, seen, 0).or(special).intoArray(seen, 0);
-        }
+        IntVector.fromArray(I, seen, 0).or(special).intoArray(seen, 0);
         dots[0] = a0.reduceLanes(VectorOperators.ADD);
         dots[4] = b0.reduceLanes(VectorOperators.ADD);
-        if (nh > 1) {
-            dots[1] = a1.reduceLanes(VectorOperators.ADD);
-            dots[5] = b1.reduceLanes(VectorOperators.ADD);
-        }
+        dots[1] = a1.reduceLanes(VectorOperators.ADD);
+        dots[5] = b1.reduceLanes(VectorOperators.ADD);
         for (; i < dh; i++) {
             for (int t = 0; t < nh; t++) {
-                dots[t] += q[qo + t * dh + i] * HalfRows.scalar(AbsoluteMemory.ALL, o + t * headBytes + 2L * i, bf16);
-                dots[4 + t] += q[qo + t * dh + i] * HalfRows.scalar(AbsoluteMemory.ALL, o + t * headBytes + next + 2L * i, bf16);
+                dots[t] += q[qo + t * dh + i] * HalfRows.scalar(AbsoluteMemory.ALL, o + t * headBytes + 2L * i, false);
+                dots[4 + t] += q[qo + t * dh + i] * HalfRows.scalar(AbsoluteMemory.ALL, o + t * headBytes + next + 2L * i, false);
             }
         }
     }
@@ -308,15 +287,18 @@ final class GroupRowKernels {
     }
 
     /**
-     * {@link #weightedSums} for MHA: query heads h0 and h0 + 1 (nh: 1 or 2), each with its own value
-     * rows (head h0 + 1's at {@code o + headBytes} in every cache row), so that each pass over the
+     * {@link #weightedSums} for MHA over an F16 cache (a BF16 one takes weightedSums head by head, as
+     * {@link #dotsKeyPairHeadPair} explains): query heads h0 and h0 + 1, each with its own value rows (the
+     * second head's at {@code o + headBytes} in every cache row; a lone last head, nh = 1, is read as
+     * both, with headBytes = 0, and only its sums are written), so that each pass over the
      * item's rows runs four independent FMA chains instead of two (one head per call: each block's
-     * two n-deep chains bound the pass). 32 / 32 heads of 128, F16, with the scores' two-head form
-     * already in: two threads, caches from memory, 200 / 640 / 2048 keys 0.92 / 0.96 / 0.93 of the
-     * time (8 of 8, 6 of 8, 8 of 8 alternating rounds).
+     * two n-deep chains bound the pass). 32 / 32 heads of 128, with the scores' two-head form already
+     * in (first forms of both, with a BF16 branch): two threads, caches from memory, 200 / 640 / 2048
+     * keys 0.92 / 0.96 / 0.93 of the time (8 of 8, 6 of 8, 8 of 8 alternating rounds).
      */
-    static void weightedSumsHeadPair(float[][] p, int h0, int nh, int n, long o, long headBytes, long stride, boolean bf16, int dh,
+    static void weightedSumsHeadPair(float[][] p, int h0, int nh, int n, long o, long headBytes, long stride, int dh,
                                      float[] out, int at, int[] seen, float[] block) {
+        float[] p0 = p[h0], p1 = p[h0 + nh - 1];
         FloatVector one = FloatVector.broadcast(F, 1f);  // the sums leave times one (see the class notes)
         IntVector special = IntVector.zero(I);
         int i = 0;
@@ -325,47 +307,31 @@ final class GroupRowKernels {
             long r = o + 2L * i;
             for (int j = 0; j < n; j++, r += stride) {
                 IntVector v = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, r, LE);
-                FloatVector even, odd;
-                if (bf16) {
-                    even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                    odd = v.and(HIGH_HALF).reinterpretAsFloats();
-                } else {
-                    special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
-                    even = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                    odd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                }
-                FloatVector w = FloatVector.broadcast(F, p[h0][j]);
+                IntVector u = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, r + headBytes, LE);
+                special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(u.and(F16_EXPONENTS).add(F16_EXPONENT_ONES)).or(special);
+                FloatVector even = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                FloatVector odd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                FloatVector uEven = u.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                FloatVector uOdd = u.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
+                FloatVector w = FloatVector.broadcast(F, p0[j]);
                 e0 = w.fma(even, e0);
                 d0 = w.fma(odd, d0);
-                if (nh > 1) {
-                    v = IntVector.fromMemorySegment(I, AbsoluteMemory.ALL, r + headBytes, LE);
-                    if (bf16) {
-                        even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                        odd = v.and(HIGH_HALF).reinterpretAsFloats();
-                    } else {
-                        special = v.and(F16_EXPONENTS).add(F16_EXPONENT_ONES).or(special);
-                        even = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                        odd = v.lanewise(VectorOperators.ASHR, 3).and(F16_BITS).reinterpretAsFloats();
-                    }
-                    w = FloatVector.broadcast(F, p[h0 + 1][j]);
-                    e1 = w.fma(even, e1);
-                    d1 = w.fma(odd, d1);
-                }
+                FloatVector w1 = FloatVector.broadcast(F, p1[j]);
+                e1 = w1.fma(uEven, e1);
+                d1 = w1.fma(uOdd, d1);
             }
             // out through block, as in weightedSums
             e0.lanewise(VectorOperators.MUL, one).intoArray(block, 0);
             d0.lanewise(VectorOperators.MUL, one).intoArray(block, L);
             interleave(block, out, at + i);
+            e1.lanewise(VectorOperators.MUL, one).intoArray(block, 0);
+            d1.lanewise(VectorOperators.MUL, one).intoArray(block, L);
             if (nh > 1) {
-                e1.lanewise(VectorOperators.MUL, one).intoArray(block, 0);
-                d1.lanewise(VectorOperators.MUL, one).intoArray(block, L);
                 interleave(block, out, at + dh + i);
             }
         }
-        if (!bf16) {
-            IntVector.fromArray(I, seen, 0).or(special).intoArray(seen, 0);
-        }
-        scalarSums(p, h0, nh, n, o, headBytes, stride, bf16, dh, i, out, at);
+        IntVector.fromArray(I, seen, 0).or(special).intoArray(seen, 0);
+        scalarSums(p, h0, nh, n, o, headBytes, stride, false, dh, i, out, at);
     }
 
     /**
