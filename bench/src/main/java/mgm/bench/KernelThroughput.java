@@ -43,14 +43,25 @@ public final class KernelThroughput {
             attention(cpu, 577, 577, 16, 16, 64, false, Math.max(3, samples / 200), "CLIP-L prefill");
             attention(cpu, 512, 512, 16, 4, 128, true, Math.max(3, samples / 200), "LLaMA prefill, causal");
             attention(cpu, 1, 640, 16, 4, 128, true, samples, "LLaMA decode at 640");
+            // the F16 cache mgm-run decodes with: GQA rows widened once per group, MHA two heads per call
+            attention(cpu, 1, 640, 16, 4, 128, true, samples, "LLaMA decode at 640, F16 cache", DType.F16);
+            attention(cpu, 1, 640, 32, 32, 128, true, samples / 4, "Vicuna-7B (MHA) decode at 640, F16 cache", DType.F16);
         }
     }
 
     /** Attention of T queries over S keys; flops counted as 4 T S' H Dh with S' the keys each query sees. */
     static void attention(CpuBackend cpu, int t, int s, int hq, int hkv, int dh, boolean causal, int samples, String what) {
+        attention(cpu, t, s, hq, hkv, dh, causal, samples, what, DType.F32);
+    }
+
+    /** The same with the keys and values stored as {@code kv} (F32, F16 or BF16), as a KV cache of that type holds them. */
+    static void attention(CpuBackend cpu, int t, int s, int hq, int hkv, int dh, boolean causal, int samples, String what, DType kv) {
         Random r = new Random(4);
-        try (Tensor q = Workloads.randomF32(r, t, hq, dh); Tensor k = Workloads.randomF32(r, s, hkv, dh);
-             Tensor v = Workloads.randomF32(r, s, hkv, dh); Tensor out = Tensor.allocate(DType.F32, t, hq, dh)) {
+        try (Tensor q = Workloads.randomF32(r, t, hq, dh); Tensor kf = Workloads.randomF32(r, s, hkv, dh);
+             Tensor vf = Workloads.randomF32(r, s, hkv, dh); Tensor k = Tensor.allocate(kv, s, hkv, dh);
+             Tensor v = Tensor.allocate(kv, s, hkv, dh); Tensor out = Tensor.allocate(DType.F32, t, hq, dh)) {
+            cpu.copy(kf, k);
+            cpu.copy(vf, v);
             int start = causal ? s - t : 0;
             for (int i = 0; i < samples; i++) {
                 // untimed: a prefill call runs tens of ms, so a best of few calls would still time code C2 has not compiled

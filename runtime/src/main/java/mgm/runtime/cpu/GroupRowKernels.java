@@ -13,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
  * query heads of a GQA group, instead of once per head. Used by {@link DecodeAttentionTask}. F32
  * rows ({@link #dotsF32}, {@link #weightedSumsF32}) are read as they are; BF16 / F16 rows
  * ({@link #dotsKeyPair}, {@link #weightedSums}) are widened in registers (instead of into a buffer that is
- * read back once per head). The two storage forms keep separate loops on purpose: one loop that
+ * read back once per head). MHA over F16 rows, where no row is shared, takes two heads per call
+ * instead ({@link #dotsKeyPairHeadPair}, {@link #weightedSumsHeadPair}). The two storage forms keep separate loops on purpose: one loop that
  * branched on the storage type per row measured 5-10% slower on F32 rows, and the per-row work
  * cannot move into a helper without its eight accumulators leaving registers.
  *
@@ -166,8 +167,8 @@ final class GroupRowKernels {
      * With {@link #weightedSumsHeadPair} (32 / 32 heads of 128, medians of 300-1500 calls in 8
      * rounds alternating in one JVM, caches from memory, Zen 5 host): two threads, 200 / 640 / 2048
      * keys 0.80 / 0.80 / 0.83 of the time, one thread at 640 keys 0.82; 40 / 40 heads (Vicuna-13B's)
-     * at 640 keys 0.81; 8 of 8 rounds each. (Four heads per call: 0.97-1.09 of the two-head form.) F16 only, without a
-     * branch on nh in the loop: a first form that also widened BF16 rows and branched on nh per
+     * at 640 keys 0.81; 8 of 8 rounds each. (Four heads per call: 0.97-1.09 of the two-head form.)
+     * F16 only, without a branch on nh in the loop: a first form that also widened BF16 rows and branched on nh per
      * block was, in some runs of the runtime test suite, compiled so that it allocated at every
      * call (CpuBackendAllocationTest); a BF16 MHA cache takes {@link #dotsKeyPair} head by head.
      */
@@ -324,9 +325,9 @@ final class GroupRowKernels {
             e0.lanewise(VectorOperators.MUL, one).intoArray(block, 0);
             d0.lanewise(VectorOperators.MUL, one).intoArray(block, L);
             interleave(block, out, at + i);
-            e1.lanewise(VectorOperators.MUL, one).intoArray(block, 0);
-            d1.lanewise(VectorOperators.MUL, one).intoArray(block, L);
             if (nh > 1) {
+                e1.lanewise(VectorOperators.MUL, one).intoArray(block, 0);
+                d1.lanewise(VectorOperators.MUL, one).intoArray(block, L);
                 interleave(block, out, at + dh + i);
             }
         }
