@@ -19,7 +19,7 @@ import mgm.runtime.DType;
  * (Goto / BLIS): A is packed once per call into MR-tall row panels for every KC-deep slab (a
  * first parallel phase, into one shared buffer); then for each slab a KC x NC block of B is
  * converted to F32 and packed into NR-wide column panels (L2-resident), and a register-blocked
- * MR x NR micro-kernel (4 rows x 2 vectors = 8 accumulators) streams both panels. Weights in F16 /
+ * MR x NR micro-kernel (6 rows x 2 vectors = 12 accumulators with AVX-512, 4 x 2 with AVX2) streams both panels. Weights in F16 /
  * BF16 / Q8_0 / Q4_0 are dequantised while packing, so the micro-kernel is F32 only.
  *
  * <p>Parallel work items are (NC column block, M row group) pairs; each worker packs B into its own
@@ -35,7 +35,8 @@ final class GemmTask implements WorkerPool.Task {
     static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
     static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
-    static final int MR = 4;
+    /** Rows of the register tile: 6 where there are 32 vector registers (AVX-512), 4 with AVX2's 16 (see the micro-kernels). */
+    static final int MR = L >= 16 ? 6 : 4;
     static final int NR = 2 * L;
     /** Slab depth: C is re-read and re-written once per slab (from L3 for large C), so deeper slabs halve that traffic; 512 x NC_MAX F32 of B (512 KB) still sits in L2. */
     static final int KC = 512;
@@ -432,19 +433,76 @@ final class GemmTask implements WorkerPool.Task {
             int bOff = (jr / NR) * kc * NR;
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir);
-                microKernel(pa, aBase + (ir / MR) * kc * MR, pb, bOff, kc, t);
+                if (MR == 6) {
+                    microKernel6(pa, aBase + (ir / MR) * kc * MR, pb, bOff, kc, t);
+                } else {
+                    microKernel4(pa, aBase + (ir / MR) * kc * MR, pb, bOff, kc, t);
+                }
                 storeTile(t, ic + ir, jc + jr, mr, nr, first);
             }
         }
     }
 
     /**
-     * The MR x 2L register tile (MR = 4: eight accumulators, two B vectors and one broadcast stay
-     * within the 16 AVX2 registers; a 6-row tile made C2 box accumulators inside the loop), written
-     * to {@code t}. Edge tiles run the same kernel: packing pads A's rows and B's columns with
-     * zeros, and {@link #storeTile} writes only the valid part.
+     * The 6 x 2L register tile for 512-bit vectors (32 registers): twelve accumulators, two B vectors
+     * and one broadcast, written to {@code t}. Per k it issues two B loads and six broadcasts for twelve FMAs; the 4-row tile
+     * before it (eight accumulators, 0.75 loads per FMA, eight chains for an FMA latency of four at two
+     * per cycle) ran its macro-kernel loop at 183-187 GFLOP/s on one Zen 5 core where this one runs
+     * 203-206 (an 8-row tile: 205). Edge tiles run the same kernel: packing pads A's rows and B's
+     * columns with zeros, and {@link #storeTile} writes only the valid part.
      */
-    private static void microKernel(float[] pa, int aOff, float[] pb, int bOff, int kc, float[] t) {
+    private static void microKernel6(float[] pa, int aOff, float[] pb, int bOff, int kc, float[] t) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        FloatVector one = FloatVector.broadcast(F, 1f);  // the tile leaves times one (see the README, "Reading C2's machine code")
+        int ao = aOff;
+        int bo = bOff;
+        for (int kk = 0; kk < kc; kk++, ao += MR, bo += NR) {
+            FloatVector b0 = FloatVector.fromArray(F, pb, bo);
+            FloatVector b1 = FloatVector.fromArray(F, pb, bo + L);
+            FloatVector x = FloatVector.broadcast(F, pa[ao]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(F, pa[ao + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(F, pa[ao + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(F, pa[ao + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(F, pa[ao + 4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(F, pa[ao + 5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+        }
+        c00.lanewise(VectorOperators.MUL, one).intoArray(t, 0);
+        c01.lanewise(VectorOperators.MUL, one).intoArray(t, L);
+        c10.lanewise(VectorOperators.MUL, one).intoArray(t, NR);
+        c11.lanewise(VectorOperators.MUL, one).intoArray(t, NR + L);
+        c20.lanewise(VectorOperators.MUL, one).intoArray(t, 2 * NR);
+        c21.lanewise(VectorOperators.MUL, one).intoArray(t, 2 * NR + L);
+        c30.lanewise(VectorOperators.MUL, one).intoArray(t, 3 * NR);
+        c31.lanewise(VectorOperators.MUL, one).intoArray(t, 3 * NR + L);
+        c40.lanewise(VectorOperators.MUL, one).intoArray(t, 4 * NR);
+        c41.lanewise(VectorOperators.MUL, one).intoArray(t, 4 * NR + L);
+        c50.lanewise(VectorOperators.MUL, one).intoArray(t, 5 * NR);
+        c51.lanewise(VectorOperators.MUL, one).intoArray(t, 5 * NR + L);
+    }
+
+    /**
+     * The 4 x 2L register tile for 256-bit vectors: eight accumulators, two B vectors and one
+     * broadcast stay within the 16 AVX2 registers (the 6-row tile spills there and ran at half the
+     * speed: 44 against 88 GFLOP/s on one core, {@code -XX:UseAVX=2}).
+     */
+    private static void microKernel4(float[] pa, int aOff, float[] pb, int bOff, int kc, float[] t) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -452,7 +510,7 @@ final class GemmTask implements WorkerPool.Task {
         FloatVector one = FloatVector.broadcast(F, 1f);  // the tile leaves times one (see the README, "Reading C2's machine code")
         int ao = aOff;
         int bo = bOff;
-        for (int kk = 0; kk < kc; kk++, ao += MR, bo += NR) {
+        for (int kk = 0; kk < kc; kk++, ao += 4, bo += NR) {
             FloatVector b0 = FloatVector.fromArray(F, pb, bo);
             FloatVector b1 = FloatVector.fromArray(F, pb, bo + L);
             FloatVector x = FloatVector.broadcast(F, pa[ao]);
