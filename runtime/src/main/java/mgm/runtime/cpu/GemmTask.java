@@ -40,6 +40,8 @@ final class GemmTask implements WorkerPool.Task {
     static final int NR = 2 * L;
     /** Slab depth: C is re-read and re-written once per slab (from L3 for large C), so deeper slabs halve that traffic; 512 x NC_MAX F32 of B (512 KB) still sits in L2. */
     static final int KC = 512;
+    /** Where packB's scratch holds each of L converted rows: r * KC. */
+    private static final int[] ROW_STARTS = java.util.stream.IntStream.range(0, L).map(r -> r * KC).toArray();
     static final int MC = 16 * MR;
     static final int NC_MAX = 256 / NR * NR;
     /** Bound of the shared packed-A buffer (floats): taller A runs in row blocks of at most this many elements. */
@@ -94,7 +96,7 @@ final class GemmTask implements WorkerPool.Task {
     GemmTask(int threads) {
         packB = ThreadScratch.floats(threads, KC * NC_MAX);
         tile = ThreadScratch.floats(threads, MR * NR);
-        dequant = ThreadScratch.floats(threads, KC);
+        dequant = ThreadScratch.floats(threads, L * KC);
         rowBuffer = new float[threads][0];
     }
 
@@ -284,20 +286,28 @@ final class GemmTask implements WorkerPool.Task {
             packInterleavedQ8(pb, jc, ncb, pc, kc);
             return;
         }
-        float[] row = dequant[worker];
-        for (int j = 0; j < ncb + (NR - ncb % NR) % NR; j++) {
-            int panel = j / NR;
-            int base = panel * kc * NR + (j % NR);
-            if (j >= ncb) {
-                for (int kk = 0; kk < kc; kk++) {
-                    pb[base + kk * NR] = 0f;
-                }
-                continue;
+        // L rows at a time: each converted into scratch (rows KC floats apart), then one gather per k
+        // takes element k of all L rows and stores it as one vector of the panel row. Storing each
+        // converted row at a stride of NR floats instead (one scalar store per element, each to another
+        // line of the 64 KB panel) made BF16 prefill 2-3% slower (see the notes)
+        float[] rows = dequant[worker];
+        for (int j0 = 0; j0 < ncb; j0 += L) {
+            int n = Math.min(L, ncb - j0);
+            for (int r = 0; r < n; r++) {
+                readRow((jc + j0 + r) * ldbBytes, pc, kc, rows, r * KC);
             }
-            long rowOff = (jc + j) * ldbBytes;
-            readRow(rowOff, pc, kc, row);
+            for (int r = n; r < L; r++) {
+                java.util.Arrays.fill(rows, r * KC, r * KC + kc, 0f);
+            }
+            int base = (j0 / NR) * kc * NR + j0 % NR;
             for (int kk = 0; kk < kc; kk++) {
-                pb[base + kk * NR] = row[kk];
+                FloatVector.fromArray(F, rows, kk, ROW_STARTS, 0).intoArray(pb, base + kk * NR);
+            }
+        }
+        if (ncb % NR != 0 && ncb % NR <= L) {  // the last panel's second half lies wholly past ncb: zeros
+            int base = (ncb / NR) * kc * NR + L;
+            for (int kk = 0; kk < kc; kk++) {
+                java.util.Arrays.fill(pb, base + kk * NR, base + kk * NR + L, 0f);
             }
         }
     }
@@ -350,19 +360,19 @@ final class GemmTask implements WorkerPool.Task {
     }
 
     /** Elements [pc, pc + kc) of weight row at byte rowOff, converted to F32. pc and kc are multiples of 32 for block types. */
-    private void readRow(long rowOff, int pc, int kc, float[] dst) {
+    private void readRow(long rowOff, int pc, int kc, float[] dst, int at) {
         MemorySegment seg = b;
         switch (bType) {
-            case F32 -> MemorySegment.copy(seg, FL, rowOff + 4L * pc, dst, 0, kc);
+            case F32 -> MemorySegment.copy(seg, FL, rowOff + 4L * pc, dst, at, kc);
             case BF16 -> {
                 long o = rowOff + 2L * pc;
                 int kk = 0;
                 for (; kk + L <= kc; kk += L) {
                     ((IntVector) ShortVector.fromMemorySegment(S_HALF, seg, o + 2L * kk, LE).convertShape(VectorOperators.S2I, I, 0))
-                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, kk);
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, at + kk);
                 }
                 for (; kk < kc; kk++) {
-                    dst[kk] = Float.intBitsToFloat((seg.get(SH, o + 2L * kk) & 0xFFFF) << 16);
+                    dst[at + kk] = Float.intBitsToFloat((seg.get(SH, o + 2L * kk) & 0xFFFF) << 16);
                 }
             }
             case F16 -> {
@@ -375,19 +385,19 @@ final class GemmTask implements WorkerPool.Task {
                     IntVector h = (IntVector) ShortVector.fromMemorySegment(S_HALF, seg, o + 2L * kk, LE).convertShape(VectorOperators.S2I, I, 0);
                     if (h.and(F16_EXP).compare(VectorOperators.EQ, F16_EXP).anyTrue()) {
                         for (int e = kk; e < kk + L; e++) {
-                            dst[e] = Float.float16ToFloat(seg.get(SH, o + 2L * e));
+                            dst[at + e] = Float.float16ToFloat(seg.get(SH, o + 2L * e));
                         }
                     } else {
                         h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_TO_F32_MASK).reinterpretAsFloats()
-                                .mul(F16_SCALE).intoArray(dst, kk);
+                                .mul(F16_SCALE).intoArray(dst, at + kk);
                     }
                 }
                 for (; kk < kc; kk++) {
-                    dst[kk] = Float.float16ToFloat(seg.get(SH, o + 2L * kk));
+                    dst[at + kk] = Float.float16ToFloat(seg.get(SH, o + 2L * kk));
                 }
             }
-            case Q8_0 -> dequantQ8(seg, rowOff + (long) pc / 32 * 34, kc / 32, dst);
-            case Q4_0 -> dequantQ4(seg, rowOff + (long) pc / 32 * 18, kc / 32, dst);
+            case Q8_0 -> dequantQ8(seg, rowOff + (long) pc / 32 * 34, kc / 32, dst, at);
+            case Q4_0 -> dequantQ4(seg, rowOff + (long) pc / 32 * 18, kc / 32, dst, at);
             default -> throw new IllegalStateException("matmul: weight dtype " + bType);
         }
     }
@@ -396,11 +406,11 @@ final class GemmTask implements WorkerPool.Task {
      * Q8_0 blocks to F32 in registers: {@code d * q} per element, the same float product as
      * {@link mgm.runtime.Quant#dequantize} (bit-identical), 8 elements per step.
      */
-    private static void dequantQ8(MemorySegment seg, long at, int blocks, float[] dst) {
+    private static void dequantQ8(MemorySegment seg, long at, int blocks, float[] dst, int dstAt) {
         for (int b = 0; b < blocks; b++) {
             long o = at + 34L * b;
             FloatVector d = FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(SH, o)));
-            int base = 32 * b;
+            int base = dstAt + 32 * b;
             for (int j = 0; j < 32; j += 8) {
                 ((FloatVector) ByteVector.fromMemorySegment(B8, seg, o + 2 + j, LE).convertShape(VectorOperators.B2F, F8, 0))
                         .mul(d).intoArray(dst, base + j);
@@ -409,11 +419,11 @@ final class GemmTask implements WorkerPool.Task {
     }
 
     /** Q4_0 blocks to F32 in registers: {@code d * (nibble - 8)}, bit-identical to the scalar dequantisation. */
-    private static void dequantQ4(MemorySegment seg, long at, int blocks, float[] dst) {
+    private static void dequantQ4(MemorySegment seg, long at, int blocks, float[] dst, int dstAt) {
         for (int b = 0; b < blocks; b++) {
             long o = at + 18L * b;
             FloatVector d = FloatVector.broadcast(F8, Float.float16ToFloat(seg.get(SH, o)));
-            int base = 32 * b;
+            int base = dstAt + 32 * b;
             for (int j = 0; j < 16; j += 8) {
                 IntVector q = (IntVector) ByteVector.fromMemorySegment(B8, seg, o + 2 + j, LE)
                         .convertShape(VectorOperators.ZERO_EXTEND_B2I, I8, 0);
