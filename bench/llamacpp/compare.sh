@@ -87,10 +87,13 @@ make_models() {
 
 fetch_llama_cpp
 make_models
+LOG=$WORK/compare.stderr.log  # both tools' diagnostics; a failed run stops the script (set -e), the reason is here
+: > "$LOG"
+trap '[[ $? -eq 0 ]] || echo "compare.sh: a run failed; see $LOG" >&2' EXIT
 echo "llama.cpp CPU backend: $(basename "$(cpu_backend)"); host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
 
 llama_bench() {  # llama_bench DTYPE: one line per test
-  llama llama-bench -m "$WORK/models/${1,,}.gguf" -t 2 -p 512 -n 128 -d 0,512 -r 2 -o csv 2>/dev/null | python3 -c '
+  llama llama-bench -m "$WORK/models/${1,,}.gguf" -t 2 -p 512 -n 128 -d 0,512 -r 2 -o csv 2>>"$LOG" | python3 -c '
 import csv, sys
 for r in csv.DictReader(sys.stdin):
     test = "pp%s" % r["n_prompt"] if r["n_gen"] == "0" else "tg%s" % r["n_gen"]
@@ -100,7 +103,7 @@ for r in csv.DictReader(sys.stdin):
 
 ours() {  # ours DTYPE PROMPT: DecoderReport's repetition line
   "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$JAR" \
-      mgm.bench.DecoderReport --dtypes "$1" --reps 1 --prompt "$2" "${OUR_FLAGS[@]}" 2>/dev/null \
+      mgm.bench.DecoderReport --dtypes "$1" --reps 1 --prompt "$2" "${OUR_FLAGS[@]}" 2>>"$LOG" \
       | sed -n "s/^  rep 0: /  mgm-java  $1 prompt $2: /p"
 }
 

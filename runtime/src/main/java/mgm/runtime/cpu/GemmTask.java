@@ -359,7 +359,7 @@ final class GemmTask implements WorkerPool.Task {
         }
     }
 
-    /** Elements [pc, pc + kc) of weight row at byte rowOff, converted to F32. pc and kc are multiples of 32 for block types. */
+    /** Elements [pc, pc + kc) of weight row at byte rowOff, converted to F32 into dst[at, at + kc). pc and kc are multiples of 32 for block types. */
     private void readRow(long rowOff, int pc, int kc, float[] dst, int at) {
         MemorySegment seg = b;
         switch (bType) {
